@@ -1,0 +1,62 @@
+"""The alert value object: what every check produces and every action receives.
+
+An alert is immutable and carries the same fields NDPMon's ``alert_raise`` had (REFERENCE
+§1.1): priority, probe, reason, message, the packet's MAC, a second MAC, the IPv6 source,
+plus the decoded fields that explain it (``extra``) and the time, given by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Mapping
+
+from .fmt import ip_short, mac_str
+
+__all__ = ["Priority", "Alert"]
+
+
+class Priority(IntEnum):
+    """NDPMon's two priorities: they select ``actions_low_priority`` or ``_high_``."""
+
+    LOW = 1
+    HIGH = 2
+
+    @property
+    def label(self) -> str:
+        """``low`` or ``high``, as JSON output spells it."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One detection. ``str(alert)`` is the NDPMon message text."""
+
+    time: float
+    probe: str
+    priority: Priority
+    reason: str
+    message: str
+    mac: bytes | None = None
+    mac2: bytes | None = None
+    ipv6: bytes | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of ``--json-alerts``: one per alert."""
+        when = _dt.datetime.fromtimestamp(self.time, _dt.timezone.utc)
+        return {
+            "time": when.isoformat().replace("+00:00", "Z"),
+            "probe": self.probe,
+            "priority": self.priority.label,
+            "reason": self.reason,
+            "message": self.message,
+            "mac": mac_str(self.mac) if self.mac else None,
+            "mac2": mac_str(self.mac2) if self.mac2 else None,
+            "ipv6": ip_short(self.ipv6) if self.ipv6 else None,
+            "fields": dict(self.extra),
+        }

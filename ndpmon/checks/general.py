@@ -1,0 +1,118 @@
+"""Checks that apply to every ND message: NDPMon's general checks and our two new ones.
+
+NDPMon's ``monitoring.c:307-498`` (REFERENCE §1.3, "General checks"): ethernet mismatch,
+ethernet broadcast, ip multicast, bogon, hop limit; reason strings and message texts are
+the original's. New here: ND behind extension headers or in fragments (RFC 6980, used to
+evade RA-Guard, RFC 7113) and messages that break RFC 4861's validity rules.
+"""
+
+from __future__ import annotations
+
+from ..fmt import ip_full, ip_short, mac_str
+from ..ndmsg import NA, REDIRECT, NdMessage
+from . import HIGH, LOW, check
+from .context import Context
+
+EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
+BAD_SOURCE_MACS = (bytes(6), b"\xff" * 6)
+
+
+@check("watch_ext_headers",
+       reasons=("ND message behind extension headers", "fragmented ND message"))
+def ext_headers(msg: NdMessage, ctx: Context) -> int:
+    """RFC 6980 §5: hosts MUST drop fragmented ND; headers before ND evade RA-Guard."""
+    if not msg.ext:
+        return 0
+    chain = ",".join(EXT_NAMES[h] for h in msg.ext)
+    head = f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {msg.type_name} headers={chain}"
+    if msg.fragment:
+        ctx.alert(HIGH, "fragmented ND message", f"fragmented ND message {head}",
+                  headers=chain)
+    else:
+        ctx.alert(HIGH, "ND message behind extension headers",
+                  f"ND message behind extension headers {head}", headers=chain)
+    return 1
+
+
+@check("watch_malformed", stop_on_error=True, reasons=("malformed ND message",))
+def malformed(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: hosts silently discard these.
+
+    The message changes no host's state, so no other check runs on it (as for NDPMon's
+    STOP_ON_ERROR); the alert says someone on the link sends broken ND.
+    """
+    if msg.malformed is None:
+        return 0
+    ctx.alert(LOW, "malformed ND message",
+              f"malformed ND message {mac_str(msg.eth_src)} {ip_full(msg.src)} "
+              f"{msg.type_name}: {msg.malformed}", fault=msg.malformed)
+    return 2
+
+
+@check("watch_eth_mismatch", reasons=("ethernet mismatch",))
+def eth_mismatch(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §4.6.1: the link-layer option should name the sender's own MAC.
+
+    RS/RA/NS: the first Source Link-Layer option; NA: the first Target Link-Layer option;
+    Redirects are not checked (as in NDPMon, ``monitoring.c:307-367``).
+    """
+    if msg.type == REDIRECT:
+        return 0
+    opt = msg.tlla if msg.type == NA else msg.slla
+    if opt is None or opt == msg.eth_src:
+        return 0
+    ctx.alert(LOW, "ethernet mismatch",
+              f"ethernet mismatch {mac_str(opt)} {mac_str(msg.eth_src)} {ip_full(msg.src)}",
+              mac2=opt)
+    return 1
+
+
+@check("watch_eth_broadcast", reasons=("ethernet broadcast",))
+def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
+    """IEEE 802: a source MAC is never all-zero, broadcast or multicast (group bit).
+
+    NDPMon caught 00:..:00, ff:..:ff and exactly 33:33:0:0:0:1; we catch every group
+    address (REFERENCE §1.3 notes the others were missed).
+    """
+    mac = msg.eth_src
+    if not (mac[0] & 1 or mac in BAD_SOURCE_MACS):
+        return 0
+    ctx.alert(LOW, "ethernet broadcast",
+              f"ethernet broadcast {mac_str(mac)} {ip_full(msg.src)}")
+    return 1
+
+
+@check("watch_ip_broadcast", reasons=("ip multicast",))
+def ip_multicast(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4291 §2.7: multicast addresses must not be used as source addresses."""
+    if msg.src[0] != 0xFF:
+        return 0
+    ctx.alert(LOW, "ip multicast", f"ip multicast {mac_str(msg.eth_src)} {ip_full(msg.src)}")
+    return 1
+
+
+def _special_source(src: bytes) -> bool:
+    """Unspecified, link-local (fe80::/10), site-local (fec0::/10) or multicast."""
+    return src[0] == 0xFF or (src[0] == 0xFE and src[1] & 0x80) or not any(src)
+
+
+@check("watch_bogon", reasons=("bogon",))
+def bogon(msg: NdMessage, ctx: Context) -> int:
+    """A global source outside every prefix the probe's routers advertise (RFC 4861 §6.3.4).
+
+    NDPMon compared 64 bits whatever the prefix length; we honour the configured length.
+    """
+    src = msg.src
+    if _special_source(src) or ctx.state.is_onlink(src):
+        return 0
+    ctx.alert(LOW, "bogon", f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
+    return 1
+
+
+@check("watch_hop_limit", reasons=("wrong ipv6 hop limit",))
+def hop_limit(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §6.1/§7.1/§8.1: ND is sent with hop limit 255, proof it was not routed."""
+    if msg.hlim == 255:
+        return 0
+    ctx.alert(LOW, "wrong ipv6 hop limit", f"IPv6 Hop Limit {msg.hlim}", hlim=msg.hlim)
+    return 1

@@ -1,0 +1,88 @@
+"""Neighbor Solicitation and Advertisement checks: ``monitoring_ns.c`` and ``monitoring_na.c``.
+
+``watch_dad`` remembers DAD probes (NS from ``::``, RFC 4862 §5.4.2); ``watch_dad_dos``
+raises ``dad dos`` when someone else answers one (RFC 4862 §5.4.4: an NA for a tentative
+address makes its owner give it up, a denial of service when forged). NDPMon kept one
+slot per probe, never cleared, and ignored who had probed, so a host that had finished DAD
+and later answered for its own new address was a ``dad dos`` (B10). Here the table keeps
+every recent probe with its MAC, bounded, and only another station answering within
+``DAD_WINDOW`` of the probe counts.
+"""
+
+from __future__ import annotations
+
+from ..fmt import ip_full, mac_str
+from ..ndmsg import NA, NA_OVERRIDE, NA_ROUTER, NS, NdMessage
+from . import HIGH, LOW, check
+from .context import DAD_WINDOW, MAX_DAD, Context
+
+ZERO16 = bytes(16)
+
+
+@check("watch_dad", (NS,), reasons=())
+def watch_dad(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4862 §5.4.2: remember the target of a DAD probe and who sent it."""
+    if msg.src != ZERO16:
+        return 0
+    dad = ctx.state.dad
+    dad.pop(msg.target, None)
+    dad[msg.target] = (msg.eth_src, ctx.now)
+    while len(dad) > MAX_DAD:
+        dad.popitem(last=False)
+    return 0
+
+
+@check("watch_dad_dos", (NA,), stop_on_error=True, reasons=("dad dos",))
+def watch_dad_dos(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4862 §5.4.4: an NA for an address under DAD, from another station."""
+    probe = ctx.state.dad.get(msg.target)
+    if probe is None:
+        return 0
+    prober, when = probe
+    if ctx.now - when > DAD_WINDOW or msg.eth_src == prober:
+        return 0
+    owner = ctx.state.neighbors.by_mac.get(msg.eth_src)
+    if owner is not None and (msg.target == owner.lla or msg.target in owner.addresses):
+        return 0
+    ctx.alert(HIGH, "dad dos", f"dad dos {mac_str(msg.eth_src)} {ip_full(msg.src)}",
+              target=ip_full(msg.target), prober=mac_str(prober))
+    return 2
+
+
+def _rfc2526_anycast(addr: bytes) -> bool:
+    """RFC 2526 subnet anycast: interface identifier fdff:ffff:ffff:ff80/121 (EUI-64 form)."""
+    return addr[8:15] == b"\xfd\xff\xff\xff\xff\xff\xff" and addr[15] >= 0x80
+
+
+@check("watch_na_target", (NA,), stop_on_error=True,
+       reasons=("NA multicast target", "NA Override flag"))
+def watch_na_target(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §7.1.2 (multicast target) and §7.2.6/§7.2.7 (Override on proxies, anycast)."""
+    target, who = msg.target, f"{mac_str(msg.eth_src)} {ip_full(msg.src)}"
+    if target[0] == 0xFF:
+        ctx.alert(HIGH, "NA multicast target",
+                  f"NA multicast target {who} {ip_full(target)}")
+        return 2
+    if not msg.na_flags & NA_OVERRIDE:
+        return 0
+    result = 0
+    text = f"NA Override flag {who} {ip_full(target)}"
+    if target != msg.src:
+        ctx.alert(LOW, "NA Override flag", text, anycast=_rfc2526_anycast(target))
+        result = 2
+    if msg.tlla is None:
+        ctx.alert(LOW, "NA Override flag", text, tlla=None)
+        result = 2
+    return result
+
+
+@check("watch_R_flag", (NA,), reasons=("NA router flag",))
+def watch_r_flag(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §4.4: only a configured router may set the Router flag."""
+    if not msg.na_flags & NA_ROUTER:
+        return 0
+    for router in ctx.state.routers_by_mac.get(msg.eth_src, ()):
+        if msg.src == router.lla or msg.src in router.addresses:
+            return 0
+    ctx.alert(HIGH, "NA router flag", f"NA router flag {mac_str(msg.eth_src)} {ip_full(msg.src)}")
+    return 2

@@ -1,0 +1,124 @@
+"""Neighbour tracking: NDPMon's ``new_station()`` (``monitoring.c:500-781``), O(1) here.
+
+It runs for RS and NS with a source other than ``::``, for RAs the router checks let
+through, and for NAs (REFERENCE §1.2 rows 10, 12, 13, 17). Three lookups decide: the
+Ethernet source is some neighbour's current MAC (``by_mac``), the IPv6 source is some
+neighbour's link-local address (``by_lla``) or one of its global addresses (``by_ip``).
+The reasons, priorities and message texts are the original's (REFERENCE §1.3), including
+the newline that ends ``new IP`` and ``new lla``.
+"""
+
+from __future__ import annotations
+
+from ..fmt import ip_short, mac_str
+from ..ndmsg import NA, NS, RA, RS, NdMessage
+from ..state import Neighbor
+from . import HIGH, LOW, check
+from .context import Context
+
+#: A neighbour silent for longer than this comes back with ``new activity`` (6 x 30 days).
+NEW_ACTIVITY_AFTER = 6 * 30 * 24 * 3600
+
+
+def _link_local(addr: bytes) -> bool:
+    return addr[0] == 0xFE and addr[1] & 0xC0 == 0x80
+
+
+@check("new_station", (RS, RA, NS, NA), skip_unspecified=True,
+       reasons=("new station", "new lla", "new IP", "changed ethernet address",
+                "wrong couple MAC/LLA", "flip flop", "reused old ethernet address",
+                "new activity"))
+def new_station(msg: NdMessage, ctx: Context) -> int:
+    """Learn who is on the link and raise an alert when a MAC or address changes hands."""
+    src = msg.src
+    if src[0] == 0xFF:  # multicast sources are ignored (ip multicast says it)
+        return 0
+    cache = ctx.state.neighbors
+    mac, local = msg.eth_src, _link_local(src)
+    nb = cache.by_mac.get(mac)
+    owner = cache.by_lla.get(src) if local else cache.by_ip.get(src)
+    if nb is None and owner is None:
+        return _new(msg, ctx, mac, src, local)
+    if nb is None:
+        return _mac_changed(msg, ctx, owner, mac, src)
+    if local:
+        return _known_lla(msg, ctx, nb, owner, src)
+    return _known_ip(msg, ctx, nb, owner, src)
+
+
+def _new(msg: NdMessage, ctx: Context, mac: bytes, src: bytes, local: bool) -> int:
+    """Neither the MAC nor the address is known: a new station."""
+    cache, now = ctx.state.neighbors, ctx.now
+    nb = cache.add(mac, src if local else bytes(16), now)
+    if not local:
+        cache.add_address(nb, src, now)
+    ctx.alert(LOW, "new station", f"new station {mac_str(mac)} {ip_short(src)}")
+    return 1
+
+
+def _known_lla(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | None,
+               src: bytes) -> int:
+    """Known MAC, link-local source: same LLA, a new one, or another station's LLA."""
+    if owner is None:
+        ctx.state.neighbors.set_lla(nb, src)
+        ctx.alert(LOW, "new lla", f"new lla {mac_str(nb.mac)} {ip_short(src)}\n")
+        _seen(ctx, nb)
+        return 1
+    if owner is not nb:
+        ctx.alert(HIGH, "wrong couple MAC/LLA",
+                  f"wrong couple MAC/LLA in icmp6 {mac_str(nb.mac)} {ip_short(src)}",
+                  mac2=owner.mac)
+        return 0
+    return _seen(ctx, nb)
+
+
+def _known_ip(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | None,
+              src: bytes) -> int:
+    """Known MAC, global source: a new address, a known one, or one that moved here."""
+    cache, now = ctx.state.neighbors, ctx.now
+    if owner is None:
+        cache.add_address(nb, src, now)
+        ctx.alert(LOW, "new IP", f"new IP {mac_str(nb.mac)} {ip_short(src)}\n")
+        _seen(ctx, nb)
+        return 1
+    if owner is nb:
+        cache.see_address(nb, src, now)
+        return _seen(ctx, nb)
+    old_mac = owner.mac
+    cache.move_address(src, nb, now)
+    ctx.alert(LOW, "changed ethernet address",
+              f"changed ethernet address {mac_str(old_mac)} to {mac_str(nb.mac)} "
+              f"{ip_short(src)}", mac2=old_mac)
+    return 2
+
+
+def _mac_changed(msg: NdMessage, ctx: Context, owner: Neighbor, mac: bytes,
+                 src: bytes) -> int:
+    """An unknown MAC uses a known station's address: flip flop, reuse or change."""
+    current = owner.mac
+    if mac in owner.old_macs and mac == owner.previous_mac:
+        ctx.alert(HIGH, "flip flop",
+                  f"flip flop between {mac_str(current)} and {mac_str(mac)} for "
+                  f"{ip_short(src)}", mac2=current)
+    elif mac in owner.old_macs:
+        ctx.alert(HIGH, "reused old ethernet address",
+                  f"reused old ethernet address {mac_str(mac)} instead of "
+                  f"{mac_str(current)} for {ip_short(src)}", mac2=current)
+    else:
+        ctx.alert(HIGH, "changed ethernet address",
+                  f"changed ethernet address {mac_str(current)} to {mac_str(mac)} "
+                  f"{ip_short(src)}", mac2=current)
+    ctx.state.neighbors.set_mac(owner, mac)
+    return 2
+
+
+def _seen(ctx: Context, nb: Neighbor) -> int:
+    """NDPMon's timer reset, with ``new activity`` after six months of silence."""
+    now = ctx.now
+    quiet = now - nb.lastseen
+    ctx.state.neighbors.touch(nb, now)
+    if quiet <= NEW_ACTIVITY_AFTER:
+        return 0
+    ctx.alert(LOW, "new activity", f"new activity from: {mac_str(nb.mac)} {ip_short(nb.lla)}",
+              ipv6=nb.lla, silent_days=int(quiet // 86400))
+    return 1

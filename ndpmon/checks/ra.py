@@ -1,0 +1,196 @@
+"""Router Advertisement checks: NDPMon's ``watch_ra()`` (``monitoring_ra.c:36-968``).
+
+A router is identified by the pair (Ethernet source, IPv6 source). An unknown pair stops
+the pipeline (no ``new station`` for a rogue router). For a known pair the flags and
+parameters are compared with the config, then every option in packet order (REFERENCE
+§1.3). Parameter checks run only when ``params_volatile`` is 0; RDNSS, DNSSL and Route
+Information checks always run. Fixed here: DNSSL names are compared decoded (B4), long
+names cannot overflow anything (B3), and the lifetime message is the right way round (B11).
+"""
+
+from __future__ import annotations
+
+from ..fmt import ip_full, ip_prefix64, mac_str
+from ..model import Router
+from ..ndmsg import RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage, PrefixInfo, Rdnss, RouteInfo
+from . import HIGH, check
+from .context import Context
+
+MIN_VALID_LIFETIME = 7200  # RFC 4862 §5.5.3 e): the "two hours" rule
+ROUTE_PREF_RESERVED = 0x10  # RFC 4191 §2.1: preference 10 is reserved
+MAX_DOMAIN = 255
+
+
+@check("watch_ra", (RA,), stop_on_error=True, reasons=(
+    "wrong couple IP/MAC", "wrong router ip", "wrong router mac", "wrong ipv6 router",
+    "wrong RA flags", "wrong RA params", "wrong prefix", "wrong RA prefix option lifetimes",
+    "RA prefix option valid lifetime too short", "wrong RA prefix option params",
+    "wrong RA mtu option", "wrong RA RDNSS option", "wrong RA DNSSL option",
+    "wrong RA Route Info option", "wrong RA Route Info lifetime",
+    "wrong RA Route Info preference"))
+def watch_ra(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §6.2.1 / §6.1.2: only configured routers may advertise, as configured."""
+    state = ctx.state
+    if state.learning:
+        from ..learn import learn_ra  # noqa: PLC0415  (learning mode only)
+        return learn_ra(msg, state, ctx.now)
+    router = state.router_by_pair.get((msg.eth_src, msg.src))
+    if router is None:
+        return _unknown_router(msg, ctx)
+    result = _flags_and_params(msg, ctx, router)
+    for opt in msg.options:
+        handler = _OPTION_CHECKS.get(type(opt))
+        if handler is not None:
+            result = max(result, handler(msg, ctx, router, opt))
+    return result
+
+
+def _unknown_router(msg: NdMessage, ctx: Context) -> int:
+    """Which half of the (MAC, LLA) pair is unknown decides the reason."""
+    state, mac, src = ctx.state, msg.eth_src, msg.src
+    known_mac, known_lla = mac in state.router_macs, src in state.router_llas
+    who = f"{mac_str(mac)} {ip_full(src)}"
+    if known_mac and known_lla:
+        ctx.alert(HIGH, "wrong couple IP/MAC", f"wrong couple IP/MAC {who} in RA")
+    elif known_mac:
+        ctx.alert(HIGH, "wrong router ip", f"wrong router ip {who}")
+    elif known_lla:
+        ctx.alert(HIGH, "wrong router mac", f"wrong router mac {who}")
+    else:
+        ctx.alert(HIGH, "wrong ipv6 router", f"wrong ipv6 router {who}")
+    return 2
+
+
+def _flags_and_params(msg: NdMessage, ctx: Context, router: Router) -> int:
+    """RFC 4861 §4.2 fields against the learned ones; M without O is suspicious."""
+    result = 0
+    if msg.ra_flags & RA_MANAGED and not msg.ra_flags & RA_OTHER:
+        ctx.alert(HIGH, "wrong RA flags", "wrong RA flags: M=1 and O=0", flags=msg.ra_flags)
+        result = 2
+    if router.params_volatile:
+        return result
+    wrong = _differences((
+        ("curhoplimit", msg.chlim, router.curhoplimit),
+        ("flags", msg.ra_flags, router.flags),
+        ("router_lifetime", msg.routerlifetime, router.router_lifetime),
+        ("reachable_timer", msg.reachabletime, router.reachable_timer),
+        ("retrans_timer", msg.retranstimer, router.retrans_timer)))
+    if wrong:
+        ctx.alert(HIGH, "wrong RA params", "wrong RA params: " + wrong)
+    return result
+
+
+def _differences(items) -> str:
+    """``name=value;`` for every advertised value that differs from a configured one."""
+    return "".join(f"{name}={seen};" for name, seen, want in items
+                   if want is not None and seen != want)
+
+
+def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo) -> int:
+    """RFC 4861 §4.6.2 / RFC 4862 §5.5.3: known prefix, sane and learned lifetimes."""
+    known = next((p for p in router.prefixes if p.mask == opt.prefixlen
+                  and same_prefix(p.address, opt.prefix, p.mask)), None)
+    result = 0
+    if known is None:
+        ctx.alert(HIGH, "wrong prefix", f"wrong prefix {ip_prefix64(opt.prefix)} "
+                  f"{mac_str(msg.eth_src)} {ip_full(msg.src)}", prefixlen=opt.prefixlen)
+        result = 2
+    valid, preferred = opt.validlifetime, opt.preferredlifetime
+    if preferred > valid:
+        ctx.alert(HIGH, "wrong RA prefix option lifetimes",
+                  f"RA preferred lifetime {preferred} longer than valid lifetime {valid}")
+        result = 2
+    if valid < MIN_VALID_LIFETIME:
+        ctx.alert(HIGH, "RA prefix option valid lifetime too short",
+                  f"RA prefix option valid lifetime {valid} < 2 hours")
+        result = 2
+    if known is not None and not router.params_volatile:
+        wrong = _differences((("flags", opt.flags, known.flags),
+                              ("reserved2", opt.res2, 0),
+                              ("valid_time", valid, known.valid),
+                              ("preferred_time", preferred, known.preferred)))
+        if wrong:
+            ctx.alert(HIGH, "wrong RA prefix option params",
+                      "wrong RA prefix option params: " + wrong)
+    return result
+
+
+def _check_mtu(msg: NdMessage, ctx: Context, router: Router, opt: Mtu) -> int:
+    """RFC 4861 §4.6.4: the advertised link MTU must be the learned one (and not 0)."""
+    if router.params_volatile or router.mtu is None:
+        return 0
+    if opt.mtu != router.mtu or opt.mtu == 0:
+        ctx.alert(HIGH, "wrong RA mtu option", f"wrong RA mtu option: mtu={opt.mtu}")
+    return 0
+
+
+def _check_rdnss(msg: NdMessage, ctx: Context, router: Router, opt: Rdnss) -> int:
+    """RFC 8106 §5.1: every (server, lifetime) must be one the config lists."""
+    if not opt.servers:
+        ctx.alert(HIGH, "wrong RA RDNSS option", "wrong RA RDNSS option: empty nameservers list")
+        return 2
+    result = 0
+    for server in opt.servers:
+        if (server, opt.lifetime) not in router.rdnss:
+            ctx.alert(HIGH, "wrong RA RDNSS option",
+                      f"wrong RA RDNSS option: {ip_full(server)} {opt.lifetime}")
+            result = 2
+    return result
+
+
+def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> int:
+    """RFC 8106 §5.2: every (domain, lifetime) must be one the config lists.
+
+    Names are compared decoded from their label form, case-insensitively (B4 fixed). An
+    option whose labels cannot be decoded is reported as such.
+    """
+    result = 0
+    for domain in opt.domains:
+        if len(domain) > MAX_DOMAIN:
+            ctx.alert(HIGH, "wrong RA DNSSL option", "wrong RA DNSSL option: search domain too long")
+            result = 2
+        elif (domain, opt.lifetime) not in router.dnssl:
+            ctx.alert(HIGH, "wrong RA DNSSL option",
+                      f"wrong RA DNSSL option: {domain} {opt.lifetime}")
+            result = 2
+    if opt.error:
+        ctx.alert(HIGH, "wrong RA DNSSL option",
+                  f"wrong RA DNSSL option: undecodable domain name ({opt.error})",
+                  fault=opt.error)
+        result = 2
+    return result
+
+
+def _check_route(msg: NdMessage, ctx: Context, router: Router, opt: RouteInfo) -> int:
+    """RFC 4191 §2.3: known routes only, with the learned lifetime and preference."""
+    where = f"{ip_prefix64(opt.prefix)}/{opt.prefixlen}"
+    result = 0
+    if opt.pref == ROUTE_PREF_RESERVED:
+        ctx.alert(HIGH, "wrong RA Route Info option",
+                  "wrong RA Route Info option: route preference ignor")
+        result = 2
+    known = next((r for r in router.routes if r.mask == opt.prefixlen
+                  and same_prefix(r.address, opt.prefix, r.mask)), None)
+    if known is None:
+        ctx.alert(HIGH, "wrong RA Route Info option", f"wrong RA Route Info option {where}")
+        return 2
+    if opt.rtlifetime != known.lifetime:
+        ctx.alert(HIGH, "wrong RA Route Info lifetime",
+                  f"wrong RA Route Info Lifetime {where} {opt.rtlifetime}")
+        result = 2
+    if opt.pref != known.pref:
+        ctx.alert(HIGH, "wrong RA Route Info preference",
+                  f"wrong RA Route Info preference {where} {opt.pref}")
+        result = 2
+    return result
+
+
+def same_prefix(a: bytes, b: bytes, length: int) -> bool:
+    """Do ``a`` and ``b`` agree on their first ``length`` bits (RFC 4861 §4.6.2: the
+    bits after the prefix length are ignored)?"""
+    shift = 128 - length
+    return int.from_bytes(a, "big") >> shift == int.from_bytes(b, "big") >> shift
+
+
+_OPTION_CHECKS = {PrefixInfo: _check_prefix, Mtu: _check_mtu, Rdnss: _check_rdnss,
+                  Dnssl: _check_dnssl, RouteInfo: _check_route}

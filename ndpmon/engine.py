@@ -1,0 +1,69 @@
+"""The pure core behind capture and replay: frame bytes + state + time -> alerts.
+
+Live capture and pcap replay both call ``Engine.handle(probe, time, frame)``; nothing here
+reads a clock, a socket or a file. The engine also keeps the counters an admin asks for
+(frames seen, frames that were not ND and why, alerts per reason) and the cache-limit
+alert, raised once when a cap first evicts and then at most once per ``LIMIT_REPORT_EVERY``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .alert import Alert, Priority
+from .checks import ProbeState, run_checks
+from .decode import decode
+from .model import Config
+from .ndmsg import NotND
+
+__all__ = ["Engine", "LIMIT_REPORT_EVERY"]
+
+LIMIT_REPORT_EVERY = 3600.0
+
+
+class Engine:
+    """All probes of one ndpmon process and what they have seen."""
+
+    def __init__(self, config: Config, learning: bool = False) -> None:
+        self.config = config
+        self.probes: dict[str, ProbeState] = {}
+        for probe in config.probes:
+            state = ProbeState(probe, config.settings)
+            state.learning = learning
+            self.probes[probe.name] = state
+        self.frames = 0
+        self.not_nd: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+
+    def handle(self, probe: str, now: float, frame: bytes) -> list[Alert]:
+        """Decode one frame seen on ``probe`` at ``now`` and run the checks on it."""
+        self.frames += 1
+        msg = decode(frame)
+        if type(msg) is NotND:
+            self.not_nd[msg.reason] += 1
+            return []
+        state = self.probes[probe]
+        alerts = run_checks(msg, state, now)
+        ev = state.neighbors.evictions
+        if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
+            alerts.extend(self._limit_alert(state, now))
+        if state.learning:
+            return []
+        for alert in alerts:
+            self.reasons[alert.reason] += 1
+        return alerts
+
+    def _limit_alert(self, state: ProbeState, now: float) -> list[Alert]:
+        """One alert when a cap evicts, then at most one per LIMIT_REPORT_EVERY."""
+        ev, cache = state.neighbors.evictions, state.neighbors
+        if ev.last_report is not None and now - ev.last_report < LIMIT_REPORT_EVERY:
+            return []
+        nbs = ev.neighbors - ev.reported_neighbors
+        addrs = ev.addresses - ev.reported_addresses
+        ev.reported_neighbors, ev.reported_addresses = ev.neighbors, ev.addresses
+        ev.last_report = now
+        message = (f"neighbor cache limit reached on {state.name}: evicted {nbs} of "
+                   f"max {cache.max_neighbors} neighbors and {addrs} addresses over "
+                   f"max {cache.max_addresses} per neighbor")
+        return [Alert(now, state.name, Priority.HIGH, "neighbor cache limit reached",
+                      message, extra={"evicted_neighbors": nbs, "evicted_addresses": addrs})]

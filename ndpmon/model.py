@@ -1,0 +1,161 @@
+"""Frozen value objects for the configuration: what config.py produces and the checks read.
+
+The runtime never walks lxml trees: config_ndpmon.xml is converted once into these objects.
+Addresses are kept as 16-byte ``bytes`` and MACs as 6-byte ``bytes``, the same form the
+decoder produces, so that checks compare raw values without conversions on the hot path.
+A ``None`` parameter means "not given in the config": it is not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ActionSet",
+    "Limits",
+    "Settings",
+    "Prefix",
+    "Route",
+    "Router",
+    "MatchClause",
+    "Rule",
+    "Probe",
+    "Guard",
+    "Config",
+    "COUNTERMEASURES",
+]
+
+#: The countermeasure guards of NDPMon 2.1 (REFERENCE §5.2), in DTD order.
+COUNTERMEASURES = (
+    "kill_illegitimate_router",
+    "kill_wrong_prefix",
+    "propagate_router_params",
+    "propagate_router_dns",
+    "propagate_router_routes",
+    "propagate_neighbor_mac",
+    "indicate_ndpmon_presence",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSet:
+    """``<actions_high_priority>`` / ``<actions_low_priority>``: what to do with an alert."""
+
+    sendmail: bool = False
+    syslog: bool = False
+    exec_pipe_program: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """``<limits>`` (ndpmon extension): bounds of the per-probe state."""
+
+    max_neighbors: int = 100_000
+    max_addresses: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """``<settings>``: global behaviour."""
+
+    actions_high: ActionSet = ActionSet()
+    actions_low: ActionSet = ActionSet()
+    admin_mail: str = "root@localhost"
+    ignor_autoconf: int | None = None
+    syslog_facility: str = "LOG_LOCAL1"
+    use_reverse_hostlookups: bool = False
+    limits: Limits = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """A router's ``<prefix>``: a Prefix Information option it is allowed to send."""
+
+    address: bytes
+    mask: int
+    flags: int | None = None
+    valid: int | None = None
+    preferred: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A router's ``<route>``: a Route Information option (RFC 4191) it is allowed to send."""
+
+    address: bytes
+    mask: int
+    pref: int
+    lifetime: int
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    """A legitimate router, identified by the pair (MAC, link-local address)."""
+
+    mac: bytes
+    lla: bytes
+    curhoplimit: int | None = None
+    flags: int | None = None
+    router_lifetime: int | None = None
+    reachable_timer: int | None = None
+    retrans_timer: int | None = None
+    mtu: int | None = None
+    params_volatile: bool = True
+    addresses: tuple[bytes, ...] = ()
+    prefixes: tuple[Prefix, ...] = ()
+    rdnss: tuple[tuple[bytes, int], ...] = ()
+    dnssl: tuple[tuple[str, int], ...] = ()
+    routes: tuple[Route, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchClause:
+    """One ``<match>`` or ``<no-match>`` of a user rule."""
+
+    field: str
+    value: str | None
+    negate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A user rule (rules plugin): every clause must hold for the rule to match."""
+
+    description: str
+    clauses: tuple[MatchClause, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A ``<probe>``: one capture point (an interface) or a remote probe."""
+
+    name: str
+    type: str = "interface"
+    countermeasures_enabled: bool = False
+    routers: tuple[Router, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A countermeasure guard: SUPPRESS, RESPOND, CEASE AFTER n or LAUNCH AFTER n."""
+
+    kind: str = "SUPPRESS"
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole of config_ndpmon.xml, validated and converted."""
+
+    path: str
+    settings: Settings = Settings()
+    probes: tuple[Probe, ...] = ()
+    countermeasures: dict[str, Guard] = field(default_factory=dict, hash=False)
+
+    def probe(self, name: str) -> Probe | None:
+        """The probe called ``name``, or None."""
+        for probe in self.probes:
+            if probe.name == name:
+                return probe
+        return None

@@ -1,0 +1,195 @@
+"""The decoded forms the decoder returns: an ND message, its options, or why it is none.
+
+Field names follow scapy's ``layers/inet6.py`` where it has one (``chlim``, ``routerlifetime``,
+``prefixlen``, ``validlifetime``, ``rtlifetime``...) shortened where the meaning stays plain.
+These are plain ``__slots__`` classes, built once per frame by ``decode`` and never changed
+afterwards: the decoder must reach hundreds of thousands of frames per second, which
+rules out frozen dataclasses here (their ``__init__`` costs several times more).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "RS", "RA", "NS", "NA", "REDIRECT", "ND_TYPES", "TYPE_NAMES",
+    "NotND", "NdMessage",
+    "LinkLayer", "PrefixInfo", "Redirected", "Mtu", "RouteInfo", "Rdnss", "Dnssl", "Unknown",
+]
+
+RS, RA, NS, NA, REDIRECT = 133, 134, 135, 136, 137
+ND_TYPES = frozenset((RS, RA, NS, NA, REDIRECT))
+TYPE_NAMES = {RS: "RS", RA: "RA", NS: "NS", NA: "NA", REDIRECT: "Redirect"}
+
+# ND option types (RFC 4861 §4.6, RFC 4191, RFC 8106)
+OPT_SLLA, OPT_TLLA, OPT_PREFIX, OPT_REDIRECTED, OPT_MTU = 1, 2, 3, 4, 5
+OPT_ROUTE, OPT_RDNSS, OPT_DNSSL = 24, 25, 31
+
+# flag bits of the NA (RFC 4861 §4.4) and RA (§4.2) messages
+NA_ROUTER, NA_SOLICITED, NA_OVERRIDE = 0x80, 0x40, 0x20
+RA_MANAGED, RA_OTHER = 0x80, 0x40
+
+
+class NotND:
+    """A frame that is not an ND message we can look at, and why (for counters)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"NotND({self.reason!r})"
+
+
+class NdMessage:
+    """An ICMPv6 Neighbor Discovery message (RS, RA, NS, NA or Redirect) and its frame.
+
+    ``malformed`` holds the first RFC 4861 validity rule the message breaks (None if it
+    is valid); hosts discard such messages. ``ext`` lists the extension headers that
+    stood before ICMPv6 and ``fragment`` says whether a fragment header was among them.
+    Type-specific fields that do not apply are None.
+    """
+
+    __slots__ = (
+        "eth_dst", "eth_src", "vlan", "src", "dst", "hlim", "ext", "fragment",
+        "type", "code", "checksum_ok", "malformed",
+        # RA (RFC 4861 §4.2)
+        "chlim", "ra_flags", "routerlifetime", "reachabletime", "retranstimer",
+        # NS/NA/Redirect target, NA flags, Redirect destination
+        "target", "na_flags", "rd_dst",
+        "options", "slla", "tlla",
+    )
+
+    def __init__(self, eth_dst: bytes, eth_src: bytes, vlan: int | None, src: bytes,
+                 dst: bytes, hlim: int, ext: tuple[int, ...], fragment: bool,
+                 icmp_type: int, code: int) -> None:
+        self.eth_dst = eth_dst
+        self.eth_src = eth_src
+        self.vlan = vlan
+        self.src = src
+        self.dst = dst
+        self.hlim = hlim
+        self.ext = ext
+        self.fragment = fragment
+        self.type = icmp_type
+        self.code = code
+        self.checksum_ok: bool | None = None
+        self.malformed: str | None = None
+        self.chlim = self.ra_flags = self.routerlifetime = None
+        self.reachabletime = self.retranstimer = None
+        self.target = self.na_flags = self.rd_dst = None
+        self.options: tuple = ()
+        self.slla: bytes | None = None
+        self.tlla: bytes | None = None
+
+    @property
+    def type_name(self) -> str:
+        """``RS``, ``RA``, ``NS``, ``NA`` or ``Redirect``."""
+        return TYPE_NAMES[self.type]
+
+    def __repr__(self) -> str:
+        return f"<NdMessage {self.type_name} src={self.src.hex()} opts={self.options!r}>"
+
+
+class _Opt:
+    __slots__ = ()
+    type = 0
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"{type(self).__name__}({body})"
+
+
+class LinkLayer(_Opt):
+    """Source (type 1) or Target (type 2) Link-Layer Address option, RFC 4861 §4.6.1."""
+
+    __slots__ = ("type", "mac")
+
+    def __init__(self, opt_type: int, mac: bytes) -> None:
+        self.type = opt_type
+        self.mac = mac
+
+
+class PrefixInfo(_Opt):
+    """Prefix Information option, RFC 4861 §4.6.2 (``flags`` is the whole L/A/R byte)."""
+
+    __slots__ = ("prefixlen", "flags", "validlifetime", "preferredlifetime", "res2", "prefix")
+    type = OPT_PREFIX
+
+    def __init__(self, prefixlen: int, flags: int, valid: int, preferred: int,
+                 res2: int, prefix: bytes) -> None:
+        self.prefixlen = prefixlen
+        self.flags = flags
+        self.validlifetime = valid
+        self.preferredlifetime = preferred
+        self.res2 = res2
+        self.prefix = prefix
+
+
+class Redirected(_Opt):
+    """Redirected Header option, RFC 4861 §4.6.3: the start of the redirected packet."""
+
+    __slots__ = ("data",)
+    type = OPT_REDIRECTED
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class Mtu(_Opt):
+    """MTU option, RFC 4861 §4.6.4."""
+
+    __slots__ = ("mtu",)
+    type = OPT_MTU
+
+    def __init__(self, mtu: int) -> None:
+        self.mtu = mtu
+
+
+class RouteInfo(_Opt):
+    """Route Information option, RFC 4191 §2.3 (``pref`` is the whole Resvd/Prf byte)."""
+
+    __slots__ = ("prefixlen", "pref", "rtlifetime", "prefix")
+    type = OPT_ROUTE
+
+    def __init__(self, prefixlen: int, pref: int, lifetime: int, prefix: bytes) -> None:
+        self.prefixlen = prefixlen
+        self.pref = pref
+        self.rtlifetime = lifetime
+        self.prefix = prefix
+
+
+class Rdnss(_Opt):
+    """Recursive DNS Server option, RFC 8106 §5.1."""
+
+    __slots__ = ("lifetime", "servers")
+    type = OPT_RDNSS
+
+    def __init__(self, lifetime: int, servers: tuple[bytes, ...]) -> None:
+        self.lifetime = lifetime
+        self.servers = servers
+
+
+class Dnssl(_Opt):
+    """DNS Search List option, RFC 8106 §5.2, names decoded from RFC 1035 labels.
+
+    ``domains`` are lower-case, without the trailing dot. ``error`` says why the label
+    encoding could not be decoded (then ``domains`` holds what came before the fault).
+    """
+
+    __slots__ = ("lifetime", "domains", "error")
+    type = OPT_DNSSL
+
+    def __init__(self, lifetime: int, domains: tuple[str, ...], error: str | None) -> None:
+        self.lifetime = lifetime
+        self.domains = domains
+        self.error = error
+
+
+class Unknown(_Opt):
+    """Any other option, kept as its type and body."""
+
+    __slots__ = ("type", "data")
+
+    def __init__(self, opt_type: int, data: bytes) -> None:
+        self.type = opt_type
+        self.data = data

@@ -1,0 +1,178 @@
+"""Per-probe runtime state: the neighbour cache with O(1) lookups, bounded.
+
+NDPMon kept neighbours in linked lists scanned for every packet (REFERENCE §6.2) and never
+forgot anything. Here every lookup (by MAC, by link-local address, by global address) is a
+dict access, and both the number of neighbours per probe and the number of addresses per
+neighbour are capped: when a cap is reached the least recently seen entry is evicted and
+counted (see ``Evictions``). Time is always passed in by the caller.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+__all__ = ["Address", "Neighbor", "NeighborCache", "Evictions"]
+
+
+class Address:
+    """A global address of a neighbour with its first and last time seen."""
+
+    __slots__ = ("addr", "firstseen", "lastseen")
+
+    def __init__(self, addr: bytes, firstseen: float, lastseen: float) -> None:
+        self.addr = addr
+        self.firstseen = firstseen
+        self.lastseen = lastseen
+
+
+class Neighbor:
+    """One station of the link, as NDPMon's neighbour cache knows it (REFERENCE §6.1)."""
+
+    __slots__ = (
+        "mac", "first_mac_seen", "previous_mac", "old_macs", "lla",
+        "addresses", "lastseen", "vendor",
+    )
+
+    def __init__(self, mac: bytes, lla: bytes, lastseen: float) -> None:
+        self.mac = mac
+        self.first_mac_seen = mac
+        self.previous_mac: bytes | None = None
+        self.old_macs: list[bytes] = []
+        self.lla = lla
+        self.addresses: OrderedDict[bytes, Address] = OrderedDict()
+        self.lastseen = lastseen
+        self.vendor: str | None = None
+
+
+UNSPECIFIED = bytes(16)
+
+
+@dataclass
+class Evictions:
+    """How many entries the caps pushed out, and when an alert last said so."""
+
+    neighbors: int = 0
+    addresses: int = 0
+    reported_neighbors: int = 0
+    reported_addresses: int = 0
+    last_report: float | None = field(default=None)
+
+
+class NeighborCache:
+    """The neighbours of one probe, indexed by MAC, by LLA and by global address.
+
+    The neighbour order is least recently seen first (an ``OrderedDict`` keyed by the
+    neighbour object's id); ``touch`` moves a neighbour to the end. A full cache evicts
+    the first one. Insertion order of never-touched neighbours is kept, so the saved file
+    lists neighbours in the order they were found, as NDPMon did.
+    """
+
+    def __init__(self, max_neighbors: int = 100_000, max_addresses: int = 64) -> None:
+        self.max_neighbors = max_neighbors
+        self.max_addresses = max_addresses
+        self.by_mac: dict[bytes, Neighbor] = {}
+        self.by_lla: dict[bytes, Neighbor] = {}
+        self.by_ip: dict[bytes, Neighbor] = {}
+        self._lru: OrderedDict[int, Neighbor] = OrderedDict()
+        self.evictions = Evictions()
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def __iter__(self):
+        return iter(list(self._lru.values()))
+
+    # -- neighbours -------------------------------------------------------------
+
+    def add(self, mac: bytes, lla: bytes, now: float) -> Neighbor:
+        """Create a neighbour (evicting the least recently seen one if full)."""
+        while len(self._lru) >= self.max_neighbors:
+            _, oldest = self._lru.popitem(last=False)
+            self._unindex(oldest)
+            self.evictions.neighbors += 1
+        nb = Neighbor(mac, lla, now)
+        self._lru[id(nb)] = nb
+        self.by_mac[mac] = nb
+        if lla != UNSPECIFIED:
+            self.by_lla[lla] = nb
+        return nb
+
+    def insert(self, nb: Neighbor) -> None:
+        """Put a neighbour loaded from the cache file back into the indices."""
+        if len(self._lru) >= self.max_neighbors:
+            return
+        self._lru[id(nb)] = nb
+        self.by_mac.setdefault(nb.mac, nb)
+        if nb.lla != UNSPECIFIED:
+            self.by_lla.setdefault(nb.lla, nb)
+        for addr in nb.addresses:
+            self.by_ip.setdefault(addr, nb)
+
+    def _unindex(self, nb: Neighbor) -> None:
+        if self.by_mac.get(nb.mac) is nb:
+            del self.by_mac[nb.mac]
+        if self.by_lla.get(nb.lla) is nb:
+            del self.by_lla[nb.lla]
+        for addr in nb.addresses:
+            if self.by_ip.get(addr) is nb:
+                del self.by_ip[addr]
+
+    def touch(self, nb: Neighbor, now: float) -> None:
+        """Mark ``nb`` as seen now (NDPMon's timer reset)."""
+        nb.lastseen = now
+        self._lru.move_to_end(id(nb))
+
+    # -- changes ------------------------------------------------------------------
+
+    def set_lla(self, nb: Neighbor, lla: bytes) -> None:
+        """Replace the single link-local address of ``nb`` (NDPMon keeps only one)."""
+        if self.by_lla.get(nb.lla) is nb:
+            del self.by_lla[nb.lla]
+        nb.lla = lla
+        self.by_lla[lla] = nb
+
+    def set_mac(self, nb: Neighbor, mac: bytes) -> None:
+        """Give ``nb`` a new current MAC, keeping the old-MAC history as NDPMon does.
+
+        The new MAC leaves the old-MAC list, the current one joins it (once), and it
+        becomes ``previous_mac``: the basis of the flip-flop check.
+        """
+        old = nb.mac
+        if mac in nb.old_macs:
+            nb.old_macs.remove(mac)
+        if old not in nb.old_macs:
+            nb.old_macs.append(old)
+            if len(nb.old_macs) > self.max_addresses:
+                del nb.old_macs[0]
+        nb.previous_mac = old
+        if self.by_mac.get(old) is nb:
+            del self.by_mac[old]
+        nb.mac = mac
+        self.by_mac[mac] = nb
+
+    def add_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
+        """Record a global address of ``nb`` (evicting its least recently seen one if full)."""
+        if len(nb.addresses) >= self.max_addresses:
+            old, _ = nb.addresses.popitem(last=False)
+            if self.by_ip.get(old) is nb:
+                del self.by_ip[old]
+            self.evictions.addresses += 1
+        nb.addresses[addr] = Address(addr, now, now)
+        self.by_ip[addr] = nb
+
+    def see_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
+        """Update the last-seen time of a known address of ``nb``."""
+        entry = nb.addresses.get(addr)
+        if entry is not None:
+            entry.lastseen = now
+            nb.addresses.move_to_end(addr)
+
+    def move_address(self, addr: bytes, to: Neighbor, now: float) -> None:
+        """An address changed hands: remove it from its owner and give it to ``to``."""
+        owner = self.by_ip.get(addr)
+        if owner is not None and owner is not to:
+            owner.addresses.pop(addr, None)
+            del self.by_ip[addr]
+        if addr not in to.addresses:
+            self.add_address(to, addr, now)
