@@ -38,35 +38,34 @@ from ndpmon.model import (
 
 __all__ = ["load", "check", "PACKAGED_DTD"]
 
-#: The DTD shipped with ndpmon, used when neither ``-e`` nor the DOCTYPE names one.
+#: The DTD shipped with ndpmon: used unless ``-e`` or the DOCTYPE names one.
 PACKAGED_DTD = Path(__file__).parent / "data" / "config_ndpmon.dtd"
 
 ROOT = "config_ndpmon"
-PROBE_TYPES = ("interface", "remote")
-
-# A SYSTEM id with a scheme ("http:", "file:", ...) is a URL: never fetched.
-_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-
-T = TypeVar("T")
 
 #: ``attr(..., default=REQUIRED)``: the attribute must be present.
 REQUIRED: Any = object()
+
+# A SYSTEM id with a scheme ("http:", "file:", ...) is a URL: never fetched.
+_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_UNDECLARED_RE = re.compile(r"Entity '(.*)' not defined")
+
+Element = etree._Element
+T = TypeVar("T")
 
 
 def load(path: str, dtd_path: str | None = None) -> Config:
     """Parse, validate and convert the config file ``path``.
 
     ``dtd_path`` (the ``-e FILE`` option) overrides the DTD; otherwise the
-    DOCTYPE's SYSTEM file next to the config is used if it exists, else the
-    packaged DTD.  Raises ConfigError on the first problem found.
+    DOCTYPE's SYSTEM file, relative to the config's directory, is used if it
+    exists, else the packaged DTD.  Raises ConfigError on the first problem.
     """
     tree = _parse(path)
-    _refuse_entities(path, tree)
     root = tree.getroot()
     if root.tag != ROOT:
-        raise ConfigError(
-            path, root.sourceline, f"the root element is <{root.tag}>, not <{ROOT}>"
-        )
+        message = f"the root element is <{root.tag}>, not <{ROOT}>"
+        raise ConfigError(path, root.sourceline, message)
     dtd_file = dtd_path if dtd_path is not None else _doctype_dtd(path, tree)
     _validate(path, tree, _read_dtd(dtd_file))
     return _Converter(path).config(root)
@@ -76,19 +75,29 @@ def load(path: str, dtd_path: str | None = None) -> Config:
 check = load
 
 
-# --------------------------------------------------------------------------
-# Parsing and validation
-# --------------------------------------------------------------------------
+# -- parsing and validation ---------------------------------------------------
 
 
-def _parse(path: str) -> Any:
-    """The document tree; we read the bytes ourselves so lxml never opens a URL."""
+def _read(path: str, what: str) -> bytes:
+    """The bytes of ``path``, or ``path: cannot read<what>: <OS reason>``."""
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-    except (OSError, ValueError) as exc:
+        return Path(path).read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(path, None, f"cannot read: {reason}") from None
+        raise ConfigError(path, None, f"cannot read{what}: {reason}") from None
+
+
+def _first_error(log: Any, line: int | None, message: str) -> tuple[int | None, str]:
+    """Line and cleaned text of the first error in a libxml2 error log."""
+    for entry in log.filter_from_errors():
+        line, message = entry.line, entry.message
+        break
+    return line, " ".join(message.split()).replace(" )", ")")
+
+
+def _parse(path: str) -> etree._ElementTree:
+    """The document tree; we read the bytes ourselves so lxml never opens a URL."""
+    data = _read(path, "")
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -98,33 +107,35 @@ def _parse(path: str) -> Any:
         remove_comments=False,
     )
     try:
-        return etree.fromstring(data, parser, base_url=path).getroottree()
+        tree = etree.fromstring(data, parser, base_url=path).getroottree()
     except etree.XMLSyntaxError as exc:
-        line, message = exc.lineno, exc.msg
-        for entry in parser.error_log.filter_from_errors():
-            line, message = entry.line, entry.message
-            break
-        raise ConfigError(
-            path, line, f"not well-formed XML: {_clean(message)}"
-        ) from None
+        line, message = _first_error(parser.error_log, exc.lineno, exc.msg)
+        raise ConfigError(path, line, f"not well-formed XML: {message}") from None
+    _refuse_entities(path, tree, parser.error_log)
+    return tree
 
 
-def _refuse_entities(path: str, tree: Any) -> None:
+def _refuse_entities(path: str, tree: etree._ElementTree, log: Any) -> None:
     """Refuse entity declarations and references: a config never needs them.
 
-    The parser expands nothing, but an entity declared in the DOCTYPE could
-    still be meant to pull in a file (XXE) or to blow up in size.
+    The parser expands no entity, but one declared in the DOCTYPE could only
+    be meant to pull in a file or URL (XXE) or to blow up in size; one never
+    declared would silently vanish from an attribute value.
     """
     internal = tree.docinfo.internalDTD
     if internal is not None and any(True for _ in internal.iterentities()):
-        raise ConfigError(path, None, "entity declarations in the DOCTYPE are not allowed")
-    for node in tree.getroot().iter(etree.Entity):
-        raise ConfigError(
-            path, node.sourceline, f"entity reference {convert.quote(node.text)} is not allowed"
-        )
+        message = "entity declarations in the DOCTYPE are not allowed"
+        raise ConfigError(path, None, message)
+    for entry in log:
+        name = _UNDECLARED_RE.fullmatch(entry.message)
+        if entry.type_name == "WAR_UNDECLARED_ENTITY" and name:
+            reference = convert.quote(f"&{name.group(1)};")
+            raise ConfigError(
+                path, entry.line, f"entity reference {reference} is not allowed"
+            )
 
 
-def _doctype_dtd(path: str, tree: Any) -> str:
+def _doctype_dtd(path: str, tree: etree._ElementTree) -> str:
     """The DTD the DOCTYPE names, relative to the config's directory, if usable."""
     system = tree.docinfo.system_url
     if system and not _URL_RE.match(system):
@@ -134,139 +145,111 @@ def _doctype_dtd(path: str, tree: Any) -> str:
     return str(PACKAGED_DTD)
 
 
-def _read_dtd(dtd_file: str) -> Any:
-    """Load a DTD from a local file, or fail with ``FILE: cannot read DTD: ...``."""
-    try:
-        data = Path(dtd_file).read_bytes()
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(dtd_file, None, f"cannot read DTD: {reason}") from None
+def _read_dtd(dtd_file: str) -> etree.DTD:
+    """The DTD in a local file, or ``FILE[:LINE]: cannot read DTD: ...``."""
+    data = _read(dtd_file, " DTD")
     try:
         return etree.DTD(io.BytesIO(data))
     except etree.DTDParseError as exc:
-        line, message = None, str(exc)
-        for entry in exc.error_log.filter_from_errors():
-            line, message = entry.line, entry.message
-            break
-        raise ConfigError(dtd_file, line, f"cannot read DTD: {_clean(message)}") from None
+        line, message = _first_error(exc.error_log, None, str(exc))
+        raise ConfigError(dtd_file, line, f"cannot read DTD: {message}") from None
 
 
-def _validate(path: str, tree: Any, dtd: Any) -> None:
-    """Raise the first DTD violation, with the line libxml2 gives for it."""
-    if dtd.validate(tree):
-        return
-    errors = dtd.error_log.filter_from_errors()
-    if not errors:
-        raise ConfigError(path, None, "not valid against the DTD")
-    raise ConfigError(path, errors[0].line, _clean(errors[0].message))
+def _validate(path: str, tree: etree._ElementTree, dtd: etree.DTD) -> None:
+    """Raise the first DTD violation, at the line libxml2 gives for it."""
+    if not dtd.validate(tree):
+        line, message = _first_error(dtd.error_log, None, "not valid against the DTD")
+        raise ConfigError(path, line, message)
 
 
-def _clean(message: str) -> str:
-    """One line of libxml2 text: no newlines, runs of blanks, or ``( a )`` padding."""
-    text = " ".join(message.split())
-    return text.replace(" )", ")").replace("( ", "(")
+# -- conversion into model objects -------------------------------------------
 
 
-# --------------------------------------------------------------------------
-# Conversion into model objects
-# --------------------------------------------------------------------------
-
-
-def _text(element: Any) -> str:
+def _text(element: Element) -> str:
     """The stripped text of a leaf element (comments inside it are skipped)."""
     return "".join(element.itertext()).strip()
 
 
-def _children(element: Any | None, tag: str) -> Iterator[Any]:
+def _children(element: Element | None, tag: str) -> Iterator[Element]:
     """The child elements called ``tag``, in document order."""
-    if element is None:
-        return iter(())
-    return element.iterchildren(tag)
-
-
-def _probe_type(text: str) -> str:
-    if text not in PROBE_TYPES:
-        raise ValueError(f"not 'interface' or 'remote': {convert.quote(text)}")
-    return text
-
-
-def _text_line(text: str) -> str:
-    """A single line of text (a mail address must not smuggle in headers)."""
-    if not text.isprintable():
-        raise ValueError(f"not a single line of text: {convert.quote(text)}")
-    return text
+    return iter(()) if element is None else element.iterchildren(tag)
 
 
 def _switch(text: str) -> bool:
-    """An action attribute: ``""`` counts as off, like in NDPMon."""
+    """An action attribute: ``""`` counts as off, as in NDPMon."""
     return convert.boolean01(text) if text else False
 
 
 def _autoconf(text: str) -> int:
+    """``ignor_autoconf`` is written as-is to /proc by NDPMon: keep it an int."""
     return int(convert.boolean01(text))
 
 
 class _Converter:
-    """Walks a validated tree; every error names ``path``, a line and an element."""
+    """Walks a validated tree; every error names the file, a line and an element."""
 
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def error(self, element: Any, what: str) -> ConfigError:
-        return ConfigError(self.path, element.sourceline, what)
+    def error(self, el: Element, what: str) -> ConfigError:
+        return ConfigError(self.path, el.sourceline, what)
 
-    # -- primitives ---------------------------------------------------------
+    # -- primitives -----------------------------------------------------------
 
-    def value(self, element: Any, convert_: Callable[[str], T]) -> T:
-        """The converted text of ``element``; empty text is an error."""
-        text = _text(element)
+    def value(self, el: Element, conv: Callable[[str], T]) -> T:
+        """The converted text of element ``el``; empty text is an error."""
+        text = _text(el)
         if not text:
-            raise self.error(element, f"<{element.tag}>: empty value")
+            raise self.error(el, f"<{el.tag}>: empty value")
         try:
-            return convert_(text)
+            return conv(text)
         except ValueError as exc:
-            raise self.error(element, f"<{element.tag}>: {exc}") from None
+            raise self.error(el, f"<{el.tag}>: {exc}") from None
 
     def optional(
-        self, parent: Any, tag: str, convert_: Callable[[str], T], default: Any = None
+        self,
+        parent: Element | None,
+        tag: str,
+        conv: Callable[[str], T],
+        default: Any = None,
     ) -> Any:
         """The converted text of child ``tag``, or ``default`` when it is absent."""
-        child = parent.find(tag) if parent is not None else None
-        return default if child is None else self.value(child, convert_)
+        child = None if parent is None else parent.find(tag)
+        return default if child is None else self.value(child, conv)
 
-    def required(self, parent: Any, tag: str, convert_: Callable[[str], T]) -> T:
+    def required(self, parent: Element, tag: str, conv: Callable[[str], T]) -> T:
         """The converted text of child ``tag``, which must be there."""
         child = parent.find(tag)
         if child is None:
             raise self.error(parent, f"<{parent.tag}>: missing <{tag}>")
-        return self.value(child, convert_)
+        return self.value(child, conv)
 
     def attr(
         self,
-        element: Any,
+        el: Element,
         name: str,
-        convert_: Callable[[str], T],
-        default: Any = None,
+        conv: Callable[[str], T],
+        default: Any = REQUIRED,
         allow_empty: bool = False,
     ) -> Any:
         """The converted attribute ``name``, or ``default`` when it is absent."""
-        raw = element.get(name)
-        where = f"<{element.tag} {name}>"
+        raw = el.get(name)
+        where = f"<{el.tag} {name}>"
         if raw is None and default is REQUIRED:
-            raise self.error(element, f"{where}: missing value")
+            raise self.error(el, f"{where}: missing value")
         if raw is None:
             return default
         text = raw.strip()
         if not text and not allow_empty:
-            raise self.error(element, f"{where}: empty value")
+            raise self.error(el, f"{where}: empty value")
         try:
-            return convert_(text)
+            return conv(text)
         except ValueError as exc:
-            raise self.error(element, f"{where}: {exc}") from None
+            raise self.error(el, f"{where}: {exc}") from None
 
-    # -- the document ---------------------------------------------------------
+    # -- the document -----------------------------------------------------------
 
-    def config(self, root: Any) -> Config:
+    def config(self, root: Element) -> Config:
         return Config(
             path=self.path,
             settings=self.settings(root.find("settings")),
@@ -274,151 +257,143 @@ class _Converter:
             countermeasures=self.countermeasures(root.find("countermeasures")),
         )
 
-    def settings(self, element: Any | None) -> Settings:
-        if element is None:
+    def settings(self, el: Element | None) -> Settings:
+        if el is None:
             return Settings()
-        default = Settings()
+        default, opt = Settings(), self.optional
         return Settings(
-            actions_high=self.actions(element.find("actions_high_priority")),
-            actions_low=self.actions(element.find("actions_low_priority")),
-            admin_mail=self.optional(element, "admin_mail", _text_line, default.admin_mail),
-            ignor_autoconf=self.optional(element, "ignor_autoconf", _autoconf),
-            syslog_facility=self.optional(
-                element, "syslog_facility", convert.syslog_facility, default.syslog_facility
+            actions_high=self.actions(el.find("actions_high_priority")),
+            actions_low=self.actions(el.find("actions_low_priority")),
+            admin_mail=opt(el, "admin_mail", convert.one_line, default.admin_mail),
+            ignor_autoconf=opt(el, "ignor_autoconf", _autoconf),
+            syslog_facility=opt(
+                el,
+                "syslog_facility",
+                convert.syslog_facility,
+                default.syslog_facility,
             ),
-            use_reverse_hostlookups=self.optional(
-                element, "use_reverse_hostlookups", convert.boolean01, False
+            use_reverse_hostlookups=opt(
+                el, "use_reverse_hostlookups", convert.boolean01, False
             ),
-            limits=self.limits(element.find("limits")),
+            limits=self.limits(el.find("limits")),
         )
 
-    def actions(self, element: Any | None) -> ActionSet:
-        if element is None:
+    def actions(self, el: Element | None) -> ActionSet:
+        if el is None:
             return ActionSet()
-        program = self.attr(element, "exec_pipe_program", str, "", allow_empty=True)
+        program = self.attr(el, "exec_pipe_program", str, "", allow_empty=True)
         return ActionSet(
-            sendmail=self.attr(element, "sendmail", _switch, False, allow_empty=True),
-            syslog=self.attr(element, "syslog", _switch, False, allow_empty=True),
+            sendmail=self.attr(el, "sendmail", _switch, False, allow_empty=True),
+            syslog=self.attr(el, "syslog", _switch, False, allow_empty=True),
             exec_pipe_program=program or None,
         )
 
-    def limits(self, element: Any | None) -> Limits:
-        default = Limits()
-        if element is None:
-            return default
+    def limits(self, el: Element | None) -> Limits:
+        """``<limits>``: each bound left out keeps its default."""
+        d = Limits()
+        if el is None:
+            return d
+        names = ("max_neighbors", "max_addresses")
         return Limits(
-            max_neighbors=self.attr(
-                element, "max_neighbors", convert.positive, default.max_neighbors
-            ),
-            max_addresses=self.attr(
-                element, "max_addresses", convert.positive, default.max_addresses
-            ),
+            **{n: self.attr(el, n, convert.positive, getattr(d, n)) for n in names}
         )
 
-    def probes(self, element: Any | None) -> tuple[Probe, ...]:
+    def probes(self, el: Element | None) -> tuple[Probe, ...]:
         """Every ``<probe>``; a name used twice is an error."""
         seen: dict[str, int] = {}
-        probes = []
-        for child in _children(element, "probe"):
-            probe = self.probe(child)
-            if probe.name in seen:
-                raise self.error(
-                    child,
-                    f"<probe name>: probe {convert.quote(probe.name)} "
-                    f"is already defined on line {seen[probe.name]}",
-                )
-            seen[probe.name] = child.sourceline
-            probes.append(probe)
-        return tuple(probes)
+        for child in _children(el, "probe"):
+            name = self.attr(child, "name", str)
+            if name in seen:
+                where = f"probe {convert.quote(name)} is already defined on line"
+                raise self.error(child, f"<probe name>: {where} {seen[name]}")
+            seen[name] = child.sourceline
+        return tuple(self.probe(child) for child in _children(el, "probe"))
 
-    def probe(self, element: Any) -> Probe:
+    def probe(self, el: Element) -> Probe:
+        routers = _children(el.find("routers"), "router")
+        rules = _children(el.find("rules"), "rule")
         return Probe(
-            name=self.attr(element, "name", str, REQUIRED),
-            type=self.attr(element, "type", _probe_type, REQUIRED),
+            name=self.attr(el, "name", str),
+            type=self.attr(el, "type", convert.probe_type),
             countermeasures_enabled=self.optional(
-                element, "countermeasures_enabled", convert.boolean01, False
+                el, "countermeasures_enabled", convert.boolean01, False
             ),
-            routers=tuple(
-                self.router(child)
-                for child in _children(element.find("routers"), "router")
-            ),
-            rules=tuple(
-                self.rule(child) for child in _children(element.find("rules"), "rule")
-            ),
+            routers=tuple(self.router(child) for child in routers),
+            rules=tuple(self.rule(child) for child in rules),
         )
 
-    def router(self, element: Any) -> Router:
+    def router(self, el: Element) -> Router:
+        """A legitimate router; its param_* are None when not given."""
         opt = self.optional
+
+        def each(parent: str, tag: str) -> Iterator[Element]:
+            return _children(el.find(parent), tag)
+
         return Router(
-            mac=self.required(element, "mac", convert.mac),
-            lla=self.required(element, "lla", convert.ipv6),
-            curhoplimit=opt(element, "param_curhoplimit", convert.u8),
-            flags=opt(element, "param_flags_reserved", convert.u8),
-            router_lifetime=opt(element, "param_router_lifetime", convert.u16),
-            reachable_timer=opt(element, "param_reachable_timer", convert.u32),
-            retrans_timer=opt(element, "param_retrans_timer", convert.u32),
-            mtu=opt(element, "param_mtu", convert.u32),
-            params_volatile=opt(element, "params_volatile", convert.boolean01, True),
-            # NDPMon writes these empty (B8): skip empty ones instead of crashing.
+            mac=self.required(el, "mac", convert.mac),
+            lla=self.required(el, "lla", convert.ipv6),
+            curhoplimit=opt(el, "param_curhoplimit", convert.u8),
+            flags=opt(el, "param_flags_reserved", convert.u8),
+            router_lifetime=opt(el, "param_router_lifetime", convert.u16),
+            reachable_timer=opt(el, "param_reachable_timer", convert.u32),
+            retrans_timer=opt(el, "param_retrans_timer", convert.u32),
+            mtu=opt(el, "param_mtu", convert.u32),
+            params_volatile=opt(el, "params_volatile", convert.boolean01, True),
+            # NDPMon's learning mode writes these empty (B8): skip, don't fail.
             addresses=tuple(
                 self.value(child, convert.ipv6)
-                for child in _children(element.find("addresses"), "address")
+                for child in each("addresses", "address")
                 if _text(child)
             ),
-            prefixes=tuple(
-                self.prefix(child)
-                for child in _children(element.find("prefixes"), "prefix")
-            ),
+            prefixes=tuple(self.prefix(child) for child in each("prefixes", "prefix")),
             rdnss=tuple(
                 (self.value(child, convert.ipv6), self.lifetime(child))
-                for child in _children(element.find("rdnss"), "nameserver")
+                for child in each("rdnss", "nameserver")
             ),
             dnssl=tuple(
                 (self.value(child, convert.domain), self.lifetime(child))
-                for child in _children(element.find("dnssl"), "domain")
+                for child in each("dnssl", "domain")
             ),
-            routes=tuple(
-                self.route(child) for child in _children(element.find("routes"), "route")
-            ),
+            routes=tuple(self.route(child) for child in each("routes", "route")),
         )
 
-    def lifetime(self, element: Any) -> int:
-        """The required ``lifetime`` attribute of ``<nameserver>`` / ``<domain>``."""
-        return self.attr(element, "lifetime", convert.u32, REQUIRED)
+    def lifetime(self, el: Element) -> int:
+        """The ``lifetime`` attribute of ``<nameserver>`` and ``<domain>``."""
+        return self.attr(el, "lifetime", convert.u32)
 
-    def prefix(self, element: Any) -> Prefix:
+    def prefix(self, el: Element) -> Prefix:
         return Prefix(
-            address=self.required(element, "address", convert.ipv6),
-            mask=self.required(element, "mask", convert.prefix_len),
-            flags=self.optional(element, "param_flags_reserved", convert.u8),
-            valid=self.optional(element, "param_valid_time", convert.u32),
-            preferred=self.optional(element, "param_preferred_time", convert.u32),
+            address=self.required(el, "address", convert.ipv6),
+            mask=self.required(el, "mask", convert.prefix_len),
+            flags=self.optional(el, "param_flags_reserved", convert.u8),
+            valid=self.optional(el, "param_valid_time", convert.u32),
+            preferred=self.optional(el, "param_preferred_time", convert.u32),
         )
 
-    def route(self, element: Any) -> Route:
+    def route(self, el: Element) -> Route:
         return Route(
-            address=self.required(element, "address", convert.ipv6),
-            mask=self.required(element, "mask", convert.prefix_len),
-            pref=self.required(element, "param_pref_reserved", convert.u8),
-            lifetime=self.required(element, "lifetime", convert.u32),
+            address=self.required(el, "address", convert.ipv6),
+            mask=self.required(el, "mask", convert.prefix_len),
+            pref=self.required(el, "param_pref_reserved", convert.u8),
+            lifetime=self.required(el, "lifetime", convert.u32),
         )
 
-    def rule(self, element: Any) -> Rule:
-        """A rule and its clauses in document order (``<no-match>`` is negated)."""
+    def rule(self, el: Element) -> Rule:
+        """A user rule; its clauses in document order, ``<no-match>`` negated."""
         clauses = tuple(
             MatchClause(
-                field=self.attr(child, "field", str, REQUIRED),
+                field=self.attr(child, "field", str),
                 value=self.attr(child, "value", str, None, allow_empty=True),
                 negate=child.tag == "no-match",
             )
-            for child in element.iterchildren("match", "no-match")
+            for child in el.iterchildren("match", "no-match")
         )
-        description = self.attr(element, "description", str, "", allow_empty=True)
+        description = self.attr(el, "description", str, "", allow_empty=True)
         return Rule(description=description, clauses=clauses)
 
-    def countermeasures(self, element: Any | None) -> dict[str, Guard]:
+    def countermeasures(self, el: Element | None) -> dict[str, Guard]:
         """All seven guards; a missing one (or a missing block) is SUPPRESS."""
         return {
-            name: self.optional(element, name, convert.guard, Guard())
+            name: self.optional(el, name, convert.guard, Guard())
             for name in COUNTERMEASURES
         }

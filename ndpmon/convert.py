@@ -59,7 +59,6 @@ _MAC_RE = re.compile(
     r"[0-9A-Fa-f]{1,2}(?P<sep>[:-])(?:[0-9A-Fa-f]{1,2}(?P=sep)){4}[0-9A-Fa-f]{1,2}"
 )
 _GUARD_RE = re.compile(r"(CEASE|LAUNCH) +AFTER +([0-9]{1,3})")
-_LABEL_RE = re.compile(r"[^\x00-\x20\x7f]+")
 
 
 def quote(text: str) -> str:
@@ -189,12 +188,9 @@ def domain(text: str) -> str:
     name = value.lower()
     if name.endswith("."):
         name = name[:-1]
-    labels = name.split(".")
-    if (
-        not name
-        or len(name) > 253
-        or any(not _LABEL_RE.fullmatch(label) or len(label) > 63 for label in labels)
-    ):
+    bad_label = any(not 0 < len(label) <= 63 for label in name.split("."))
+    printable = name.isprintable() and " " not in name
+    if not name or len(name) > 253 or bad_label or not printable:
         raise _fail("not a domain name", value)
     return name
 

@@ -40,7 +40,7 @@ class Neighbor:
         self.previous_mac: bytes | None = None
         self.old_macs: list[bytes] = []
         self.lla = lla
-        self.addresses: OrderedDict[bytes, Address] = OrderedDict()
+        self.addresses: dict[bytes, Address] = {}
         self.lastseen = lastseen
         self.vendor: str | None = None
 
@@ -62,10 +62,10 @@ class Evictions:
 class NeighborCache:
     """The neighbours of one probe, indexed by MAC, by LLA and by global address.
 
-    The neighbour order is least recently seen first (an ``OrderedDict`` keyed by the
-    neighbour object's id); ``touch`` moves a neighbour to the end. A full cache evicts
-    the first one. Insertion order of never-touched neighbours is kept, so the saved file
-    lists neighbours in the order they were found, as NDPMon did.
+    ``_lru`` orders neighbours least recently seen first (keyed by the neighbour object's
+    id); ``touch`` moves one to the end and a full cache evicts the first. ``_found``
+    keeps the order in which they were found, which iteration (and so the saved file)
+    follows, as NDPMon's list did.
     """
 
     def __init__(self, max_neighbors: int = 100_000, max_addresses: int = 64) -> None:
@@ -75,24 +75,26 @@ class NeighborCache:
         self.by_lla: dict[bytes, Neighbor] = {}
         self.by_ip: dict[bytes, Neighbor] = {}
         self._lru: OrderedDict[int, Neighbor] = OrderedDict()
+        self._found: dict[int, Neighbor] = {}
         self.evictions = Evictions()
 
     def __len__(self) -> int:
         return len(self._lru)
 
     def __iter__(self):
-        return iter(list(self._lru.values()))
+        return iter(list(self._found.values()))
 
     # -- neighbours -------------------------------------------------------------
 
     def add(self, mac: bytes, lla: bytes, now: float) -> Neighbor:
         """Create a neighbour (evicting the least recently seen one if full)."""
         while len(self._lru) >= self.max_neighbors:
-            _, oldest = self._lru.popitem(last=False)
+            key, oldest = self._lru.popitem(last=False)
+            del self._found[key]
             self._unindex(oldest)
             self.evictions.neighbors += 1
         nb = Neighbor(mac, lla, now)
-        self._lru[id(nb)] = nb
+        self._lru[id(nb)] = self._found[id(nb)] = nb
         self.by_mac[mac] = nb
         if lla != UNSPECIFIED:
             self.by_lla[lla] = nb
@@ -102,7 +104,7 @@ class NeighborCache:
         """Put a neighbour loaded from the cache file back into the indices."""
         if len(self._lru) >= self.max_neighbors:
             return
-        self._lru[id(nb)] = nb
+        self._lru[id(nb)] = self._found[id(nb)] = nb
         self.by_mac.setdefault(nb.mac, nb)
         if nb.lla != UNSPECIFIED:
             self.by_lla.setdefault(nb.lla, nb)
@@ -154,7 +156,8 @@ class NeighborCache:
     def add_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
         """Record a global address of ``nb`` (evicting its least recently seen one if full)."""
         if len(nb.addresses) >= self.max_addresses:
-            old, _ = nb.addresses.popitem(last=False)
+            old = next(iter(nb.addresses))
+            del nb.addresses[old]
             if self.by_ip.get(old) is nb:
                 del self.by_ip[old]
             self.evictions.addresses += 1
@@ -163,10 +166,10 @@ class NeighborCache:
 
     def see_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
         """Update the last-seen time of a known address of ``nb``."""
-        entry = nb.addresses.get(addr)
+        entry = nb.addresses.pop(addr, None)
         if entry is not None:
             entry.lastseen = now
-            nb.addresses.move_to_end(addr)
+            nb.addresses[addr] = entry  # now the most recently seen
 
     def move_address(self, addr: bytes, to: Neighbor, now: float) -> None:
         """An address changed hands: remove it from its owner and give it to ``to``."""

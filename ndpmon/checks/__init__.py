@@ -88,25 +88,28 @@ def _load() -> None:
     from . import general, neighbors, ra, na, redirect  # noqa: F401  (they register)
 
 
-_PLANS: dict[int, list[Check]] = {}
-
-
 def plan(icmp_type: int) -> list[Check]:
-    """The checks that run for one ICMPv6 type, in order (computed once)."""
-    found = _PLANS.get(icmp_type)
-    if found is None:
-        found = [c for c, types in registry() if icmp_type in types & c.types]
-        _PLANS[icmp_type] = found
-    return found
+    """The checks that run for one ICMPv6 type, in order."""
+    return [c for c, types in registry() if icmp_type in types & c.types]
+
+
+#: Per ICMPv6 type, (func, stop_on_error, skip_unspecified) in run order: the hot loop
+#: reads plain tuples rather than attributes.
+_PLANS: dict[int, tuple[tuple[CheckFunc, bool, bool], ...]] = {}
 
 
 def run_checks(msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
     """Run every check for ``msg`` in order, honouring stop-on-error; return the alerts."""
+    steps = _PLANS.get(msg.type)
+    if steps is None:
+        steps = _PLANS[msg.type] = tuple(
+            (c.func, c.stop_on_error, c.skip_unspecified) for c in plan(msg.type))
     ctx = Context(state, msg, now)
-    for chk in plan(msg.type):
-        if chk.skip_unspecified and msg.src == ZERO16:
+    unspecified = msg.src == ZERO16
+    for func, stop, skip in steps:
+        if skip and unspecified:
             continue
-        if chk.func(msg, ctx) == 2 and chk.stop_on_error:
+        if func(msg, ctx) == 2 and stop:
             break
     return ctx.alerts
 

@@ -11,9 +11,8 @@ from collections import OrderedDict
 from typing import Any
 
 from ..alert import Alert, Priority
-from ..fmt import mac_str
 from ..model import Probe, Router, Settings
-from ..ndmsg import NdMessage
+from ..ndmsg import TYPE_NAMES, NdMessage
 from ..state import NeighborCache
 
 __all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD"]
@@ -86,10 +85,9 @@ class Context:
               **extra: Any) -> None:
         """Raise an alert about the current packet (mac = its Ethernet source)."""
         msg = self.msg
-        fields = {"type": msg.type_name, "src_mac": mac_str(msg.eth_src)}
+        extra["type"] = TYPE_NAMES[msg.type]
         if msg.vlan is not None:
-            fields["vlan"] = msg.vlan
-        fields.update(extra)
+            extra["vlan"] = msg.vlan
         self.alerts.append(Alert(
             self.now, self.state.name, priority, reason, message, msg.eth_src, mac2,
-            msg.src if ipv6 is None else ipv6, fields))
+            msg.src if ipv6 is None else ipv6, extra))

@@ -58,22 +58,26 @@ def _rfc2526_anycast(addr: bytes) -> bool:
        reasons=("NA multicast target", "NA Override flag"))
 def watch_na_target(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §7.1.2 (multicast target) and §7.2.6/§7.2.7 (Override on proxies, anycast)."""
-    target, who = msg.target, f"{mac_str(msg.eth_src)} {ip_full(msg.src)}"
+    target = msg.target
     if target[0] == 0xFF:
-        ctx.alert(HIGH, "NA multicast target",
-                  f"NA multicast target {who} {ip_full(target)}")
+        ctx.alert(HIGH, "NA multicast target", f"NA multicast target {_who(msg)}")
         return 2
     if not msg.na_flags & NA_OVERRIDE:
         return 0
     result = 0
-    text = f"NA Override flag {who} {ip_full(target)}"
     if target != msg.src:
-        ctx.alert(LOW, "NA Override flag", text, anycast=_rfc2526_anycast(target))
+        ctx.alert(LOW, "NA Override flag", f"NA Override flag {_who(msg)}",
+                  anycast=_rfc2526_anycast(target))
         result = 2
     if msg.tlla is None:
-        ctx.alert(LOW, "NA Override flag", text, tlla=None)
+        ctx.alert(LOW, "NA Override flag", f"NA Override flag {_who(msg)}", tlla=None)
         result = 2
     return result
+
+
+def _who(msg: NdMessage) -> str:
+    """``<mac> <src> <target>`` as the NA messages print them."""
+    return f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {ip_full(msg.target)}"
 
 
 @check("watch_R_flag", (NA,), reasons=("NA router flag",))

@@ -1,0 +1,145 @@
+"""Replay throughput benchmark: is the per-frame path fast, and is the state O(1)?
+
+Builds two 200k-frame captures and prints frames/s for each:
+  (a) benign: 50 hosts doing NUD (NS/NA) and DAD, periodic RAs from the configured router;
+  (b) flood: NAs from 100k distinct MACs and addresses (each sent twice), the shape of
+      THC-IPv6's flood_advertise6; every first frame creates a neighbour and an alert.
+Two figures per capture: the engine alone (decode + checks over frames in memory) and the
+whole replay (pcap reading through scapy's RawPcapReader + engine, no alert outputs).
+
+Run: ``python bench/bench_replay.py [--frames N]``. Not part of the test run; no timing
+is asserted anywhere. Frames are built with struct (scapy would take minutes for 400k).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import struct
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from ndpmon.engine import Engine  # noqa: E402
+from ndpmon.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
+from ndpmon.replay import read_capture  # noqa: E402
+
+ROUTER_MAC = bytes.fromhex("00005e005301")
+ROUTER_LLA = bytes.fromhex("fe800000000000000200" + "5efffe005301")
+PREFIX = bytes.fromhex("20010db8000100000000000000000000")
+ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+
+
+def checksum(src: bytes, dst: bytes, icmp: bytes) -> int:
+    """RFC 4443 §2.3 ICMPv6 checksum."""
+    data = src + dst + struct.pack("!I3xB", len(icmp), 58) + icmp
+    if len(data) & 1:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def frame(eth_src: bytes, eth_dst: bytes, src: bytes, dst: bytes, icmp: bytes) -> bytes:
+    """Ethernet + IPv6 (hop limit 255) + ICMPv6 with a correct checksum."""
+    csum = checksum(src, dst, icmp)
+    icmp = icmp[:2] + struct.pack("!H", csum) + icmp[4:]
+    ip = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255) + src + dst
+    return eth_dst + eth_src + b"\x86\xdd" + ip + icmp
+
+
+def host(i: int) -> tuple[bytes, bytes, bytes]:
+    """MAC, link-local and global address of host ``i``."""
+    mac = bytes.fromhex("02005e") + i.to_bytes(3, "big")
+    iid = bytes((mac[0] ^ 2,)) + mac[1:3] + b"\xff\xfe" + mac[3:]
+    return mac, bytes.fromhex("fe800000000000000000")[:8] + iid, PREFIX[:8] + iid
+
+
+def ns(mac, src, target) -> bytes:
+    body = struct.pack("!BBHI", 135, 0, 0, 0) + target + struct.pack("!BB", 1, 1) + mac
+    dst = bytes.fromhex("ff0200000000000000000001ff") + target[13:]
+    return frame(mac, b"\x33\x33\xff" + target[13:], src, dst, body)
+
+
+def na(mac, src, target, dst=ALL_NODES) -> bytes:
+    body = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + struct.pack("!BB", 2, 1) + mac
+    return frame(mac, b"\x33\x33\x00\x00\x00\x01", src, dst, body)
+
+
+def ra() -> bytes:
+    body = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+    body += struct.pack("!BB", 1, 1) + ROUTER_MAC
+    body += struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 2592000, 604800, 0) + PREFIX
+    return frame(ROUTER_MAC, b"\x33\x33\x00\x00\x00\x01", ROUTER_LLA, ALL_NODES, body)
+
+
+def benign(n: int) -> list[bytes]:
+    """50 hosts: NUD between them (NS + NA), one RA every 500 frames."""
+    hosts = [host(i) for i in range(50)]
+    out, advert = [], ra()
+    i = 0
+    while len(out) < n:
+        a, b = hosts[i % 50], hosts[(i * 7 + 3) % 50]
+        out.append(advert if i % 500 == 0 else ns(a[0], a[1 + i % 2], b[2]))
+        out.append(na(b[0], b[2], b[2], a[2]))
+        i += 1
+    return out[:n]
+
+
+def flood(n: int) -> list[bytes]:
+    """NAs from n/2 distinct MACs and global addresses, each sent twice."""
+    half = n // 2
+    frames = [na(*host(i)[0::2], host(i)[2]) for i in range(half)]
+    return frames + frames
+
+
+def config(max_neighbors: int) -> Config:
+    router = Router(ROUTER_MAC, ROUTER_LLA, prefixes=(Prefix(PREFIX, 64),))
+    limits = Limits(max_neighbors=max_neighbors)
+    return Config("bench", Settings(limits=limits), (Probe("lan0", routers=(router,)),))
+
+
+def run_engine(frames: list[bytes], max_neighbors: int) -> tuple[float, int]:
+    engine, handle = Engine(config(max_neighbors)), None
+    handle = engine.handle
+    alerts = 0
+    started = time.perf_counter()
+    for i, f in enumerate(frames):
+        alerts += len(handle("lan0", 1700000000.0 + i * 1e-3, f))
+    return len(frames) / (time.perf_counter() - started), alerts
+
+
+def run_replay(frames: list[bytes], max_neighbors: int) -> float:
+    from scapy.utils import RawPcapWriter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bench.pcap")
+        with RawPcapWriter(path, linktype=1) as writer:
+            writer.write_header(None)
+            for i, f in enumerate(frames):
+                writer.write_packet(f, sec=1700000000 + i // 1000, usec=i % 1000)
+        engine = Engine(config(max_neighbors))
+        started = time.perf_counter()
+        for now, f in read_capture(path):
+            engine.handle("lan0", now, f)
+        return len(frames) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=200_000)
+    args = parser.parse_args()
+    for name, build in (("(a) benign mix, 50 hosts", benign),
+                        ("(b) NA flood, 100k MACs", flood)):
+        frames = build(args.frames)
+        eng, alerts = run_engine(frames, 100_000)
+        rep = run_replay(frames, 100_000)
+        print(f"{name}: engine {eng:,.0f} frames/s ({alerts} alerts), "
+              f"replay from pcap {rep:,.0f} frames/s, {len(frames)} frames")
+
+
+if __name__ == "__main__":
+    main()
