@@ -69,7 +69,7 @@ def _element(tag: str, text: str) -> str:
     return f"    <{tag}>{xml_escape(text)}</{tag}>\n"
 
 
-def render(alert: Alert) -> str:
+def _render(alert: Alert) -> str:
     """The ``<alert>`` block of one alert, indented, ending with a newline."""
     fields = (
         ("ethernet_address1", mac_str(alert.mac or _ZERO_MAC)),
@@ -146,7 +146,7 @@ class AlertsXml:
         """Append the alerts (one write for the whole batch) and flush."""
         if self._file is None:
             raise ConfigError(self.path, None, "cannot write: file is closed")
-        block = "".join(render(alert) for alert in alerts).encode("utf-8")
+        block = "".join(_render(alert) for alert in alerts).encode("utf-8")
         if not block:
             return
         try:

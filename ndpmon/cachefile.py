@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from typing import TypeVar
 
 from lxml import etree
@@ -224,11 +224,11 @@ def save_cache(
     addresses (all-zero MAC and none when unknown, e.g. for a pcap file).
     Raises ConfigError (``path: cannot write: ...``) if the OS refuses.
     """
-    text = render(caches, probe_macs or {}, probe_addresses or {})
+    text = _render(caches, probe_macs or {}, probe_addresses or {})
     _atomic_write(path, text.encode("iso-8859-1", "xmlcharrefreplace"))
 
 
-def render(
+def _render(
     caches: Mapping[str, NeighborCache],
     probe_macs: Mapping[str, bytes],
     probe_addresses: Mapping[str, list[bytes]],
@@ -244,7 +244,7 @@ def render(
 
 
 def _probe(
-    name: str, cache: NeighborCache, mac: bytes | None, addresses: object
+    name: str, cache: NeighborCache, mac: bytes | None, addresses: Iterable[bytes]
 ) -> str:
     start = f'  <probe name="{xml_escape(name, True)}" mac="{mac_str(mac or _ZERO_MAC)}"'
     body = [f"    <address>{ip_short(addr)}</address>\n" for addr in addresses]

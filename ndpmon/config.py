@@ -66,9 +66,27 @@ def load(path: str, dtd_path: str | None = None) -> Config:
     if root.tag != ROOT:
         message = f"the root element is <{root.tag}>, not <{ROOT}>"
         raise ConfigError(path, root.sourceline, message)
-    dtd_file = dtd_path if dtd_path is not None else _doctype_dtd(path, tree)
-    _validate(path, tree, _read_dtd(dtd_file))
+    if dtd_path is not None:
+        _validate(path, tree, _read_dtd(dtd_path))
+    else:
+        _validate_default(path, tree)
     return _Converter(path).config(root)
+
+
+def _validate_default(path: str, tree: etree._ElementTree) -> None:
+    """Validate against the DOCTYPE's DTD, falling back to the packaged one.
+
+    NDPMon installs its own config_ndpmon.dtd beside the config, and its learning mode
+    writes ``<last_dad_address/>`` (B14), which that DTD rejects; NDPMon only warned.
+    A file our packaged DTD accepts is therefore accepted even if the old DTD says no.
+    """
+    dtd_file = _doctype_dtd(path, tree)
+    try:
+        _validate(path, tree, _read_dtd(dtd_file))
+    except ConfigError:
+        if dtd_file == str(PACKAGED_DTD):
+            raise
+        _validate(path, tree, _read_dtd(str(PACKAGED_DTD)))
 
 
 #: ``--check-config`` does exactly what start-up does.

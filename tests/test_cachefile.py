@@ -279,7 +279,9 @@ ERRORS = {
         '2: <probe name="eth9">: no such probe in the config',
     ),
     "no probe name": ("<neighbors>\n  <probe/>\n</neighbors>\n", "2: <probe name>: missing value"),
-    "not a probe": ("<neighbors>\n  <router/>\n</neighbors>\n", "2: <neighbors>: unexpected <router>"),
+    "not a probe": (
+        "<neighbors>\n  <router/>\n</neighbors>\n", "2: <neighbors>: unexpected <router>"
+    ),
     "bad mac": (one_neighbor("      <mac>zz</mac>\n"), "5: <mac>: not a MAC address: 'zz'"),
     "bad first mac": (
         one_neighbor("      <mac>0:1:2:3:4:5</mac>\n      <first_mac_seen/>\n"),
@@ -390,9 +392,9 @@ def test_save_keeps_mode_and_defaults_to_644(tmp_path: Path) -> None:
     path = tmp_path / "neighbor_list.xml"
     save_cache(str(path), {"pcap0": NeighborCache()})
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    path.chmod(0o600)
+    path.chmod(0o640)
     save_cache(str(path), {"pcap0": NeighborCache()})
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 def test_save_through_symlink_keeps_link(tmp_path: Path) -> None:

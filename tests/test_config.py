@@ -695,13 +695,29 @@ def test_doctype_url_is_never_fetched(tmp_path):
 def test_doctype_dtd_next_to_config_is_used(tmp_path):
     """The DTD the DOCTYPE names, relative to the config's directory, is used."""
     (tmp_path / "sub").mkdir()
-    write(tmp_path, "<!ELEMENT config_ndpmon EMPTY>\n", "sub/strict.dtd")
-    path = with_base(
-        tmp_path, ('SYSTEM "config_ndpmon.dtd"', 'SYSTEM "sub/strict.dtd"')
-    )
-    assert load_error(path) == (
-        f"{path}:3: Element config_ndpmon was declared EMPTY this one has content"
-    )
+    loose = config.PACKAGED_DTD.read_text().replace(
+        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?)>",
+        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, extra?)>"
+        "<!ELEMENT extra (#PCDATA)>")
+    write(tmp_path, loose, "sub/loose.dtd")
+    path = with_base(tmp_path, ('SYSTEM "config_ndpmon.dtd"', 'SYSTEM "sub/loose.dtd"'),
+                     ("</config_ndpmon>", "<extra/></config_ndpmon>"))
+    assert config.load(path).probes[0].name == "eth0"
+    assert "extra" in load_error(path, str(config.PACKAGED_DTD))
+
+
+def test_old_dtd_next_to_config_falls_back_to_ours(tmp_path):
+    """A DOCTYPE DTD that rejects what ours accepts (NDPMon's own, B14) is not fatal."""
+    write(tmp_path, "<!ELEMENT config_ndpmon EMPTY>\n", "config_ndpmon.dtd")
+    path = with_base(tmp_path)
+    assert config.load(path).probes[0].name == "eth0"
+
+
+def test_both_dtds_reject(tmp_path):
+    """When our DTD rejects the file too, its error is the one reported."""
+    write(tmp_path, "<!ELEMENT config_ndpmon EMPTY>\n", "config_ndpmon.dtd")
+    path = with_base(tmp_path, ("<settings>", "<settings><bogus/>"))
+    assert "bogus" in load_error(path)
 
 
 # -- errors ------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""The command line: exit codes, one-line errors, and the replay outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.utils import wrpcap
+
+from ndpmon.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = str(ROOT / "config_ndpmon.xml")
+DEMO = str(ROOT / "samples" / "demo.pcap")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run ``ndpmon argv`` in-process; return (exit code, stdout, stderr)."""
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_check_config_ok(capsys):
+    """--check-config on the shipped sample config exits 0 and says so."""
+    rc, out, _ = run(capsys, "--check-config", "-f", CONFIG, "-g", "/nonexistent/cache.xml")
+    assert rc == 0
+    assert out == f"{CONFIG}: OK (1 probes, 1 routers)\n"
+
+
+def test_check_config_error_is_one_line(tmp_path, capsys):
+    """A bad MAC gives one line naming file and line, and exit code 2."""
+    bad = tmp_path / "config_ndpmon.xml"
+    bad.write_text(Path(CONFIG).read_text(encoding="latin-1")
+                   .replace("<mac>0:0:5e:0:53:1</mac>", "<mac>zz</mac>"), encoding="latin-1")
+    line = next(i for i, text in enumerate(bad.read_text(encoding="latin-1").splitlines(), 1)
+                if "<mac>zz</mac>" in text)
+    rc, _, err = run(capsys, "--check-config", "-f", str(bad))
+    assert rc == 2
+    assert err == f"ndpmon: {bad}:{line}: <mac>: not a MAC address: 'zz'\n"
+
+
+def test_missing_config(tmp_path, capsys):
+    """A missing config file is a one-line error, exit 2."""
+    rc, _, err = run(capsys, "-f", str(tmp_path / "nope.xml"), "-r", DEMO)
+    assert rc == 2
+    assert err == f"ndpmon: {tmp_path / 'nope.xml'}: cannot read: No such file or directory\n"
+
+
+def test_missing_capture(tmp_path, capsys):
+    """A missing capture file is a one-line error, exit 2."""
+    rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), "-r",
+                     str(tmp_path / "none.pcap"))
+    assert rc == 2
+    assert err == f"ndpmon: {tmp_path / 'none.pcap'}: cannot read: No such file or directory\n"
+
+
+def test_not_a_capture(tmp_path, capsys):
+    """A file that is no pcap is named in a one-line error."""
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"this is not a capture file at all")
+    rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), "-r", str(junk))
+    assert rc == 2
+    assert err.startswith(f"ndpmon: {junk}: not a pcap or pcapng file")
+    assert err.count("\n") == 1
+
+
+def test_non_ethernet_capture(tmp_path, capsys):
+    """A raw-IP capture (link type 101) is refused: ND checks need MAC addresses."""
+    raw = tmp_path / "raw.pcap"
+    wrpcap(str(raw), [IP(dst="192.0.2.1") / UDP()], linktype=101)
+    rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), "-r", str(raw))
+    assert rc == 2
+    assert err == f"ndpmon: {raw}: link type 101 is not Ethernet (1)\n"
+
+
+def test_unknown_probe(tmp_path, capsys):
+    """-i with a probe the config does not have lists the ones it has."""
+    rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), "-r", DEMO,
+                     "-i", "wlan9")
+    assert rc == 2
+    assert err == f"ndpmon: -i wlan9: no such probe in {CONFIG} (probes: eth0)\n"
+
+
+def test_replay_demo_outputs(tmp_path, capsys):
+    """Replaying the demo writes JSON alerts, alerts.xml and the cache, exit 0."""
+    cache = tmp_path / "neighbor_list.xml"
+    rc, out, err = run(capsys, "-f", CONFIG, "-g", str(cache), "-r", DEMO,
+                       "--json-alerts", "-")
+    assert rc == 0
+    alerts = [json.loads(line) for line in out.splitlines()]
+    reasons = [a["reason"] for a in alerts]
+    assert reasons.count("wrong ipv6 router") == 2
+    assert "ND message behind extension headers" in reasons
+    assert reasons[-1] == "malformed ND message"
+    first = alerts[0]
+    assert first["time"] == "2026-01-01T00:00:00Z"
+    assert (first["probe"], first["priority"], first["mac"]) == ("eth0", "low", "0:0:5e:0:53:1")
+    assert cache.exists() and (tmp_path / "alerts.xml").exists()
+    assert "high: wrong ipv6 router 0:0:5e:0:53:66" in err
+    assert err.splitlines()[-1].startswith(f"ndpmon: {DEMO}: 10 frames (9 ND messages)")
+
+
+def test_replay_twice_uses_the_saved_cache(tmp_path, capsys):
+    """A second replay starts from the saved cache: no new station is new any more."""
+    args = ("-q", "-f", CONFIG, "-g", str(tmp_path / "c.xml"), "-r", DEMO, "--json-alerts", "-")
+    run(capsys, *args)
+    rc, out, _ = run(capsys, *args)
+    assert rc == 0
+    assert "new station" not in [json.loads(line)["reason"] for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["-h"]])
+def test_console_script_entry(argv):
+    """``python -m ndpmon`` runs the same main (help and version exit 0)."""
+    done = subprocess.run([sys.executable, "-m", "ndpmon", *argv], capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0
+    assert "ndpmon" in done.stdout
