@@ -101,9 +101,17 @@ class NeighborCache:
         return nb
 
     def insert(self, nb: Neighbor) -> None:
-        """Put a neighbour loaded from the cache file back into the indices."""
+        """Put a neighbour loaded from the cache file back into the indices.
+
+        A file larger than the caps keeps its first neighbours and each neighbour's
+        most recent addresses; what does not fit is counted as evicted.
+        """
         if len(self._lru) >= self.max_neighbors:
+            self.evictions.neighbors += 1
             return
+        while len(nb.addresses) > self.max_addresses:
+            del nb.addresses[next(iter(nb.addresses))]
+            self.evictions.addresses += 1
         self._lru[id(nb)] = self._found[id(nb)] = nb
         self.by_mac.setdefault(nb.mac, nb)
         if nb.lla != UNSPECIFIED:
