@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from ndpmon.engine import Engine  # noqa: E402
 from ndpmon.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
 from ndpmon.replay import read_capture  # noqa: E402
+from ndpmon.runner import tune_gc  # noqa: E402
 
 ROUTER_MAC = bytes.fromhex("00005e005301")
 ROUTER_LLA = bytes.fromhex("fe800000000000000200" + "5efffe005301")
@@ -89,11 +90,11 @@ def benign(n: int) -> list[bytes]:
     return out[:n]
 
 
-def flood(n: int) -> list[bytes]:
-    """NAs from n/2 distinct MACs and global addresses, each sent twice."""
-    half = n // 2
-    frames = [na(*host(i)[0::2], host(i)[2]) for i in range(half)]
-    return frames + frames
+def flood(n: int, distinct: int | None = None) -> list[bytes]:
+    """NAs from ``distinct`` (default n/2) MACs and global addresses, sent in rounds."""
+    distinct = distinct or n // 2
+    frames = [na(*host(i)[0::2], host(i)[2]) for i in range(distinct)]
+    return (frames * (n // distinct + 1))[:n]
 
 
 def config(max_neighbors: int) -> Config:
@@ -132,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200_000)
     args = parser.parse_args()
+    tune_gc()  # as ndpmon itself does
     for name, build in (("(a) benign mix, 50 hosts", benign),
                         ("(b) NA flood, 100k MACs", flood)):
         frames = build(args.frames)
@@ -139,6 +141,14 @@ def main() -> None:
         rep = run_replay(frames, 100_000)
         print(f"{name}: engine {eng:,.0f} frames/s ({alerts} alerts), "
               f"replay from pcap {rep:,.0f} frames/s, {len(frames)} frames")
+    # O(1) state: the same flood shape with 10x and 100x fewer distinct senders (so the
+    # same number of new neighbours per frame, in a 10x or 100x smaller cache).
+    for distinct in (100_000, 10_000, 1_000):
+        frames = flood(args.frames // 2 * 2, distinct)
+        cache = max(distinct // 2, 1)  # the cache holds half of them: every frame is new
+        eng, alerts = run_engine(frames, cache)
+        print(f"(c) NA flood cycling {distinct} MACs through a {cache}-neighbour cache: "
+              f"engine {eng:,.0f} frames/s ({alerts} alerts)")
 
 
 if __name__ == "__main__":

@@ -63,5 +63,16 @@ class Alert(NamedTuple):
             "mac": mac_str(self.mac) if self.mac else None,
             "mac2": mac_str(self.mac2) if self.mac2 else None,
             "ipv6": ip_short(self.ipv6) if self.ipv6 else None,
-            "fields": dict(self.extra),
+            "fields": {key: _jsonable(value) for key, value in self.extra.items()},
         }
+
+
+def _jsonable(value: Any) -> Any:
+    """Addresses kept as bytes in ``extra`` become their text forms."""
+    if isinstance(value, bytes):
+        if len(value) == 16:
+            return ip_short(value)
+        if len(value) == 6:
+            return mac_str(value)
+        return value.hex()
+    return value

@@ -8,6 +8,7 @@ for bugs only. The options keep NDPMon 2.1's letters (``-f -e -g -L -i -v``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -37,8 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", dest="probe", metavar="NAME",
                    help="with -r: the probe the frames belong to (default: the config's "
                         "first probe)")
-    p.add_argument("-L", dest="learning", action="store_true",
-                   help="learning mode: raise no alerts, learn routers and neighbours")
     p.add_argument("--json-alerts", metavar="FILE",
                    help="write one JSON object per alert per line to FILE ('-' = stdout)")
     p.add_argument("--alerts-xml", metavar="FILE",
@@ -64,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # ``ndpmon --json-alerts - ... | head``: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -71,6 +71,29 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
     nh, hlim = frame[pos + 6], frame[pos + 7]
     src, dst = frame[pos + 8:pos + 24], frame[pos + 24:pos + 40]
     pos += 40
+    ext, fragment, partial = (), False, False
+    if nh != ICMPV6:
+        chain = _ext_chain(frame, pos, end, nh)
+        if type(chain) is NotND:
+            return chain
+        pos, ext, fragment, partial = chain
+    if pos + 4 > end:
+        return NotND("truncated ICMPv6 header")
+    icmp_type = frame[pos]
+    if icmp_type not in ND_TYPES:
+        return NotND(f"ICMPv6 type {icmp_type}")
+    msg = NdMessage(frame[0:6], frame[6:12], vlan, src, dst, hlim, ext, fragment,
+                    icmp_type, frame[pos + 1])
+    _icmp(msg, frame, pos, end, partial)
+    return msg
+
+
+def _ext_chain(frame: bytes, pos: int, end: int, nh: int):
+    """Walk the extension headers (RFC 8200 §4) up to ICMPv6.
+
+    Returns (ICMPv6 offset, header types, fragment header seen, more fragments follow)
+    or NotND. Each header is at least 8 bytes, so the walk ends.
+    """
     ext: list[int] = []
     fragment = partial = False
     while nh != ICMPV6:
@@ -93,15 +116,7 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
         pos += size
         if pos > end:
             return NotND("extension header runs past the payload")
-    if pos + 4 > end:
-        return NotND("truncated ICMPv6 header")
-    icmp_type = frame[pos]
-    if icmp_type not in ND_TYPES:
-        return NotND(f"ICMPv6 type {icmp_type}")
-    msg = NdMessage(frame[0:6], frame[6:12], vlan, src, dst, hlim, tuple(ext), fragment,
-                    icmp_type, frame[pos + 1])
-    _icmp(msg, frame, pos, end, partial)
-    return msg
+    return pos, tuple(ext), fragment, partial
 
 
 def _icmp(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> None:

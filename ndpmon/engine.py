@@ -24,13 +24,11 @@ LIMIT_REPORT_EVERY = 3600.0
 class Engine:
     """All probes of one ndpmon process and what they have seen."""
 
-    def __init__(self, config: Config, learning: bool = False) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
         self.probes: dict[str, ProbeState] = {}
         for probe in config.probes:
-            state = ProbeState(probe, config.settings)
-            state.learning = learning
-            self.probes[probe.name] = state
+            self.probes[probe.name] = ProbeState(probe, config.settings)
         self.frames = 0
         self.not_nd: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -47,8 +45,6 @@ class Engine:
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
             alerts.extend(self._limit_alert(state, now))
-        if state.learning:
-            return []
         for alert in alerts:
             self.reasons[alert.reason] += 1
         return alerts

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["Address", "Neighbor", "NeighborCache", "Evictions"]
 
 
-class Address:
-    """A global address of a neighbour with its first and last time seen."""
+class Address(NamedTuple):
+    """A global address of a neighbour with its first and last time seen.
 
-    __slots__ = ("addr", "firstseen", "lastseen")
+    Immutable (an update stores a new one): a tuple of atoms is untracked by the
+    garbage collector, which keeps collections cheap when a flood fills the cache.
+    """
 
-    def __init__(self, addr: bytes, firstseen: float, lastseen: float) -> None:
-        self.addr = addr
-        self.firstseen = firstseen
-        self.lastseen = lastseen
+    addr: bytes
+    firstseen: float
+    lastseen: float
 
 
 class Neighbor:
@@ -175,9 +177,8 @@ class NeighborCache:
     def see_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
         """Update the last-seen time of a known address of ``nb``."""
         entry = nb.addresses.pop(addr, None)
-        if entry is not None:
-            entry.lastseen = now
-            nb.addresses[addr] = entry  # now the most recently seen
+        if entry is not None:  # re-inserted: now the most recently seen
+            nb.addresses[addr] = Address(addr, entry.firstseen, now)
 
     def move_address(self, addr: bytes, to: Neighbor, now: float) -> None:
         """An address changed hands: remove it from its owner and give it to ``to``."""

@@ -36,7 +36,6 @@ class ProbeState:
                                        settings.limits.max_addresses)
         #: DAD target -> (MAC that probed for it, time of the probe)
         self.dad: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
-        self.learning = False
         self.set_routers(probe.routers)
 
     def set_routers(self, routers: tuple[Router, ...]) -> None:
@@ -83,9 +82,16 @@ class Context:
     def alert(self, priority: Priority, reason: str, message: str, *,
               mac2: bytes | None = None, ipv6: bytes | None = None,
               **extra: Any) -> None:
-        """Raise an alert about the current packet (mac = its Ethernet source)."""
+        """Raise an alert about the current packet (mac = its Ethernet source).
+
+        ``extra`` gets the message type, destination, target and VLAN; addresses stay
+        bytes here and are formatted only if an output asks (``Alert.to_json``).
+        """
         msg = self.msg
         extra["type"] = TYPE_NAMES[msg.type]
+        extra["dst"] = msg.dst
+        if msg.target is not None:
+            extra["target"] = msg.target
         if msg.vlan is not None:
             extra["vlan"] = msg.vlan
         self.alerts.append(Alert(

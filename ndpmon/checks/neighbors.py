@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..fmt import ip_short, mac_str
 from ..ndmsg import NA, NS, RA, RS, NdMessage
-from ..state import Neighbor
+from ..state import UNSPECIFIED, Neighbor
 from . import HIGH, LOW, check
 from .context import Context
 
@@ -49,7 +49,7 @@ def new_station(msg: NdMessage, ctx: Context) -> int:
 def _new(msg: NdMessage, ctx: Context, mac: bytes, src: bytes, local: bool) -> int:
     """Neither the MAC nor the address is known: a new station."""
     cache, now = ctx.state.neighbors, ctx.now
-    nb = cache.add(mac, src if local else bytes(16), now)
+    nb = cache.add(mac, src if local else UNSPECIFIED, now)
     if not local:
         cache.add_address(nb, src, now)
     ctx.alert(LOW, "new station", f"new station {mac_str(mac)} {ip_short(src)}")

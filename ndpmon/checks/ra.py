@@ -31,9 +31,6 @@ MAX_DOMAIN = 255
 def watch_ra(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.2.1 / §6.1.2: only configured routers may advertise, as configured."""
     state = ctx.state
-    if state.learning:
-        from ..learn import learn_ra  # noqa: PLC0415  (learning mode only)
-        return learn_ra(msg, state, ctx.now)
     router = state.router_by_pair.get((msg.eth_src, msg.src))
     if router is None:
         return _unknown_router(msg, ctx)
