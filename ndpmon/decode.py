@@ -147,35 +147,47 @@ def _checksum_ok(src: bytes, dst: bytes, icmp: bytes) -> bool:
     The ones' complement sum of 16-bit words is congruent to the big-endian value of the
     bytes modulo 0xFFFF (2**16 = 1 mod 0xFFFF), and a correct checksum makes it 0.
     """
-    if len(icmp) & 1:
+    length = len(icmp)
+    if length & 1:
         icmp += b"\0"
-    total = (int.from_bytes(src, "big") + int.from_bytes(dst, "big") + len(icmp) + ICMPV6
+    total = (int.from_bytes(src, "big") + int.from_bytes(dst, "big") + length + ICMPV6
              + int.from_bytes(icmp, "big"))
     return total % 0xFFFF == 0
 
 
 def _options(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> str | None:
-    """Decode the options (RFC 4861 §4.6); return the first fault or None."""
-    opts = []
+    """Decode the options (RFC 4861 §4.6); return the first message-level fault or None.
+
+    A length of 0 or an option running past the message invalidates the whole message
+    (§6.1.1-§8.1: hosts drop it). An option whose own fields are wrong (a short prefix
+    option, a prefix length over 128) is skipped, as hosts skip it (RFC 4191 §3.1), and
+    noted in ``msg.opt_fault``. In the first fragment of a message the options end where
+    the fragment ends.
+    """
+    opts, fault = [], None
     while pos < end:
         if pos + 2 > end:
-            return None if partial else "truncated option header"
+            fault = None if partial else "truncated option header"
+            break
         otype, olen = frame[pos], frame[pos + 1] * 8
         if olen == 0:
-            return f"option type {otype} has length 0"
+            fault = f"option type {otype} has length 0"
+            break
         if pos + olen > end:
-            return None if partial else f"option type {otype} runs past the message"
+            fault = None if partial else f"option type {otype} runs past the message"
+            break
         opt = _option(otype, frame[pos:pos + olen])
-        if isinstance(opt, str):
-            return opt
+        pos += olen
+        if type(opt) is str:
+            msg.opt_fault = msg.opt_fault or opt
+            continue
         opts.append(opt)
         if otype == 1 and msg.slla is None:
             msg.slla = opt.mac
         elif otype == 2 and msg.tlla is None:
             msg.tlla = opt.mac
-        pos += olen
     msg.options = tuple(opts)
-    return None
+    return fault
 
 
 def _option(otype: int, body: bytes):
@@ -265,11 +277,16 @@ def _validity(msg: NdMessage) -> str | None:
         if msg.src == ZERO16 and msg.dst[:13] != SOLICITED_NODE:
             return "DAD solicitation not sent to a solicited-node address"  # §7.1.1
     elif t == NA:
+        if msg.src == ZERO16:
+            return "advertisement from the unspecified address"  # §4.4, §7.2.4
         if msg.dst[0] == 0xFF and msg.na_flags & NA_SOLICITED:
             return "solicited flag set on a multicast advertisement"  # §7.1.2
     elif t == REDIRECT:
         if msg.rd_dst[0] == 0xFF:
             return "destination is multicast"  # §8.1
+        # §8.1 also wants the target to be link-local or the destination. Not applied:
+        # NDPMon raised its redirect alerts for such Redirects (golden frame 21), and a
+        # Redirect from a non-router is worth its high-priority alert even if ignored.
     return None
 
 

@@ -44,14 +44,15 @@ class NdMessage:
     """An ICMPv6 Neighbor Discovery message (RS, RA, NS, NA or Redirect) and its frame.
 
     ``malformed`` holds the first RFC 4861 validity rule the message breaks (None if it
-    is valid); hosts discard such messages. ``ext`` lists the extension headers that
+    is valid); hosts discard such messages. ``opt_fault`` says why an option was
+    skipped (hosts skip such options but accept the message). ``ext`` lists the extension headers that
     stood before ICMPv6 and ``fragment`` says whether a fragment header was among them.
     Type-specific fields that do not apply are None.
     """
 
     __slots__ = (
         "eth_dst", "eth_src", "vlan", "src", "dst", "hlim", "ext", "fragment",
-        "type", "code", "checksum_ok", "malformed",
+        "type", "code", "checksum_ok", "malformed", "opt_fault",
         # RA (RFC 4861 §4.2)
         "chlim", "ra_flags", "routerlifetime", "reachabletime", "retranstimer",
         # NS/NA/Redirect target, NA flags, Redirect destination
@@ -74,6 +75,7 @@ class NdMessage:
         self.code = code
         self.checksum_ok: bool | None = None
         self.malformed: str | None = None
+        self.opt_fault: str | None = None
         self.chlim = self.ra_flags = self.routerlifetime = None
         self.reachabletime = self.retranstimer = None
         self.target = self.na_flags = self.rd_dst = None

@@ -38,15 +38,18 @@ def ext_headers(msg: NdMessage, ctx: Context) -> int:
 def malformed(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: hosts silently discard these.
 
-    The message changes no host's state, so no other check runs on it (as for NDPMon's
-    STOP_ON_ERROR); the alert says someone on the link sends broken ND.
+    Such a message changes no host's state, so no other check runs on it (as for
+    NDPMon's STOP_ON_ERROR); the alert says someone on the link sends broken ND. A
+    message with only a broken option is still accepted by hosts (the option is
+    skipped, RFC 4191 §3.1): it is reported and the other checks run.
     """
-    if msg.malformed is None:
+    fault = msg.malformed or msg.opt_fault
+    if fault is None:
         return 0
     ctx.alert(LOW, "malformed ND message",
               f"malformed ND message {mac_str(msg.eth_src)} {ip_full(msg.src)} "
-              f"{msg.type_name}: {msg.malformed}", fault=msg.malformed)
-    return 2
+              f"{msg.type_name}: {fault}", fault=fault)
+    return 2 if msg.malformed else 1
 
 
 @check("watch_eth_mismatch", reasons=("ethernet mismatch",))

@@ -57,15 +57,18 @@ def _rfc2526_anycast(addr: bytes) -> bool:
 @check("watch_na_target", (NA,), stop_on_error=True,
        reasons=("NA multicast target", "NA Override flag"))
 def watch_na_target(msg: NdMessage, ctx: Context) -> int:
-    """RFC 4861 §7.1.2 (multicast target) and §7.2.6/§7.2.7 (Override on proxies, anycast)."""
-    target = msg.target
+    """RFC 4861 §7.1.2 (multicast target) and §7.2.6/§7.2.7 (Override on proxies, anycast).
+
+    As NDPMon's ``monitoring_na.c``, a multicast target does not end the checks: an
+    Override flag without a Target Link-Layer option is reported too.
+    """
+    target, result = msg.target, 0
     if target[0] == 0xFF:
         ctx.alert(HIGH, "NA multicast target", f"NA multicast target {_who(msg)}")
-        return 2
+        result = 2
     if not msg.na_flags & NA_OVERRIDE:
-        return 0
-    result = 0
-    if target != msg.src:
+        return result
+    if target != msg.src and _unicast(target):
         ctx.alert(LOW, "NA Override flag", f"NA Override flag {_who(msg)}",
                   anycast=_rfc2526_anycast(target))
         result = 2
@@ -75,6 +78,15 @@ def watch_na_target(msg: NdMessage, ctx: Context) -> int:
     return result
 
 
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+_LOOPBACK = bytes(15) + b"\x01"
+
+
+def _unicast(addr: bytes) -> bool:
+    """Not multicast, unspecified, loopback or IPv4-mapped (NDPMon's first Override test)."""
+    return addr[0] != 0xFF and any(addr) and addr != _LOOPBACK and addr[:12] != _V4_MAPPED
+
+
 def _who(msg: NdMessage) -> str:
     """``<mac> <src> <target>`` as the NA messages print them."""
     return f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {ip_full(msg.target)}"
@@ -82,11 +94,16 @@ def _who(msg: NdMessage) -> str:
 
 @check("watch_R_flag", (NA,), reasons=("NA router flag",))
 def watch_r_flag(msg: NdMessage, ctx: Context) -> int:
-    """RFC 4861 §4.4: only a configured router may set the Router flag."""
+    """RFC 4861 §4.4: only a configured router may set the Router flag.
+
+    As NDPMon's ``monitoring_na.c:39-112``: the MAC must be a router's, and the source
+    any router's link-local address or one of the addresses listed for that MAC.
+    """
     if not msg.na_flags & NA_ROUTER:
         return 0
-    for router in ctx.state.routers_by_mac.get(msg.eth_src, ()):
-        if msg.src == router.lla or msg.src in router.addresses:
-            return 0
-    ctx.alert(HIGH, "NA router flag", f"NA router flag {mac_str(msg.eth_src)} {ip_full(msg.src)}")
+    state, src = ctx.state, msg.src
+    routers = state.routers_by_mac.get(msg.eth_src)
+    if routers and (src in state.router_llas or any(src in r.addresses for r in routers)):
+        return 0
+    ctx.alert(HIGH, "NA router flag", f"NA router flag {mac_str(msg.eth_src)} {ip_full(src)}")
     return 2

@@ -1,7 +1,8 @@
 """Neighbour tracking: NDPMon's ``new_station()`` (``monitoring.c:500-781``), O(1) here.
 
 It runs for RS and NS with a source other than ``::``, for RAs the router checks let
-through, and for NAs (REFERENCE §1.2 rows 10, 12, 13, 17). Three lookups decide: the
+through, and for NAs (REFERENCE §1.2 rows 10, 12, 13, 17); an NA from ``::`` never gets
+here (it is malformed, RFC 4861 §4.4), where NDPMon filed it under the LLA ``::``. Three lookups decide: the
 Ethernet source is some neighbour's current MAC (``by_mac``), the IPv6 source is some
 neighbour's link-local address (``by_lla``) or one of its global addresses (``by_ip``).
 The reasons, priorities and message texts are the original's (REFERENCE §1.3), including
@@ -61,8 +62,8 @@ def _known_lla(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | Non
     """Known MAC, link-local source: same LLA, a new one, or another station's LLA."""
     if owner is None:
         ctx.state.neighbors.set_lla(nb, src)
+        _seen(ctx, nb)  # NDPMon resets the timer (new activity) before this alert
         ctx.alert(LOW, "new lla", f"new lla {mac_str(nb.mac)} {ip_short(src)}\n")
-        _seen(ctx, nb)
         return 1
     if owner is not nb:
         ctx.alert(HIGH, "wrong couple MAC/LLA",
@@ -78,8 +79,8 @@ def _known_ip(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | None
     cache, now = ctx.state.neighbors, ctx.now
     if owner is None:
         cache.add_address(nb, src, now)
+        _seen(ctx, nb)  # NDPMon resets the timer (new activity) before this alert
         ctx.alert(LOW, "new IP", f"new IP {mac_str(nb.mac)} {ip_short(src)}\n")
-        _seen(ctx, nb)
         return 1
     if owner is nb:
         cache.see_address(nb, src, now)

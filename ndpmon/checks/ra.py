@@ -143,10 +143,10 @@ def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> in
     """
     result = 0
     for domain in opt.domains:
-        if len(domain) > MAX_DOMAIN:
+        if len(domain) > MAX_DOMAIN:  # NDPMon stops reading the option here
             ctx.alert(HIGH, "wrong RA DNSSL option", "wrong RA DNSSL option: search domain too long")
-            result = 2
-        elif (domain, opt.lifetime) not in router.dnssl:
+            return 2
+        if (domain, opt.lifetime) not in router.dnssl:
             ctx.alert(HIGH, "wrong RA DNSSL option",
                       f"wrong RA DNSSL option: {domain} {opt.lifetime}")
             result = 2

@@ -530,9 +530,7 @@ def station_samples() -> None:
            "new activity) before it raises new lla / new IP (monitoring.c new_station, "
            "neighbors.c reset_neighbor_timer)",
            cache=[neighbour(A, gua("a"), lastseen=T0 - 181 * DAY),
-                  neighbour(B, gua("b"), lastseen=T0 - 181 * DAY)],
-           xfail="checks/neighbors.py:_known_lla/_known_ip raise 'new lla'/'new IP' before "
-                 "_seen() raises 'new activity'; NDPMon raises new activity first") \
+                  neighbour(B, gua("b"), lastseen=T0 - 181 * DAY)]) \
         .add(ns(B, "fe80::1:b", lla(R)),
              (LOW, "new activity", f"new activity from: {ether(mac(B))} fe80::1:b"),
              new_lla(B, "fe80::1:b")) \
@@ -761,19 +759,14 @@ def na_samples() -> None:
              (HIGH, "NA router flag", f"NA router flag {who(X, lla(R))}"))
     Sample("na_multicast_target_override", "a multicast target with O=1 and no TLLA: "
            "the Override rule (O=1 without TLLA) holds too, and NDPMon's watch_na_target "
-           "goes on after the multicast alert (monitoring_na.c)", cache=CACHE,
-           xfail="checks/na.py:watch_na_target returns 2 right after 'NA multicast target' "
-                 "so the 'O=1 and no TLLA' Override alert is never raised for it") \
+           "goes on after the multicast alert (monitoring_na.c)", cache=CACHE) \
         .add(na(B, lla(B), ALL_NODES, O=1, opts=()),
              mcast_target(B, lla(B), ALL_NODES),
              (LOW, "NA Override flag", f"NA Override flag {who(B, lla(B))} {full(ALL_NODES)}"))
     Sample("na_router_flag_other_router_lla", "R=1 from a router's MAC with another "
            "configured router's LLA: 'neither a router LLA nor listed' does not hold, so "
            "only new_station's wrong couple MAC/LLA fires", config="two_routers",
-           cache=[neighbour(R), neighbour(R2)],
-           xfail="checks/na.py:watch_r_flag accepts only the LLA of a router with the same "
-                 "MAC; REFERENCE (and monitoring_na.c is_router_lla_in) accept any "
-                 "configured router's LLA") \
+           cache=[neighbour(R), neighbour(R2)]) \
         .add(na(R, lla(R2), lla(R2), R=1),
              wrong_couple(R, lla(R2)))
     Sample("na_clean", "the router's NAs from its LLA and listed address with R=1, "
@@ -893,23 +886,23 @@ def malformed_samples() -> None:
     Sample("malformed_option_rogue_ra", "a rogue RA carrying a Route Information option "
            "too short for its prefix, or a short PIO: hosts ignore only that option "
            "(RFC 4191 §3.1, RFC 4861 §4.6.2) and still take the rogue default router, so "
-           "the router check must still run", cache=CACHE,
-           xfail="decode.py:_options turns a bad Route Information/PIO option into a "
-                 "whole-message fault, so watch_malformed stops watch_ra and a rogue RA "
-                 "gives only a LOW 'malformed ND message'") \
+           "the router check must still run (the broken option is reported, low)",
+           cache=CACHE) \
         .add(ra(X, opts=(slla(X), Raw(bytes([24, 1, 64, 0, 0, 0, 7, 8])))),
+             malformed(X, lla(X), "RA", "route information option length 8 too short for /64"),
              ra_alert("wrong ipv6 router", f"wrong ipv6 router {who(X, lla(X))}")) \
         .add(ra(X, opts=(slla(X), Raw(bytes([3, 3]) + bytes(pio())[2:24]))),
+             malformed(X, lla(X), "RA", "prefix information option length 24 != 32"),
              ra_alert("wrong ipv6 router", f"wrong ipv6 router {who(X, lla(X))}"))
     Sample("malformed_redirect_target", "a Redirect whose target is a global address "
-           "other than the destination (RFC 4861 §8.1 validity rule)", config="router1",
-           cache=CACHE,
-           xfail="decode.py:_validity does not check the §8.1 rule 'the ICMP Target "
-                 "Address is either a link-local address or the same as the ICMP "
-                 "Destination Address' (fault text here is a proposal)") \
-        .add(redirect(R, lla(R), gua("c"), gua("d")),
-             malformed(R, lla(R), "Redirect",
-                       "target is neither link-local nor the destination"))
+           "other than the destination: RFC 4861 §8.1 makes hosts drop it, but ndpmon "
+           "deliberately does not apply that rule (NDPMon raised its redirect alerts for "
+           "such Redirects, golden frame 21; see decode._validity): from the configured "
+           "router it is clean, from a host it is a wrong router redirect",
+           config="router1", cache=CACHE, clean_for=["malformed ND message"]) \
+        .add(redirect(R, lla(R), gua("c"), gua("d"))) \
+        .add(redirect(B, lla(B), gua("c"), gua("d")),
+             (HIGH, "wrong router redirect", f"wrong router redirect {who(B, lla(B))}"))
 
 
 def ext_samples() -> None:
@@ -949,10 +942,7 @@ def ext_samples() -> None:
                   ext=IPv6ExtHdrFragment(id=0x5302, m=0, offset=0))
     frags = fragment6(IPv6(legit[14:]), 1280)
     Sample("frag_options_checked", "the first fragment of the configured router's RA "
-           "carries a wrong prefix before an option cut by the fragment end", cache=CACHE,
-           xfail="decode.py:_options returns before 'msg.options = tuple(opts)' when a "
-                 "partial (fragmented) message ends inside an option, so the options "
-                 "decoded before the cut are lost and the wrong prefix is not reported") \
+           "carries a wrong prefix before an option cut by the fragment end", cache=CACHE) \
         .add(bytes(Ether(src=mac(R), dst=eth_dst(ALL_NODES)) / frags[0]),
              frag_alert(R, lla(R), "RA"),
              ra_alert("wrong prefix", f"wrong prefix 2001:db8:bad:0 {who(R, lla(R))}"))
