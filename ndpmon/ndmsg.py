@@ -45,8 +45,9 @@ class NdMessage:
 
     ``malformed`` holds the first RFC 4861 validity rule the message breaks (None if it
     is valid); hosts discard such messages. ``opt_fault`` says why an option was
-    skipped (hosts skip such options but accept the message). ``ext`` lists the extension headers that
-    stood before ICMPv6 and ``fragment`` says whether a fragment header was among them.
+    skipped (hosts skip such options but accept the message). ``ext`` lists the
+    extension headers that stood before ICMPv6 and ``fragment`` says whether a fragment
+    header was among them.
     Type-specific fields that do not apply are None.
     """
 

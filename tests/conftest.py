@@ -9,8 +9,11 @@ that turns those descriptions into model objects.
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ndpmon.engine import Engine
 from ndpmon.fmt import parse_ipv6, parse_mac
@@ -81,3 +84,13 @@ def generator():
         spec.loader.exec_module(module)
         _GENERATOR = module
     return _GENERATOR
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch):
+    """Run with TZ=UTC, the zone the golden files were written in."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

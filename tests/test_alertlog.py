@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,6 @@ T = 1795348077
 ZERO_MAC = "0:0:0:0:0:0"
 
 
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch):
-    """Run with TZ=UTC, the zone the golden files were written in."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def golden_blocks() -> list[str]:

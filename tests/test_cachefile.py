@@ -6,7 +6,6 @@ import os
 import shutil
 import stat
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ GOLDEN = Path("/work/shared/ndpmon-reference/golden")
 T0 = 1795348064
 
 
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch):
-    """Run with TZ=UTC, the zone the golden files were written in."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def write(tmp_path: Path, text: str, name: str = "neighbor_list.xml") -> str:

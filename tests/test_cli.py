@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.inet import IP, UDP
-from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from ndpmon.cli import main

@@ -95,7 +95,7 @@ def test_reasons_priorities_and_addresses_match(run):
     _, alerts = run
     ours = [(a["reason"], 2 if a["priority"] == "high" else 1, a["mac"], a["mac2"], a["ipv6"])
             for a in alerts if "undecodable" not in a["message"]]
-    golden = [row for row, msg in zip(_golden_alert_fields(), golden_syslog())
+    golden = [row for row, msg in zip(_golden_alert_fields(), golden_syslog(), strict=True)
               if msg != DNSSL_RAW]
     assert ours == golden
 

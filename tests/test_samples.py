@@ -58,7 +58,7 @@ def test_sample(sidecar: Path) -> None:
     sample = load(sidecar)
     got = replay(sample, sidecar.with_suffix(".pcap"))
     assert [row for row, _ in got] == [row[:4] for row in sample["expected"]]
-    for (row, extra), want in zip(got, sample["expected"]):
+    for (row, extra), want in zip(got, sample["expected"], strict=True):
         for key, value in (want[4] if len(want) > 4 else {}).items():
             assert extra.get(key) == value, (row, key)
 

@@ -11,11 +11,12 @@ from collections import OrderedDict
 from typing import Any
 
 from ..alert import Alert, Priority
+from ..fmt import ip_full, mac_str
 from ..model import Probe, Router, Settings
 from ..ndmsg import TYPE_NAMES, NdMessage
 from ..state import NeighborCache
 
-__all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD"]
+__all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD", "unknown_pair"]
 
 #: How long after a DAD probe an NA for its target counts as an answer to it (seconds).
 #: RFC 4862 §5.4: DupAddrDetectTransmits (1) x RetransTimer (1 s), after a random delay
@@ -97,3 +98,19 @@ class Context:
         self.alerts.append(Alert(
             self.now, self.state.name, priority, reason, message, msg.eth_src, mac2,
             msg.src if ipv6 is None else ipv6, extra))
+
+
+def unknown_pair(msg: NdMessage, ctx: Context, reasons: tuple[str, str, str, str],
+                 texts: tuple[str, str, str, str]) -> int:
+    """Alert on a router message from a (MAC, LLA) pair that is not configured.
+
+    Which half of the pair is known picks the reason: both (but not together), only the
+    MAC, only the LLA, neither; ``texts`` are the message formats, with ``{}`` for
+    ``<mac> <src>`` (NDPMon's ``watch_ra`` and ``watch_rd_src`` share this logic).
+    """
+    state, mac, src = ctx.state, msg.eth_src, msg.src
+    known_mac, known_lla = mac in state.router_macs, src in state.router_llas
+    index = 0 if known_mac and known_lla else 1 if known_mac else 2 if known_lla else 3
+    who = f"{mac_str(mac)} {ip_full(src)}"
+    ctx.alert(Priority.HIGH, reasons[index], texts[index].format(who))
+    return 2

@@ -14,15 +14,20 @@ from ..fmt import ip_full, ip_prefix64, mac_str
 from ..model import Router
 from ..ndmsg import RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage, PrefixInfo, Rdnss, RouteInfo
 from . import HIGH, check
-from .context import Context
+from .context import Context, unknown_pair
 
 MIN_VALID_LIFETIME = 7200  # RFC 4862 §5.5.3 e): the "two hours" rule
 ROUTE_PREF_RESERVED = 0x10  # RFC 4191 §2.1: preference 10 is reserved
 MAX_DOMAIN = 255
 
 
-@check("watch_ra", (RA,), stop_on_error=True, reasons=(
-    "wrong couple IP/MAC", "wrong router ip", "wrong router mac", "wrong ipv6 router",
+UNKNOWN_ROUTER = (("wrong couple IP/MAC", "wrong router ip", "wrong router mac",
+                   "wrong ipv6 router"),
+                  ("wrong couple IP/MAC {} in RA", "wrong router ip {}", "wrong router mac {}",
+                   "wrong ipv6 router {}"))
+
+
+@check("watch_ra", (RA,), stop_on_error=True, reasons=UNKNOWN_ROUTER[0] + (
     "wrong RA flags", "wrong RA params", "wrong prefix", "wrong RA prefix option lifetimes",
     "RA prefix option valid lifetime too short", "wrong RA prefix option params",
     "wrong RA mtu option", "wrong RA RDNSS option", "wrong RA DNSSL option",
@@ -33,29 +38,13 @@ def watch_ra(msg: NdMessage, ctx: Context) -> int:
     state = ctx.state
     router = state.router_by_pair.get((msg.eth_src, msg.src))
     if router is None:
-        return _unknown_router(msg, ctx)
+        return unknown_pair(msg, ctx, *UNKNOWN_ROUTER)
     result = _flags_and_params(msg, ctx, router)
     for opt in msg.options:
         handler = _OPTION_CHECKS.get(type(opt))
         if handler is not None:
             result = max(result, handler(msg, ctx, router, opt))
     return result
-
-
-def _unknown_router(msg: NdMessage, ctx: Context) -> int:
-    """Which half of the (MAC, LLA) pair is unknown decides the reason."""
-    state, mac, src = ctx.state, msg.eth_src, msg.src
-    known_mac, known_lla = mac in state.router_macs, src in state.router_llas
-    who = f"{mac_str(mac)} {ip_full(src)}"
-    if known_mac and known_lla:
-        ctx.alert(HIGH, "wrong couple IP/MAC", f"wrong couple IP/MAC {who} in RA")
-    elif known_mac:
-        ctx.alert(HIGH, "wrong router ip", f"wrong router ip {who}")
-    elif known_lla:
-        ctx.alert(HIGH, "wrong router mac", f"wrong router mac {who}")
-    else:
-        ctx.alert(HIGH, "wrong ipv6 router", f"wrong ipv6 router {who}")
-    return 2
 
 
 def _flags_and_params(msg: NdMessage, ctx: Context, router: Router) -> int:
@@ -144,7 +133,8 @@ def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> in
     result = 0
     for domain in opt.domains:
         if len(domain) > MAX_DOMAIN:  # NDPMon stops reading the option here
-            ctx.alert(HIGH, "wrong RA DNSSL option", "wrong RA DNSSL option: search domain too long")
+            ctx.alert(HIGH, "wrong RA DNSSL option",
+                      "wrong RA DNSSL option: search domain too long")
             return 2
         if (domain, opt.lifetime) not in router.dnssl:
             ctx.alert(HIGH, "wrong RA DNSSL option",

@@ -823,7 +823,9 @@ def _ns_bytes(target: str, opts: bytes = b"", code: int = 0) -> bytes:
 
 def malformed_samples() -> None:
     """RFC 4861 validity rules (§6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1; checksum RFC 4443)."""
-    sl = lambda n: bytes([1, 1]) + bytes.fromhex(mac(n).replace(":", ""))
+    def sl(n):
+        return bytes([1, 1]) + bytes.fromhex(mac(n).replace(":", ""))
+
     src, dst = lla(B), solicited(lla(A))
     Sample("malformed_options", "option length 0, an option past the end, a PIO of the "
            "wrong size, prefix length 129, a Route Information too short for its prefix",
