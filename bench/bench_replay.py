@@ -5,7 +5,8 @@ Builds two 200k-frame captures and prints frames/s for each:
   (b) flood: NAs from 100k distinct MACs and addresses (each sent twice), the shape of
       THC-IPv6's flood_advertise6; every first frame creates a neighbour and an alert.
 Two figures per capture: the engine alone (decode + checks over frames in memory) and the
-whole replay (pcap reading through scapy's RawPcapReader + engine, no alert outputs).
+whole replay (pcap reading through scapy's RawPcapReader + engine, as ``ndpmon -r``
+runs it, with no alert outputs).
 
 Run: ``python bench/bench_replay.py [--frames N]``. Not part of the test run; no timing
 is asserted anywhere. Frames are built with struct (scapy would take minutes for 400k).
@@ -24,8 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from ndpmon.engine import Engine  # noqa: E402
 from ndpmon.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
-from ndpmon.replay import read_capture  # noqa: E402
-from ndpmon.runner import tune_gc  # noqa: E402
+from ndpmon.replay import read_batches  # noqa: E402
+from ndpmon.runner import Pipeline, tune_gc  # noqa: E402
 
 ROUTER_MAC = bytes.fromhex("00005e005301")
 ROUTER_LLA = bytes.fromhex("fe800000000000000200" + "5efffe005301")
@@ -122,10 +123,10 @@ def run_replay(frames: list[bytes], max_neighbors: int) -> float:
             writer.write_header(None)
             for i, f in enumerate(frames):
                 writer.write_packet(f, sec=1700000000 + i // 1000, usec=i % 1000)
-        engine = Engine(config(max_neighbors))
+        pipeline = Pipeline(Engine(config(max_neighbors)), ())  # ndpmon -r's own loop
         started = time.perf_counter()
-        for now, f in read_capture(path):
-            engine.handle("lan0", now, f)
+        for batch in read_batches(path):
+            pipeline.feed("lan0", batch)
         return len(frames) / (time.perf_counter() - started)
 
 

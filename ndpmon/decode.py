@@ -123,10 +123,11 @@ def _icmp(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> No
     """Fill the ND body and options of ``msg``; set ``malformed`` on the first fault."""
     length = end - pos
     if not partial:
-        msg.checksum_ok = _checksum_ok(msg.src, msg.dst, frame[pos:end])
+        msg.checksum_ok = _checksum_ok(msg, frame, pos, end)
     t = msg.type
-    if length < MIN_LEN[t]:
-        msg.malformed = f"ICMPv6 length {length} < {MIN_LEN[t]}"
+    body = MIN_LEN[t]
+    if length < body:
+        msg.malformed = f"ICMPv6 length {length} < {body}"
         return
     if t == RA:
         (msg.chlim, msg.ra_flags, msg.routerlifetime, msg.reachabletime,
@@ -137,22 +138,27 @@ def _icmp(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> No
             msg.na_flags = frame[pos + 4]
         elif t == REDIRECT:
             msg.rd_dst = frame[pos + 24:pos + 40]
-    fault = _options(msg, frame, pos + MIN_LEN[t], end, partial)
+    fault = _options(msg, frame, pos + body, end, partial)
     msg.malformed = fault or _validity(msg)
 
 
-def _checksum_ok(src: bytes, dst: bytes, icmp: bytes) -> bool:
+def _checksum_ok(msg: NdMessage, frame: bytes, pos: int, end: int) -> bool:
     """RFC 4443 §2.3 checksum over the pseudo-header (RFC 8200 §8.1) and the message.
 
     The ones' complement sum of 16-bit words is congruent to the big-endian value of the
-    bytes modulo 0xFFFF (2**16 = 1 mod 0xFFFF), and a correct checksum makes it 0.
+    bytes modulo 0xFFFF (2**16 = 1 mod 0xFFFF), and a correct checksum makes it 0. An
+    odd length is padded with a zero byte (a shift by 8 bits). Without extension
+    headers the addresses and the message are contiguous in the frame: one conversion.
     """
-    length = len(icmp)
+    length = end - pos
+    if msg.ext:
+        value = (int.from_bytes(msg.src + msg.dst, "big") << (8 * length)) | \
+            int.from_bytes(frame[pos:end], "big")
+    else:
+        value = int.from_bytes(frame[pos - 32:end], "big")
     if length & 1:
-        icmp += b"\0"
-    total = (int.from_bytes(src, "big") + int.from_bytes(dst, "big") + length + ICMPV6
-             + int.from_bytes(icmp, "big"))
-    return total % 0xFFFF == 0
+        value <<= 8
+    return (value + length + ICMPV6) % 0xFFFF == 0
 
 
 def _options(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> str | None:
@@ -176,25 +182,27 @@ def _options(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) ->
         if pos + olen > end:
             fault = None if partial else f"option type {otype} runs past the message"
             break
-        opt = _option(otype, frame[pos:pos + olen])
+        if otype == 1 or otype == 2:  # the common case, inline
+            mac = frame[pos + 2:pos + 8]
+            opts.append(LinkLayer(otype, mac))
+            if otype == 1 and msg.slla is None:
+                msg.slla = mac
+            elif otype == 2 and msg.tlla is None:
+                msg.tlla = mac
+        else:
+            opt = _option(otype, frame[pos:pos + olen])
+            if type(opt) is str:
+                msg.opt_fault = msg.opt_fault or opt
+            else:
+                opts.append(opt)
         pos += olen
-        if type(opt) is str:
-            msg.opt_fault = msg.opt_fault or opt
-            continue
-        opts.append(opt)
-        if otype == 1 and msg.slla is None:
-            msg.slla = opt.mac
-        elif otype == 2 and msg.tlla is None:
-            msg.tlla = opt.mac
     msg.options = tuple(opts)
     return fault
 
 
 def _option(otype: int, body: bytes):
-    """One option from its bytes (length already checked); a str is a fault."""
+    """One option other than link-layer from its bytes (length checked); a str is a fault."""
     n = len(body)
-    if otype == 1 or otype == 2:
-        return LinkLayer(otype, body[2:8])
     if otype == 3:
         if n != 32:
             return f"prefix information option length {n} != 32"

@@ -44,7 +44,7 @@ class Engine:
         alerts = run_checks(msg, state, now)
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
-            alerts.extend(self._limit_alert(state, now))
+            alerts = alerts + self._limit_alert(state, now)
         for alert in alerts:
             self.reasons[alert.reason] += 1
         return alerts

@@ -13,9 +13,27 @@ from typing import Iterator
 
 from .errors import CaptureError
 
-__all__ = ["read_capture", "LINKTYPE_ETHERNET"]
+__all__ = ["read_capture", "read_batches", "LINKTYPE_ETHERNET"]
 
 LINKTYPE_ETHERNET = 1
+
+
+BATCH = 512
+
+
+def read_batches(path: str, size: int = BATCH) -> Iterator[list[tuple[float, bytes]]]:
+    """Yield lists of up to ``size`` ``(timestamp, frame)`` pairs, in capture order.
+
+    Batches keep the per-frame cost of the generator machinery off the hot loop.
+    """
+    batch: list[tuple[float, bytes]] = []
+    for item in read_capture(path):
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def read_capture(path: str) -> Iterator[tuple[float, bytes]]:
@@ -41,21 +59,26 @@ def read_capture(path: str) -> Iterator[tuple[float, bytes]]:
 def _frames(path: str, reader) -> Iterator[tuple[float, bytes]]:
     index = 0
     try:
-        for frame, meta in reader:
-            index += 1
-            yield _timestamp(path, index, meta), frame
+        if hasattr(reader, "nano"):  # classic pcap: one resolution for the whole file
+            scale = 1e-9 if reader.nano else 1e-6
+            for frame, meta in reader:
+                if len(frame) < meta.caplen:
+                    return  # the file ends inside this frame: drop the piece
+                index += 1
+                yield meta.sec + meta.usec * scale, frame
+        else:
+            for frame, meta in reader:
+                index += 1
+                yield _pcapng_time(path, index, meta), frame
     except EOFError:
         return  # a capture cut short (tcpdump killed): keep what was read
     except (OSError, ValueError) as exc:
         raise CaptureError(f"{path}: frame {index + 1}: cannot read: {exc}") from None
 
 
-def _timestamp(path: str, index: int, meta) -> float:
-    if hasattr(meta, "sec"):
-        return meta.sec + meta.usec / 1_000_000
+def _pcapng_time(path: str, index: int, meta) -> float:
+    """pcapng: each interface has its link type and timestamp resolution."""
     if meta.linktype != LINKTYPE_ETHERNET:
         raise CaptureError(f"{path}: frame {index}: link type {meta.linktype} is not "
                            f"Ethernet (1)")
     return ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
-
-

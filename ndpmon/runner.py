@@ -23,7 +23,7 @@ from .alertlog import AlertsXml
 from .engine import Engine
 from .errors import NdpmonError
 from .model import Config
-from .replay import read_capture
+from .replay import read_batches
 
 __all__ = ["load_config", "check_cache", "replay", "Summary", "Pipeline"]
 
@@ -83,12 +83,17 @@ class Pipeline:
         for action in self.actions:
             action.start()
 
-    def feed(self, probe: str, now: float, frame: bytes) -> list[Alert]:
-        alerts = self.engine.handle(probe, now, frame)
-        for alert in alerts:
-            for action in self.actions:
-                action.notify(alert)
-        return alerts
+    def feed(self, probe: str, frames: Iterable[tuple[float, bytes]]) -> list[Alert]:
+        """Run a batch of ``(time, frame)`` seen on ``probe``; return all their alerts."""
+        handle, raised = self.engine.handle, []
+        for now, frame in frames:
+            alerts = handle(probe, now, frame)
+            if alerts:
+                raised.extend(alerts)
+                for alert in alerts:
+                    for action in self.actions:
+                        action.notify(alert)
+        return raised
 
     def stop(self) -> None:
         for action in self.actions:
@@ -146,8 +151,8 @@ def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
     started = time.perf_counter()
     pipeline.start()
     try:
-        for now, frame in read_capture(pcap):
-            for alert in pipeline.feed(probe, now, frame):
+        for batch in read_batches(pcap):
+            for alert in pipeline.feed(probe, batch):
                 summary.alerts[alert.priority] += 1
     finally:
         pipeline.stop()

@@ -22,6 +22,7 @@ from .context import Context, ProbeState
 __all__ = ["Check", "check", "ORDER", "registry", "run_checks", "Context", "ProbeState"]
 
 CheckFunc = Callable[[NdMessage, Context], int]
+NO_ALERTS: list[Alert] = []  # returned for the (common) packet without alerts: never append
 ZERO16 = bytes(16)
 
 
@@ -104,14 +105,15 @@ def run_checks(msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
     if steps is None:
         steps = _PLANS[msg.type] = tuple(
             (c.func, c.stop_on_error, c.skip_unspecified) for c in plan(msg.type))
-    ctx = Context(state, msg, now)
+    ctx = state.context
+    ctx.msg, ctx.now, ctx.alerts = msg, now, None
     unspecified = msg.src == ZERO16
     for func, stop, skip in steps:
         if skip and unspecified:
             continue
         if func(msg, ctx) == 2 and stop:
             break
-    return ctx.alerts
+    return ctx.alerts or NO_ALERTS
 
 
 LOW, HIGH = Priority.LOW, Priority.HIGH

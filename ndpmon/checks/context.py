@@ -38,6 +38,7 @@ class ProbeState:
         #: DAD target -> (MAC that probed for it, time of the probe)
         self.dad: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
         self.set_routers(probe.routers)
+        self.context = Context(self)
 
     def set_routers(self, routers: tuple[Router, ...]) -> None:
         """(Re)build the router indices (at start, and when learning adds a router)."""
@@ -70,15 +71,19 @@ def _prefix_table(routers: tuple[Router, ...]) -> list[tuple[int, frozenset[int]
 
 
 class Context:
-    """One packet's run through the checks: the probe state, the time, the alerts."""
+    """One packet's run through the checks: the probe state, the time, the alerts.
+
+    One per probe, reused for every packet (``run_checks`` sets ``msg`` and ``now``);
+    ``alerts`` is created at the first alert, so a quiet packet allocates nothing here.
+    """
 
     __slots__ = ("state", "msg", "now", "alerts")
 
-    def __init__(self, state: ProbeState, msg: NdMessage, now: float) -> None:
+    def __init__(self, state: ProbeState) -> None:
         self.state = state
-        self.msg = msg
-        self.now = now
-        self.alerts: list[Alert] = []
+        self.msg: NdMessage | None = None
+        self.now = 0.0
+        self.alerts: list[Alert] | None = None
 
     def alert(self, priority: Priority, reason: str, message: str, *,
               mac2: bytes | None = None, ipv6: bytes | None = None,
@@ -95,9 +100,12 @@ class Context:
             extra["target"] = msg.target
         if msg.vlan is not None:
             extra["vlan"] = msg.vlan
-        self.alerts.append(Alert(
-            self.now, self.state.name, priority, reason, message, msg.eth_src, mac2,
-            msg.src if ipv6 is None else ipv6, extra))
+        alert = Alert(self.now, self.state.name, priority, reason, message, msg.eth_src,
+                      mac2, msg.src if ipv6 is None else ipv6, extra)
+        if self.alerts is None:
+            self.alerts = [alert]
+        else:
+            self.alerts.append(alert)
 
 
 def unknown_pair(msg: NdMessage, ctx: Context, reasons: tuple[str, str, str, str],
