@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
 from .fmt import ip_short, mac_str
@@ -28,7 +29,7 @@ class Priority(IntEnum):
         return self.name.lower()
 
 
-_NO_EXTRA: Mapping[str, Any] = {}
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
 class Alert(NamedTuple):

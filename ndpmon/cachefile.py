@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from lxml import etree
 
-from ndpmon import convert
+from ndpmon import convert, xmlsafe
 from ndpmon.alertlog import xml_escape
 from ndpmon.errors import ConfigError
 from ndpmon.fmt import ip_short, mac_str
@@ -66,18 +66,7 @@ def load_cache(
 
 def _parse(path: str, data: bytes) -> Element:
     """The root element; lxml never reads a DTD, an entity or a URL."""
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
-    try:
-        return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        line, message = exc.lineno, exc.msg
-        for entry in parser.error_log.filter_from_errors():
-            line, message = entry.line, entry.message
-            break
-        message = " ".join(message.split())
-        raise ConfigError(path, line, f"not well-formed XML: {message}") from None
+    return xmlsafe.parse(path, data)[0].getroot()
 
 
 def _elements(parent: Element) -> Iterator[Element]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lxml import etree
 
-from ndpmon import convert
+from ndpmon import convert, xmlsafe
 from ndpmon.errors import ConfigError
 from ndpmon.model import (
     COUNTERMEASURES,
@@ -105,31 +106,10 @@ def _read(path: str, what: str) -> bytes:
         raise ConfigError(path, None, f"cannot read{what}: {reason}") from None
 
 
-def _first_error(log: Any, line: int | None, message: str) -> tuple[int | None, str]:
-    """Line and cleaned text of the first error in a libxml2 error log."""
-    for entry in log.filter_from_errors():
-        line, message = entry.line, entry.message
-        break
-    return line, " ".join(message.split()).replace(" )", ")")
-
-
 def _parse(path: str) -> etree._ElementTree:
     """The document tree; we read the bytes ourselves so lxml never opens a URL."""
-    data = _read(path, "")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=False,
-    )
-    try:
-        tree = etree.fromstring(data, parser, base_url=path).getroottree()
-    except etree.XMLSyntaxError as exc:
-        line, message = _first_error(parser.error_log, exc.lineno, exc.msg)
-        raise ConfigError(path, line, f"not well-formed XML: {message}") from None
-    _refuse_entities(path, tree, parser.error_log)
+    tree, log = xmlsafe.parse(path, _read(path, ""))
+    _refuse_entities(path, tree, log)
     return tree
 
 
@@ -169,14 +149,14 @@ def _read_dtd(dtd_file: str) -> etree.DTD:
     try:
         return etree.DTD(io.BytesIO(data))
     except etree.DTDParseError as exc:
-        line, message = _first_error(exc.error_log, None, str(exc))
+        line, message = xmlsafe.first_error(exc.error_log, None, str(exc))
         raise ConfigError(dtd_file, line, f"cannot read DTD: {message}") from None
 
 
 def _validate(path: str, tree: etree._ElementTree, dtd: etree.DTD) -> None:
     """Raise the first DTD violation, at the line libxml2 gives for it."""
     if not dtd.validate(tree):
-        line, message = _first_error(dtd.error_log, None, "not valid against the DTD")
+        line, message = xmlsafe.first_error(dtd.error_log, None, "not valid against the DTD")
         raise ConfigError(path, line, message)
 
 
@@ -409,9 +389,9 @@ class _Converter:
         description = self.attr(el, "description", str, "", allow_empty=True)
         return Rule(description=description, clauses=clauses)
 
-    def countermeasures(self, el: Element | None) -> dict[str, Guard]:
+    def countermeasures(self, el: Element | None) -> Mapping[str, Guard]:
         """All seven guards; a missing one (or a missing block) is SUPPRESS."""
-        return {
+        return MappingProxyType({
             name: self.optional(el, name, convert.guard, Guard())
             for name in COUNTERMEASURES
-        }
+        })

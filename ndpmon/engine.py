@@ -9,6 +9,7 @@ alert, raised once when a cap first evicts and then at most once per ``LIMIT_REP
 from __future__ import annotations
 
 from collections import Counter
+from types import MappingProxyType
 
 from .alert import Alert, Priority
 from .checks import ProbeState, run_checks
@@ -61,5 +62,6 @@ class Engine:
         message = (f"neighbor cache limit reached on {state.name}: evicted {nbs} of "
                    f"max {cache.max_neighbors} neighbors and {addrs} addresses over "
                    f"max {cache.max_addresses} per neighbor")
+        extra = MappingProxyType({"evicted_neighbors": nbs, "evicted_addresses": addrs})
         return [Alert(now, state.name, Priority.HIGH, "neighbor cache limit reached",
-                      message, extra={"evicted_neighbors": nbs, "evicted_addresses": addrs})]
+                      message, extra=extra)]

@@ -9,6 +9,8 @@ A ``None`` parameter means "not given in the config": it is not checked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 __all__ = [
     "ActionSet",
@@ -151,7 +153,8 @@ class Config:
     path: str
     settings: Settings = Settings()
     probes: tuple[Probe, ...] = ()
-    countermeasures: dict[str, Guard] = field(default_factory=dict, hash=False)
+    countermeasures: Mapping[str, Guard] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False)
 
     def probe(self, name: str) -> Probe | None:
         """The probe called ``name``, or None."""

@@ -8,6 +8,7 @@ original scanned lists for every packet) and holds the neighbour cache and the D
 from __future__ import annotations
 
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 from ..alert import Alert, Priority
@@ -101,7 +102,7 @@ class Context:
         if msg.vlan is not None:
             extra["vlan"] = msg.vlan
         alert = Alert(self.now, self.state.name, priority, reason, message, msg.eth_src,
-                      mac2, msg.src if ipv6 is None else ipv6, extra)
+                      mac2, msg.src if ipv6 is None else ipv6, MappingProxyType(extra))
         if self.alerts is None:
             self.alerts = [alert]
         else:
