@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 
-__all__ = ["mac_str", "ip_full", "ip_short", "ip_prefix64", "parse_ipv6", "parse_mac"]
+__all__ = ["mac_str", "ip_full", "ip_short", "ip_prefix64"]
 
 _H8 = struct.Struct("!8H")
 _H4 = struct.Struct("!4H")
@@ -34,16 +34,3 @@ def ip_short(addr: bytes) -> str:
 def ip_prefix64(addr: bytes) -> str:
     """``ipv6pre_ntoa``: the first 64 bits only, e.g. ``2001:db8:bad:0``."""
     return "%x:%x:%x:%x" % _H4.unpack_from(addr)
-
-
-def parse_ipv6(text: str) -> bytes:
-    """Text to 16 bytes (raises OSError/ValueError on bad input)."""
-    return socket.inet_pton(socket.AF_INET6, text)
-
-
-def parse_mac(text: str) -> bytes:
-    """``0:11:22:33:44:55`` (or padded) to 6 bytes; raises ValueError on bad input."""
-    parts = text.replace("-", ":").split(":")
-    if len(parts) != 6 or not all(1 <= len(p) <= 2 for p in parts):
-        raise ValueError(text)
-    return bytes(int(p, 16) for p in parts)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ndpmon.engine import Engine
-from ndpmon.fmt import parse_ipv6, parse_mac
+from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.model import Config, Limits, Prefix, Probe, Route, Router, Settings
 from ndpmon.state import Address, Neighbor
 

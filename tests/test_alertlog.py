@@ -11,7 +11,7 @@ from lxml import etree
 from ndpmon.alert import Alert, Priority
 from ndpmon.alertlog import HEADER, AlertsXml, xml_escape
 from ndpmon.errors import ConfigError
-from ndpmon.fmt import parse_ipv6, parse_mac
+from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
 
 GOLDEN = Path("/work/shared/ndpmon-reference/golden/monitor/alerts.xml")
 T = 1795348077

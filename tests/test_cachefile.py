@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ndpmon import cachefile
 from ndpmon.cachefile import load_cache, save_cache
 from ndpmon.errors import ConfigError
-from ndpmon.fmt import parse_ipv6, parse_mac
+from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.state import UNSPECIFIED, Address, Neighbor, NeighborCache
 
 GOLDEN = Path("/work/shared/ndpmon-reference/golden")
