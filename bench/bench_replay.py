@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -130,26 +131,43 @@ def run_replay(frames: list[bytes], max_neighbors: int) -> float:
         return len(frames) / (time.perf_counter() - started)
 
 
+def measure(kind: str, frames: int, distinct: int) -> str:
+    """One figure, in this (fresh) process."""
+    if kind == "engine-a":
+        rate, alerts = run_engine(benign(frames), 100_000)
+        return f"(a) benign mix, 50 hosts, engine: {rate:,.0f} frames/s ({alerts} alerts)"
+    if kind == "replay-a":
+        rate = run_replay(benign(frames), 100_000)
+        return f"(a) benign mix, 50 hosts, replay: {rate:,.0f} frames/s"
+    if kind == "engine-b":
+        rate, alerts = run_engine(flood(frames), 100_000)
+        return f"(b) NA flood, 100k MACs, engine: {rate:,.0f} frames/s ({alerts} alerts)"
+    if kind == "replay-b":
+        rate = run_replay(flood(frames), 100_000)
+        return f"(b) NA flood, 100k MACs, replay: {rate:,.0f} frames/s"
+    cache = max(distinct // 2, 1)  # the cache holds half of them: every frame is new
+    rate, alerts = run_engine(flood(frames, distinct), cache)
+    return (f"(c) NA flood cycling {distinct} MACs through a {cache}-neighbour cache, "
+            f"engine: {rate:,.0f} frames/s ({alerts} alerts)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200_000)
+    parser.add_argument("--one", nargs=2, metavar=("KIND", "DISTINCT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     tune_gc()  # as ndpmon itself does
-    for name, build in (("(a) benign mix, 50 hosts", benign),
-                        ("(b) NA flood, 100k MACs", flood)):
-        frames = build(args.frames)
-        eng, alerts = run_engine(frames, 100_000)
-        rep = run_replay(frames, 100_000)
-        print(f"{name}: engine {eng:,.0f} frames/s ({alerts} alerts), "
-              f"replay from pcap {rep:,.0f} frames/s, {len(frames)} frames")
-    # O(1) state: the same flood shape with 10x and 100x fewer distinct senders (so the
-    # same number of new neighbours per frame, in a 10x or 100x smaller cache).
-    for distinct in (100_000, 10_000, 1_000):
-        frames = flood(args.frames // 2 * 2, distinct)
-        cache = max(distinct // 2, 1)  # the cache holds half of them: every frame is new
-        eng, alerts = run_engine(frames, cache)
-        print(f"(c) NA flood cycling {distinct} MACs through a {cache}-neighbour cache: "
-              f"engine {eng:,.0f} frames/s ({alerts} alerts)")
+    if args.one:
+        print(measure(args.one[0], args.frames, int(args.one[1])), flush=True)
+        return
+    # Each figure in a fresh interpreter: the heap left by one run skews the next.
+    # (c) is the O(1) check: the same flood with 10x and 100x fewer distinct senders,
+    # so the same number of new neighbours per frame in a 10x or 100x smaller cache.
+    runs = [("engine-a", 0), ("replay-a", 0), ("engine-b", 0), ("replay-b", 0),
+            ("c", 100_000), ("c", 10_000), ("c", 1_000)]
+    for kind, distinct in runs:
+        subprocess.run([sys.executable, __file__, "--frames", str(args.frames),
+                        "--one", kind, str(distinct)], check=True)
 
 
 if __name__ == "__main__":
