@@ -34,8 +34,8 @@ def tune_gc() -> None:
     A flood creates a neighbour per frame, and every automatic full collection walks
     all of them: with 100k neighbours that cost a third of the replay time (bench/).
     The state holds no reference cycles, so young collections are made rarer and full
-    ones are left to the explicit ``gc.collect()`` the long-running loop makes at each
-    cache save; a replay never needs one.
+    ones are left to explicit ``gc.collect()`` calls at quiet moments; a replay needs
+    none.
     """
     gc.set_threshold(50_000, 20, 1_000_000)
 
@@ -159,9 +159,11 @@ def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
         for batch in read_batches(pcap):
             for alert in pipeline.feed(probe, batch):
                 summary.alerts[alert.priority] += 1
-    finally:
-        pipeline.stop()
-        cachefile.save_cache(args.cache, _caches(engine))
+    finally:  # even after a broken frame or output: keep what was learned
+        try:
+            pipeline.stop()
+        finally:
+            cachefile.save_cache(args.cache, _caches(engine))
     summary.seconds = time.perf_counter() - started
     summary.frames = engine.frames
     summary.nd = engine.frames - sum(engine.not_nd.values())

@@ -13,7 +13,7 @@ declares the reasons it can raise, so that a test can require a sample for each.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..alert import Alert, Priority
 from ..ndmsg import NA, NS, RA, REDIRECT, RS, ND_TYPES, NdMessage
@@ -41,8 +41,9 @@ class Check:
 _BY_NAME: dict[str, Check] = {}
 
 
-def check(name: str, types=ND_TYPES, *, stop_on_error: bool = False,
-          reasons: tuple[str, ...] = (), skip_unspecified: bool = False):
+def check(name: str, types: Iterable[int] = ND_TYPES, *, stop_on_error: bool = False,
+          reasons: tuple[str, ...] = (), skip_unspecified: bool = False
+          ) -> Callable[[CheckFunc], CheckFunc]:
     """Register ``func`` under ``name`` (its place in the run order is set by ORDER)."""
 
     def register(func: CheckFunc) -> CheckFunc:
