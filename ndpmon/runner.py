@@ -145,9 +145,19 @@ def _probe_name(config: Config, wanted: str | None) -> str:
     return wanted
 
 
+def _check_writable(path: str) -> None:
+    """Fail before any work if the cache could not be saved at the end."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise NdpmonError(f"{path}: cannot write: no directory {folder}")
+    if not os.access(folder, os.W_OK):
+        raise NdpmonError(f"{path}: cannot write: Permission denied")
+
+
 def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
     """``ndpmon -r FILE``: run every frame of a capture, save the cache, summarize."""
     probe = _probe_name(config, args.probe)
+    _check_writable(args.cache)
     tune_gc()
     engine = Engine(config)
     cachefile.load_cache(args.cache, _caches(engine), _remote(config))

@@ -78,6 +78,16 @@ def test_non_ethernet_capture(tmp_path, capsys):
     assert err == f"ndpmon: {raw}: link type 101 is not Ethernet (1)\n"
 
 
+def test_cache_directory_missing(tmp_path, capsys):
+    """A cache that could not be saved is refused before any frame is read."""
+    cache = tmp_path / "no" / "neighbor_list.xml"
+    rc, _, err = run(capsys, "-q", "-f", CONFIG, "-g", str(cache), "-r", DEMO,
+                     "--no-alerts-xml", "--json-alerts", str(tmp_path / "a.jsonl"))
+    assert rc == 2
+    assert err == f"ndpmon: {cache}: cannot write: no directory {tmp_path / 'no'}\n"
+    assert not (tmp_path / "a.jsonl").exists()
+
+
 def test_unknown_probe(tmp_path, capsys):
     """-i with a probe the config does not have lists the ones it has."""
     rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), "-r", DEMO,
