@@ -15,6 +15,10 @@ from .errors import ConfigError
 
 __all__ = ["parse", "first_error"]
 
+#: NDPMon 2.1's learning mode wrote DNSSL names as raw label bytes (REFERENCE B4).
+HINT_CONTROL = (" (a control character; NDPMon 2.1 wrote DNSSL domains that way in "
+                "learning mode: write the domain in dotted form, e.g. example.com)")
+
 
 def first_error(log: Any, line: int | None, message: str) -> tuple[int | None, str]:
     """Line and cleaned text of the first error in a libxml2 error log (else the given)."""
@@ -32,5 +36,7 @@ def parse(path: str, data: bytes) -> tuple[etree._ElementTree, Any]:
         root = etree.fromstring(data, parser, base_url=path)
     except etree.XMLSyntaxError as exc:
         line, message = first_error(parser.error_log, exc.lineno, exc.msg)
+        if "invalid Char value" in message:
+            message += HINT_CONTROL
         raise ConfigError(path, line, f"not well-formed XML: {message}") from None
     return root.getroottree(), parser.error_log

@@ -44,6 +44,19 @@ def test_check_config_error_is_one_line(tmp_path, capsys):
     assert err == f"ndpmon: {bad}:{line}: <mac>: not a MAC address: 'zz'\n"
 
 
+def test_ndpmon_learned_dnssl_hint(tmp_path, capsys):
+    """A config with NDPMon's raw DNSSL bytes (B4) gets an error that says how to fix it."""
+    bad = tmp_path / "config_ndpmon.xml"
+    text = Path(CONFIG).read_text(encoding="latin-1")
+    bad.write_text(text.replace(">example.com<", ">\x07example\x03com<"), encoding="latin-1")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if ">example.com<" in t)
+    rc, _, err = run(capsys, "--check-config", "-f", str(bad))
+    assert rc == 2
+    assert err == (f"ndpmon: {bad}:{line}: not well-formed XML: PCDATA invalid Char value 7"
+                   " (a control character; NDPMon 2.1 wrote DNSSL domains that way in "
+                   "learning mode: write the domain in dotted form, e.g. example.com)\n")
+
+
 def test_missing_config(tmp_path, capsys):
     """A missing config file is a one-line error, exit 2."""
     rc, _, err = run(capsys, "-f", str(tmp_path / "nope.xml"), "-r", DEMO)
