@@ -53,7 +53,7 @@ class Limits:
     """``<limits>`` (ndpmon extension): bounds of the per-probe state."""
 
     max_neighbors: int = 100_000
-    max_addresses: int = 64
+    max_addresses: int = 16
 
 
 @dataclass(frozen=True, slots=True)

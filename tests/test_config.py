@@ -421,7 +421,7 @@ def test_dtd_accepts_what_the_original_accepts(tmp_path):
     original = etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd"))
     ours = etree.DTD(str(config.PACKAGED_DTD))
     full = uncomment_examples(SAMPLE.read_text(encoding="iso-8859-1"))
-    full = full.replace('<limits max_neighbors="100000" max_addresses="64"/>', "")
+    full = full.replace('<limits max_neighbors="100000" max_addresses="16"/>', "")
     full = full.replace("</settings>", '<soap ssl_enabled="0"/></settings>')
     for text in (full, GOLDEN.replace("<last_dad_address/>", ""), SHIPPED):
         tree = etree.fromstring(text.encode("iso-8859-1")).getroottree()
@@ -490,7 +490,7 @@ def test_sample_config_examples_are_valid(tmp_path):
     """Every commented example of the sample, uncommented, gives a valid config."""
     path = write(tmp_path, uncomment_examples(SAMPLE.read_text(encoding="iso-8859-1")))
     cfg = config.load(path)
-    assert cfg.settings.limits == Limits(max_neighbors=100000, max_addresses=64)
+    assert cfg.settings.limits == Limits(max_neighbors=100000, max_addresses=16)
     remote, eth0 = cfg.probes
     assert (remote.name, remote.type) == ("somehost/eth0", "remote")
     assert eth0.countermeasures_enabled is True

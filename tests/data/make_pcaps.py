@@ -116,7 +116,7 @@ CONFIGS = {
     "router1_volatile": {"routers": [dict(ROUTER1, params_volatile=True)]},
     "router1_mtu0": {"routers": [dict(ROUTER1, params=dict(PARAMS, mtu=0))]},
     "two_routers": {"routers": [ROUTER1, ROUTER2]},
-    "router1_max3": {"routers": [ROUTER1], "limits": {"max_neighbors": 3}},
+    "router1_max3": {"routers": [ROUTER1], "limits": {"max_neighbors": 3, "max_addresses": 64}},
     "router1_addr2": {"routers": [ROUTER1], "limits": {"max_addresses": 2}},
 }
 
