@@ -158,7 +158,7 @@ class _Reader:
         for child in self.only(element, "mac"):
             mac = self.value(child, convert.mac)
             if mac not in nb.old_macs:
-                nb.old_macs.append(mac)
+                nb.old_macs += (mac,)
             if child.get("last") == "true":
                 nb.previous_mac = mac
 

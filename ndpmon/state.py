@@ -40,7 +40,8 @@ class Neighbor:
         self.mac = mac
         self.first_mac_seen = mac
         self.previous_mac: bytes | None = None
-        self.old_macs: list[bytes] = []
+        #: a tuple, replaced on change: cheaper to create and ignored by the collector
+        self.old_macs: tuple[bytes, ...] = ()
         self.lla = lla
         self.addresses: dict[bytes, Address] = {}
         self.lastseen = lastseen
@@ -151,12 +152,10 @@ class NeighborCache:
         becomes ``previous_mac``: the basis of the flip-flop check.
         """
         old = nb.mac
-        if mac in nb.old_macs:
-            nb.old_macs.remove(mac)
-        if old not in nb.old_macs:
-            nb.old_macs.append(old)
-            if len(nb.old_macs) > self.max_addresses:
-                del nb.old_macs[0]
+        macs = tuple(m for m in nb.old_macs if m != mac)
+        if old not in macs:
+            macs = (macs + (old,))[-self.max_addresses:]
+        nb.old_macs = macs
         nb.previous_mac = old
         if self.by_mac.get(old) is nb:
             del self.by_mac[old]

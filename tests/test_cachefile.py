@@ -91,7 +91,7 @@ def test_golden_monitor_content() -> None:
     ]
     nb = cache.by_mac[parse_mac("0:cc:0:0:0:3")]
     assert nb.first_mac_seen == parse_mac("0:aa:0:0:0:1")
-    assert nb.old_macs == [parse_mac("0:aa:0:0:0:1"), parse_mac("0:dd:0:0:0:4")]
+    assert nb.old_macs == (parse_mac("0:aa:0:0:0:1"), parse_mac("0:dd:0:0:0:4"))
     assert nb.previous_mac == parse_mac("0:dd:0:0:0:4")
     assert nb.lastseen == T0 and nb.vendor is None
     assert cache.by_lla[parse_ipv6("fe80::2aa:ff:fe00:1")] is nb
@@ -116,7 +116,7 @@ def neighbors(draw: st.DrawFn) -> Neighbor:
     nb = Neighbor(draw(macs), draw(st.just(UNSPECIFIED) | addrs), draw(times))
     nb.first_mac_seen = draw(macs)
     nb.vendor = draw(vendors)
-    nb.old_macs = draw(st.lists(macs, max_size=3, unique=True))
+    nb.old_macs = tuple(draw(st.lists(macs, max_size=3, unique=True)))
     if nb.old_macs:
         nb.previous_mac = draw(st.sampled_from(nb.old_macs))
     for addr in draw(st.lists(addrs, max_size=3, unique=True)):
@@ -208,7 +208,7 @@ def test_lenient_neighbor(tmp_path: Path) -> None:
     [nb] = list(caches["pcap0"])
     assert (nb.mac, nb.first_mac_seen, nb.vendor) == (bytes([0, 1, 2, 3, 4, 5]),) * 2 + (None,)
     assert nb.lla == UNSPECIFIED and caches["pcap0"].by_lla == {}
-    assert nb.old_macs == [] and nb.previous_mac is None
+    assert nb.old_macs == () and nb.previous_mac is None
     times = [(a.firstseen, a.lastseen) for a in nb.addresses.values()]
     assert times == [(T0, T0), (T0 + 9, T0 + 9)]
 
