@@ -131,24 +131,22 @@ def run_replay(frames: list[bytes], max_neighbors: int) -> float:
         return len(frames) / (time.perf_counter() - started)
 
 
+CAPTURES = {"a": ("(a) benign mix, 50 hosts", benign), "b": ("(b) NA flood, 100k MACs", flood)}
+
+
 def measure(kind: str, frames: int, distinct: int) -> str:
-    """One figure, in this (fresh) process."""
-    if kind == "engine-a":
-        rate, alerts = run_engine(benign(frames), 100_000)
-        return f"(a) benign mix, 50 hosts, engine: {rate:,.0f} frames/s ({alerts} alerts)"
-    if kind == "replay-a":
-        rate = run_replay(benign(frames), 100_000)
-        return f"(a) benign mix, 50 hosts, replay: {rate:,.0f} frames/s"
-    if kind == "engine-b":
-        rate, alerts = run_engine(flood(frames), 100_000)
-        return f"(b) NA flood, 100k MACs, engine: {rate:,.0f} frames/s ({alerts} alerts)"
-    if kind == "replay-b":
-        rate = run_replay(flood(frames), 100_000)
-        return f"(b) NA flood, 100k MACs, replay: {rate:,.0f} frames/s"
-    cache = max(distinct // 2, 1)  # the cache holds half of them: every frame is new
-    rate, alerts = run_engine(flood(frames, distinct), cache)
-    return (f"(c) NA flood cycling {distinct} MACs through a {cache}-neighbour cache, "
-            f"engine: {rate:,.0f} frames/s ({alerts} alerts)")
+    """One figure, in this (fresh) process: ``engine-a``, ``replay-b``, ... or ``c``."""
+    if kind == "c":
+        cache = max(distinct // 2, 1)  # the cache holds half of them: every frame is new
+        rate, alerts = run_engine(flood(frames, distinct), cache)
+        return (f"(c) NA flood cycling {distinct} MACs through a {cache}-neighbour cache, "
+                f"engine: {rate:,.0f} frames/s ({alerts} alerts)")
+    how, which = kind.split("-")
+    name, build = CAPTURES[which]
+    if how == "replay":
+        return f"{name}, replay: {run_replay(build(frames), 100_000):,.0f} frames/s"
+    rate, alerts = run_engine(build(frames), 100_000)
+    return f"{name}, engine: {rate:,.0f} frames/s ({alerts} alerts)"
 
 
 def main() -> None:
