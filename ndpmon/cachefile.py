@@ -10,8 +10,6 @@ rename), so a crash leaves either the old cache or the new one.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from typing import TypeVar
@@ -19,6 +17,7 @@ from typing import TypeVar
 from lxml import etree
 
 from ndpmon import convert, xmlsafe
+from ndpmon.atomic import write_atomic
 from ndpmon.alertlog import xml_escape
 from ndpmon.errors import ConfigError
 from ndpmon.fmt import ip_short, mac_str
@@ -214,7 +213,7 @@ def save_cache(
     Raises ConfigError (``path: cannot write: ...``) if the OS refuses.
     """
     text = _render(caches, probe_macs or {}, probe_addresses or {})
-    _atomic_write(path, text.encode("iso-8859-1", "xmlcharrefreplace"))
+    write_atomic(path, text.encode("iso-8859-1", "xmlcharrefreplace"))
 
 
 def _render(
@@ -280,66 +279,3 @@ def _neighbor(nb: Neighbor) -> str:
         + _block("old_macs", old_macs)
         + "    </neighbor>\n"
     )
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    """Replace ``path`` by ``data``: temporary file, fsync, rename, fsync the directory.
-
-    A symbolic link is followed (the link stays); the old file's mode and, when
-    allowed, its owner are kept.  On any error the temporary file is removed.
-    """
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            _copy_owner_and_mode(target, file.fileno())
-            os.fsync(file.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        _remove(tmp)
-        raise ConfigError(path, None, f"cannot write: {exc.strerror or exc}") from None
-    _fsync_directory(directory)
-
-
-def _copy_owner_and_mode(target: str, fd: int) -> None:
-    """Give the new file the old one's permission bits (0o644 if new) and owner."""
-    try:
-        old = os.stat(target)
-    except FileNotFoundError:
-        os.fchmod(fd, 0o644)
-        return
-    try:
-        os.fchown(fd, old.st_uid, old.st_gid)
-    except PermissionError:
-        pass  # not root: the file becomes ours, as any rewrite would make it
-    os.fchmod(fd, old.st_mode & 0o7777)  # after chown, which may clear set-id bits
-
-
-def _remove(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass  # already gone, or the directory is broken: nothing more to do
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable.  Some file systems cannot fsync a directory;
-    the rename is done by then, so that only weakens durability, not consistency."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

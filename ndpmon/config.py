@@ -26,6 +26,7 @@ from ndpmon.model import (
     COUNTERMEASURES,
     ActionSet,
     Config,
+    Delivery,
     Guard,
     Limits,
     MatchClause,
@@ -173,6 +174,14 @@ def _children(element: Element | None, tag: str) -> Iterator[Element]:
     return iter(()) if element is None else element.iterchildren(tag)
 
 
+def _path(text: str) -> str:
+    """An absolute file name."""
+    value = convert.one_line(text)
+    if not value.startswith("/"):
+        raise ValueError(f"not an absolute path: {convert.quote(value)}")
+    return value
+
+
 def _switch(text: str) -> bool:
     """An action attribute: ``""`` counts as off, as in NDPMon."""
     return convert.boolean01(text) if text else False
@@ -274,6 +283,7 @@ class _Converter:
                 el, "use_reverse_hostlookups", convert.boolean01, False
             ),
             limits=self.limits(el.find("limits")),
+            delivery=self.delivery(el.find("delivery")),
         )
 
     def actions(self, el: Element | None) -> ActionSet:
@@ -295,6 +305,17 @@ class _Converter:
         return Limits(
             **{n: self.attr(el, n, convert.positive, getattr(d, n)) for n in names}
         )
+
+    def delivery(self, el: Element | None) -> Delivery:
+        """``<delivery>``: each attribute left out keeps its default."""
+        d = Delivery()
+        if el is None:
+            return d
+        convs = {"mail_relay": convert.relay, "mail_from": convert.one_line,
+                 "sendmail_program": _path, "syslog_socket": _path,
+                 "dedupe_window": convert.seconds, "queue_size": convert.positive,
+                 "exec_timeout": convert.seconds, "dns_timeout": convert.seconds}
+        return Delivery(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
 
     def probes(self, el: Element | None) -> tuple[Probe, ...]:
         """Every ``<probe>``; a name used twice is an error."""

@@ -32,6 +32,8 @@ __all__ = [
     "domain",
     "probe_type",
     "one_line",
+    "seconds",
+    "relay",
     "SYSLOG_FACILITIES",
 ]
 
@@ -209,3 +211,31 @@ def one_line(text: str) -> str:
     if not value.isprintable():
         raise _fail("not a single line of text", value)
     return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, 0 or more, at most a day (``2.5`` is allowed)."""
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        raise _fail("not a number of seconds", value) from None
+    if not 0 <= number <= 86400:
+        raise _fail("not a number of seconds from 0 to 86400", value)
+    return number
+
+
+_RELAY_RE = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?")
+
+
+def relay(text: str) -> tuple[str, int]:
+    """An SMTP relay: ``host``, ``host:port`` or ``[ipv6]:port`` (port 25 by default)."""
+    value = text.strip()
+    match = _RELAY_RE.fullmatch(value)
+    port = int(match.group("port") or 25) if match else 0
+    if not match or not 0 < port < 65536:
+        raise _fail("not a mail relay (host or host:port)", value)
+    host = match.group("v6") or match.group("host")
+    if match.group("v6"):
+        ipv6(host)
+    return host, port

@@ -15,6 +15,7 @@ from typing import Mapping
 __all__ = [
     "ActionSet",
     "Limits",
+    "Delivery",
     "Settings",
     "Prefix",
     "Route",
@@ -57,6 +58,24 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Delivery:
+    """``<delivery>`` (ndpmon extension): how alerts leave the process.
+
+    ``mail_relay`` None means the local sendmail program if there is one, else
+    localhost:25. ``dedupe_window`` 0 sends every alert.
+    """
+
+    mail_relay: tuple[str, int] | None = None
+    mail_from: str | None = None
+    sendmail_program: str = "/usr/sbin/sendmail"
+    syslog_socket: str = "/dev/log"
+    dedupe_window: float = 60.0
+    queue_size: int = 1000
+    exec_timeout: float = 10.0
+    dns_timeout: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """``<settings>``: global behaviour."""
 
@@ -67,6 +86,7 @@ class Settings:
     syslog_facility: str = "LOG_LOCAL1"
     use_reverse_hostlookups: bool = False
     limits: Limits = Limits()
+    delivery: Delivery = Delivery()
 
 
 @dataclass(frozen=True, slots=True)

@@ -408,7 +408,7 @@ def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     ours = _declarations(etree.DTD(str(config.PACKAGED_DTD)))
     changed = {name for name in original if original[name] != ours[name]}
     assert changed == {"settings", "probe"}
-    assert set(ours) - set(original) == {"limits", "last_dad_address"}
+    assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery"}
     assert ours["limits"][2] == [
         ("max_addresses", "cdata", "implied", None),
         ("max_neighbors", "cdata", "implied", None),
