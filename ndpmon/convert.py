@@ -225,7 +225,8 @@ def seconds(text: str) -> float:
     return number
 
 
-_RELAY_RE = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?")
+_RELAY_RE = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?")
 
 
 def relay(text: str) -> tuple[str, int]:
