@@ -23,10 +23,11 @@ def write_atomic(path: str, data: bytes) -> None:
     """
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
+    prefix = f".{os.path.basename(target)}."
+    _remove_leftovers(directory, prefix)
     try:
-        fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
-        )
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.",
+                                   suffix=".tmp")
     except OSError as exc:
         raise ConfigError(path, None, f"cannot write: {exc.strerror or exc}") from None
     try:
@@ -40,6 +41,34 @@ def write_atomic(path: str, data: bytes) -> None:
         _remove(tmp)
         raise ConfigError(path, None, f"cannot write: {exc.strerror or exc}") from None
     _fsync_directory(directory)
+
+
+def _remove_leftovers(directory: str, prefix: str) -> None:
+    """Delete temporary files of writers that died mid-write (``kill -9``).
+
+    Temporary names carry the writer's pid: ``.<name>.<pid>.<random>.tmp``; a file
+    whose pid is no longer running is a leftover.
+    """
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].partition(".")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            _remove(os.path.join(directory, name))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def _copy_owner_and_mode(target: str, fd: int) -> None:

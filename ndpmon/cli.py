@@ -8,17 +8,21 @@ for bugs only. The options keep NDPMon 2.1's letters (``-f -e -g -L -i -v``).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from typing import Sequence
 
 from . import __version__
+from .daemonize import PidFile, detach, setup_logging
 from .errors import NdpmonError
 
 __all__ = ["main", "build_parser"]
 
 DEFAULT_CONFIG = "/etc/ndpmon/config_ndpmon.xml"
 DEFAULT_CACHE = "/var/lib/ndpmon/neighbor_list.xml"
+
+log = logging.getLogger("ndpmon")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-g", dest="cache", metavar="CACHE", default=DEFAULT_CACHE,
                    help=f"neighbour cache neighbor_list.xml (default {DEFAULT_CACHE}); "
                         "created if missing")
+    p.add_argument("-i", dest="ifaces", metavar="IFACE", action="append",
+                   help="capture on this interface (repeatable; default: every "
+                        "<probe type=\"interface\"> of the config); with -r: the probe "
+                        "the frames belong to (default: the config's first probe)")
     p.add_argument("-r", dest="replay", metavar="PCAP",
                    help="replay a pcap or pcapng capture (Ethernet) instead of capturing")
-    p.add_argument("-i", dest="probe", metavar="NAME",
-                   help="with -r: the probe the frames belong to (default: the config's "
-                        "first probe)")
+    p.add_argument("-L", "--learn", action="store_true",
+                   help="learning mode: raise no alerts; at the end write the routers "
+                        "seen into the config and the neighbours into the cache")
+    p.add_argument("--learn-for", metavar="DURATION", type=_duration,
+                   help="learn for this long (e.g. 90s, 30m, 12h, 7d), then write and exit; "
+                        "implies -L")
+    p.add_argument("--deliver", action="store_true",
+                   help="with -r: also run the config's actions (syslog, mail, pipe); live "
+                        "capture always does")
+    p.add_argument("-D", "--daemon", action="store_true",
+                   help="detach into the background once the config, cache and interfaces "
+                        "are checked; log to syslog")
+    p.add_argument("--pidfile", metavar="FILE",
+                   help="write the pid to FILE and refuse to start if another ndpmon holds it")
     p.add_argument("--json-alerts", metavar="FILE",
                    help="write one JSON object per alert per line to FILE ('-' = stdout)")
     p.add_argument("--alerts-xml", metavar="FILE",
@@ -53,9 +72,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``30m``, ``12h`` or ``7d`` as seconds (argparse type)."""
+    value = text.strip().lower()
+    unit = _UNITS.get(value[-1:], None)
+    number = value[:-1] if unit else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 30m, 12h)") \
+            from None
+    if not 0 < seconds < 10 * 365 * 86400:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (must be positive)")
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ndpmon`` console script."""
     args = build_parser().parse_args(argv)
+    args.learn = args.learn or args.learn_for is not None
+    setup_logging(args.verbose)
     try:
         return _run(args)
     except NdpmonError as exc:
@@ -77,11 +116,53 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.config}: OK ({len(config.probes)} probes, "
               f"{sum(len(p.routers) for p in config.probes)} routers)")
         return 0
-    if not args.replay:
-        raise NdpmonError("live capture is not available yet: give a capture with -r FILE")
-    summary = runner.replay(config, args, args.replay)
-    print(summary, file=sys.stderr)
+    if args.replay:
+        if args.daemon:
+            raise NdpmonError("-D and -r do not go together: a replay ends by itself")
+        summary = runner.replay(config, args, args.replay)
+        print(summary, file=sys.stderr)
+        return 0
+    return _live(args, config)
+
+
+def _live(args: argparse.Namespace, config) -> int:
+    """Check everything that can be checked, detach if asked, then capture."""
+    from . import runner
+    from .capture import LiveCapture, check_interfaces
+
+    config, ifaces = runner.live_config(config, args.ifaces)
+    runner.check_cache(config, args.cache)
+    check_interfaces(ifaces)
+    pidfile, context = PidFile(args.pidfile) if args.pidfile else None, None
+    if args.daemon:
+        if pidfile is not None:
+            pidfile.check()
+        context = detach(args.pidfile)
+        setup_logging(args.verbose, config.settings.delivery.syslog_socket)
+    elif pidfile is not None:
+        pidfile.__enter__()
+    try:
+        capture = LiveCapture(ifaces)
+        capture.open()
+        summary = runner.live(config, args, capture, lambda: _reload(args))
+        log.info("%s", summary)
+    except NdpmonError as exc:
+        if context is not None:  # stderr is gone: the log is all the admin has
+            log.error("%s", exc)
+        raise
+    finally:
+        if context is not None:
+            context.close()
+        elif pidfile is not None:
+            pidfile.__exit__()
     return 0
+
+
+def _reload(args: argparse.Namespace):
+    """SIGHUP: load and validate the config file again (NdpmonError if it is broken)."""
+    from . import runner
+
+    return runner.live_config(runner.load_config(args.config, args.dtd), args.ifaces)[0]
 
 
 if __name__ == "__main__":  # pragma: no cover

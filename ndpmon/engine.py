@@ -4,6 +4,10 @@ Live capture and pcap replay both call ``Engine.handle(probe, time, frame)``; no
 reads a clock, a socket or a file. The engine also keeps the counters an admin asks for
 (frames seen, frames that were not ND and why, alerts per reason) and the cache-limit
 alert, raised once when a cap first evicts and then at most once per ``LIMIT_REPORT_EVERY``.
+
+In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.learn) before
+the checks run, the checks still fill the neighbour cache, and no alert leaves the engine
+(REFERENCE §3.3).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from types import MappingProxyType
 from .alert import Alert, Priority
 from .checks import ProbeState, run_checks
 from .decode import decode
+from .learn import learn_ra
 from .model import Config
-from .ndmsg import NotND
+from .ndmsg import RA, NotND
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
@@ -25,8 +30,9 @@ LIMIT_REPORT_EVERY = 3600.0
 class Engine:
     """All probes of one ndpmon process and what they have seen."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, learning: bool = False) -> None:
         self.config = config
+        self.learning = learning
         self.probes: dict[str, ProbeState] = {}
         for probe in config.probes:
             self.probes[probe.name] = ProbeState(probe, config.settings)
@@ -42,6 +48,8 @@ class Engine:
             self.not_nd[msg.reason] += 1
             return []
         state = self.probes[probe]
+        if self.learning:
+            return self._learn(msg, state, now)
         alerts = run_checks(msg, state, now)
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
@@ -49,6 +57,36 @@ class Engine:
         for alert in alerts:
             self.reasons[alert.reason] += 1
         return alerts
+
+    def _learn(self, msg, state: ProbeState, now: float) -> list[Alert]:
+        """Learning mode: learn the RA's router, fill the cache, raise nothing."""
+        if msg.type == RA:
+            routers = learn_ra(state.routers, msg)
+            if routers is not state.routers:
+                state.set_routers(routers)
+        run_checks(msg, state, now)
+        return []
+
+    def learned(self) -> dict[str, tuple]:
+        """Every interface probe's routers as they are now (configured + learned)."""
+        return {name: state.routers for name, state in self.probes.items()
+                if state.probe.type == "interface"}
+
+    def reload(self, config: Config) -> None:
+        """Swap in a new config (SIGHUP): routers, settings and limits change, the
+        neighbour caches stay. Probes new in ``config`` start empty; probes gone from
+        it keep their state (their interfaces are still captured until a restart)."""
+        limits = config.settings.limits
+        for probe in config.probes:
+            state = self.probes.get(probe.name)
+            if state is None:
+                self.probes[probe.name] = ProbeState(probe, config.settings)
+                continue
+            state.probe = probe
+            state.set_routers(probe.routers)
+            state.neighbors.max_neighbors = limits.max_neighbors
+            state.neighbors.max_addresses = limits.max_addresses
+        self.config = config
 
     def _limit_alert(self, state: ProbeState, now: float) -> list[Alert]:
         """One alert when a cap evicts, then at most one per LIMIT_REPORT_EVERY."""

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import cachefile
 from .alert import Alert, Priority
 from .errors import NdpmonError
 from .model import Config
@@ -131,7 +130,7 @@ class Monitor:
 
     def _check_drops(self) -> None:
         """Frames the kernel dropped (the socket buffer was full) raise an alert."""
-        for iface, dropped in self.capture.drops().items():
+        for iface, dropped in self.capture.drops_since_last().items():
             if dropped <= 0:
                 continue
             total = self.drops[iface] = self.drops.get(iface, 0) + dropped

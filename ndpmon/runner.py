@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from . import cachefile, config as configmod
@@ -20,12 +21,18 @@ from .actions.console import Console
 from .actions.jsonlines import JsonLines
 from .alert import Alert, Priority
 from .alertlog import AlertsXml
+from .configwrite import write_learned
+from .delivery import Dispatcher
 from .engine import Engine
 from .errors import NdpmonError
-from .model import Config
+from .model import Config, Probe
+from .monitor import Monitor, default_learn_until
 from .replay import read_batches
 
-__all__ = ["load_config", "check_cache", "replay", "Summary", "Pipeline"]
+__all__ = ["load_config", "check_cache", "replay", "live", "live_config", "Summary",
+           "Pipeline"]
+
+log = logging.getLogger("ndpmon")
 
 
 def tune_gc() -> None:
@@ -94,18 +101,37 @@ class Pipeline:
         for now, frame in frames:
             alerts = handle(probe, now, frame)
             if alerts:
-                raised.extend(alerts)
-                for alert in alerts:
-                    for action in self.actions:
-                        action.notify(alert)
+                raised.extend(self.raise_alerts(alerts))
+        if raised:
+            for action in self.actions:
+                action.flush()
         return raised
+
+    def raise_alerts(self, alerts: list[Alert]) -> list[Alert]:
+        """Hand alerts that did not come from a frame (drops, overflow) to the actions."""
+        for alert in alerts:
+            for action in self.actions:
+                action.notify(alert)
+        return alerts
+
+    def reload(self, config: Config) -> None:
+        """SIGHUP: the engine and the actions that depend on the config take ``config``."""
+        self.engine.reload(config)
+        for action in self.actions:
+            reconfigure = getattr(action, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(config.settings)
 
     def stop(self) -> None:
         for action in self.actions:
             action.stop()
 
 
-def _actions(args: argparse.Namespace) -> list[Action]:
+def _actions(args: argparse.Namespace, config: Config, deliver: bool) -> list[Action]:
+    """The outputs of a run: console, JSON lines, alerts.xml, and (``deliver``) the
+    config's syslog, mail and pipe actions behind the delivery queue."""
+    if args.learn:
+        return []  # learning raises no alerts (REFERENCE §3.3)
     actions: list[Action] = [] if args.quiet else [Console()]
     if args.json_alerts:
         actions.append(JsonLines(args.json_alerts))
@@ -113,6 +139,8 @@ def _actions(args: argparse.Namespace) -> list[Action]:
         path = args.alerts_xml or os.path.join(
             os.path.dirname(os.path.abspath(args.cache)), "alerts.xml")
         actions.append(_XmlAction(path))
+    if deliver:
+        actions.append(Dispatcher(config.settings))
     return actions
 
 
@@ -134,15 +162,17 @@ class _XmlAction(Action):
             self._xml.close()
 
 
-def _probe_name(config: Config, wanted: str | None) -> str:
-    if wanted is None:
+def _probe_name(config: Config, wanted: list[str] | None) -> str:
+    if not wanted:
         if not config.probes:
             raise NdpmonError(f"{config.path}: no <probe> to replay frames on")
         return config.probes[0].name
-    if config.probe(wanted) is None:
+    if len(wanted) > 1:
+        raise NdpmonError("-r takes one -i PROBE: the probe the capture was taken on")
+    if config.probe(wanted[0]) is None:
         names = ", ".join(p.name for p in config.probes) or "none"
-        raise NdpmonError(f"-i {wanted}: no such probe in {config.path} (probes: {names})")
-    return wanted
+        raise NdpmonError(f"-i {wanted[0]}: no such probe in {config.path} (probes: {names})")
+    return wanted[0]
 
 
 def _check_writable(path: str) -> None:
@@ -154,14 +184,35 @@ def _check_writable(path: str) -> None:
         raise NdpmonError(f"{path}: cannot write: Permission denied")
 
 
+def _engine(config: Config, args: argparse.Namespace) -> Engine:
+    """A fresh engine with the neighbour cache file loaded into it."""
+    _check_writable(args.cache)
+    if args.learn:
+        _check_writable(config.path)
+    tune_gc()
+    engine = Engine(config, learning=args.learn)
+    cachefile.load_cache(args.cache, _caches(engine), _remote(config))
+    return engine
+
+
+def _finish(engine: Engine, args: argparse.Namespace) -> None:
+    """Write what must survive the run: the cache, and in learning mode the routers."""
+    try:
+        cachefile.save_cache(args.cache, _caches(engine))
+    finally:
+        if args.learn:
+            learned = engine.learned()
+            write_learned(engine.config.path, learned, engine.config)
+            routers = sum(len(r) for r in learned.values())
+            log.info("learning: wrote %d routers to %s; review them, then start ndpmon "
+                     "without -L", routers, engine.config.path)
+
+
 def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
     """``ndpmon -r FILE``: run every frame of a capture, save the cache, summarize."""
-    probe = _probe_name(config, args.probe)
-    _check_writable(args.cache)
-    tune_gc()
-    engine = Engine(config)
-    cachefile.load_cache(args.cache, _caches(engine), _remote(config))
-    pipeline = Pipeline(engine, _actions(args))
+    probe = _probe_name(config, args.ifaces)
+    engine = _engine(config, args)
+    pipeline = Pipeline(engine, _actions(args, config, args.deliver))
     summary = Summary(pcap)
     started = time.perf_counter()
     pipeline.start()
@@ -173,8 +224,57 @@ def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
         try:
             pipeline.stop()
         finally:
-            cachefile.save_cache(args.cache, _caches(engine))
+            _finish(engine, args)
     summary.seconds = time.perf_counter() - started
     summary.frames = engine.frames
     summary.nd = engine.frames - sum(engine.not_nd.values())
+    return summary
+
+
+def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[str]]:
+    """The config with a probe for every ``-i IFACE``, and the interfaces to capture.
+
+    Without ``-i`` every ``<probe type="interface">`` is captured; with it, exactly the
+    named interfaces, each getting an empty probe if the config has none of its name.
+    """
+    if not ifaces:
+        names = [p.name for p in config.probes if p.type == "interface"]
+        if not names:
+            raise NdpmonError(f"{config.path}: no <probe type=\"interface\"> to capture "
+                              "on; add one or give -i IFACE")
+        return config, names
+    extra = tuple(Probe(name) for name in dict.fromkeys(ifaces) if config.probe(name) is None)
+    for name in ifaces:
+        probe = config.probe(name)
+        if probe is not None and probe.type != "interface":
+            raise NdpmonError(f"-i {name}: {config.path} has it as a remote probe")
+    return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
+
+
+def live(config: Config, args: argparse.Namespace, capture, reload_config) -> Summary:
+    """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
+    engine = _engine(config, args)
+    pipeline = Pipeline(engine, _actions(args, config, deliver=True))
+    monitor = Monitor(pipeline, capture, reload_config=reload_config,
+                      save_cache=lambda: cachefile.save_cache(args.cache, _caches(engine)),
+                      learn_until=default_learn_until(args.learn_for, time.monotonic))
+    monitor.flags.install()
+    log.info("%s on %s (pid %d)", "learning" if args.learn else "monitoring",
+             ", ".join(capture.ports), os.getpid())
+    summary = Summary("live: " + ", ".join(capture.ports))
+    started = time.perf_counter()
+    pipeline.start()
+    try:
+        why = monitor.run()
+        log.info("%s", why)
+    finally:
+        try:
+            pipeline.stop()
+        finally:
+            capture.close()
+            _finish(engine, args)
+    summary.seconds = time.perf_counter() - started
+    summary.frames = engine.frames
+    summary.nd = engine.frames - sum(engine.not_nd.values())
+    summary.alerts = monitor.alerts
     return summary

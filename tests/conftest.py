@@ -19,6 +19,7 @@ from ndpmon.engine import Engine
 from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.model import Config, Limits, Prefix, Probe, Route, Router, Settings
 from ndpmon.state import Address, Neighbor
+from services import rsyslog  # noqa: F401  (a fixture for every test module)
 
 DATA = Path(__file__).resolve().parent / "data"
 PCAPS = DATA / "pcaps"

@@ -24,5 +24,8 @@ class Action(ABC):
     def notify(self, alert: Alert) -> None:
         """Deliver one alert."""
 
+    def flush(self) -> None:
+        """Called after each batch of frames that raised alerts: make them visible."""
+
     def stop(self) -> None:
         """Called once at the end; flush and release resources."""

@@ -33,6 +33,10 @@ class JsonLines(Action):
         assert self._out is not None, "start() first"
         self._out.write(json.dumps(alert.to_json(), ensure_ascii=False) + "\n")
 
+    def flush(self) -> None:
+        if self._out is not None:
+            self._out.flush()
+
     def stop(self) -> None:
         if self._out is None:
             return
