@@ -1,0 +1,171 @@
+"""The live loop with hand-written fakes: a scripted capture, a fake clock, a recorder.
+
+What monitor.Monitor promises: frames reach the engine and the actions; kernel drops
+raise an alert; SIGHUP swaps in a valid config and keeps the old one on a broken one;
+SIGUSR1 and the periodic timer save the cache; ``--learn-for`` ends learning; the signal
+handlers only set flags and wake the capture.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import pytest
+
+from conftest import generator, make_config, make_engine
+from ndpmon.actions import Action
+from ndpmon.errors import ConfigError
+from ndpmon.monitor import SAVE_EVERY, Flags, Monitor
+from ndpmon.runner import Pipeline
+
+gen = generator()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedCapture:
+    """Each read() plays one step: a list of (iface, frames) batches, or a callable."""
+
+    def __init__(self, steps, clock: FakeClock, monitor_ref: list) -> None:
+        self.steps, self.clock, self.monitor_ref = list(steps), clock, monitor_ref
+        self.dropped: dict[str, int] = {}
+        self.woken = 0
+
+    def read(self, timeout: float):
+        self.clock.now += timeout
+        if not self.steps:
+            self.monitor_ref[0].flags.stop = True
+            return []
+        step = self.steps.pop(0)
+        return step() if callable(step) else step
+
+    def drops_since_last(self) -> dict[str, int]:
+        dropped, self.dropped = self.dropped, {}
+        return dropped
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+class Recorder(Action):
+    def __init__(self) -> None:
+        self.alerts = []
+
+    def notify(self, alert) -> None:
+        self.alerts.append(alert)
+
+
+def rogue_ra() -> bytes:
+    return gen.ra(gen.R + 7)
+
+
+def build(steps, *, reload_config=None, learn_for=None, learning=False):
+    clock, ref, saves = FakeClock(), [], []
+    engine = make_engine({"routers": [gen.ROUTER1]})
+    engine.learning = learning
+    recorder = Recorder()
+    capture = ScriptedCapture(steps, clock, ref)
+    monitor = Monitor(Pipeline(engine, [recorder]), capture,
+                      save_cache=lambda: saves.append(clock.now),
+                      reload_config=reload_config, clock=clock, wallclock=clock,
+                      learn_until=None if learn_for is None else clock.now + learn_for)
+    ref.append(monitor)
+    return monitor, recorder, saves, capture
+
+
+def test_frames_reach_the_actions_and_are_counted():
+    monitor, recorder, _, _ = build([[("lan0", [(1.0, rogue_ra())])]])
+    assert monitor.run() == "stopped by "
+    assert [a.reason for a in recorder.alerts] == ["wrong ipv6 router"]
+    assert sum(monitor.alerts.values()) == 1
+
+
+def test_kernel_drops_raise_a_high_alert(caplog):
+    steps = [lambda: [], lambda: []]
+    monitor, recorder, _, capture = build(steps)
+    capture.dropped = {"lan0": 42}
+    with caplog.at_level(logging.WARNING, "ndpmon"):
+        monitor.run()
+    (alert,) = recorder.alerts
+    assert (alert.reason, alert.priority.label, alert.probe) == ("capture drops", "high", "lan0")
+    assert alert.message == ("capture drops on lan0: the kernel dropped 42 frames "
+                             "(42 since start)")
+    assert alert.message in caplog.text
+
+
+def test_reload_swaps_a_valid_config_and_keeps_the_old_on_error(caplog):
+    configs = [ConfigError("config_ndpmon.xml", 7, "<mac>: not a MAC address: 'zz'"),
+               make_config({"routers": []})]
+
+    def reload_config():
+        item = configs.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def hup():
+        monitor.flags.reload = True
+        return []
+
+    monitor, _, _, _ = build([hup, hup], reload_config=reload_config)
+    engine = monitor.pipeline.engine
+    before = engine.probes["lan0"].routers
+    with caplog.at_level(logging.INFO, "ndpmon"):
+        monitor.run()
+    assert "SIGHUP: config_ndpmon.xml:7: <mac>: not a MAC address: 'zz'; keeping the " \
+           "running config" in caplog.text
+    assert "SIGHUP: reloaded <test> (1 probes, 0 routers)" in caplog.text
+    assert before and engine.probes["lan0"].routers == ()
+
+
+def test_reload_is_refused_while_learning(caplog):
+    def hup():
+        monitor.flags.reload = True
+        return []
+
+    monitor, _, _, _ = build([hup], reload_config=lambda: pytest.fail("loaded"),
+                             learning=True)
+    with caplog.at_level(logging.WARNING, "ndpmon"):
+        monitor.run()
+    assert "reload is not possible in learning mode" in caplog.text
+
+
+def test_cache_saved_on_request_and_periodically_only_after_changes():
+    frame = [("lan0", [(1.0, gen.na(5, gen.lla(5), gen.lla(5), O=1))])]
+
+    def usr1():
+        monitor.flags.save = True
+        return []
+
+    def later():
+        clock.now += SAVE_EVERY
+        return []
+
+    monitor, _, saves, capture = build([frame, usr1, later, later, frame, later])
+    clock = capture.clock
+    monitor.run()
+    # after the first frame, on SIGUSR1, and after the second frame (SAVE_EVERY later);
+    # the quiet periods in between write nothing
+    assert len(saves) == 3
+
+
+def test_learning_ends_after_learn_for():
+    monitor, _, _, _ = build([lambda: []] * 100, learn_for=5.0, learning=True)
+    assert monitor.run() == "learning time is over"
+
+
+def test_signal_handlers_only_set_flags_and_wake():
+    woken = []
+    flags = Flags(wake=lambda: woken.append(1))
+    flags._handle(signal.SIGHUP, None)
+    flags._handle(signal.SIGUSR1, None)
+    assert (flags.reload, flags.save, flags.stop) == (True, True, False)
+    flags._handle(signal.SIGTERM, None)
+    assert flags.stop and flags.why == "SIGTERM" and len(woken) == 3
