@@ -137,6 +137,7 @@ def _live(args: argparse.Namespace, config) -> int:
     if args.daemon:
         if pidfile is not None:
             pidfile.check()
+        _absolute_paths(args)  # the daemon runs in /
         context = detach(args.pidfile)
         setup_logging(args.verbose, config.settings.delivery.syslog_socket)
     elif pidfile is not None:
@@ -156,6 +157,13 @@ def _live(args: argparse.Namespace, config) -> int:
         elif pidfile is not None:
             pidfile.__exit__()
     return 0
+
+
+def _absolute_paths(args: argparse.Namespace) -> None:
+    for name in ("config", "dtd", "cache", "alerts_xml", "json_alerts", "pidfile"):
+        value = getattr(args, name)
+        if value and value != "-":
+            setattr(args, name, os.path.abspath(value))
 
 
 def _reload(args: argparse.Namespace):
