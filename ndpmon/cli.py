@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.daemon:
             raise NdpmonError("-D and -r do not go together: a replay ends by itself")
         summary = runner.replay(config, args, args.replay)
-        print(summary, file=sys.stderr)
+        print(f"ndpmon: {summary}", file=sys.stderr)
         return 0
     return _live(args, config)
 

@@ -78,7 +78,7 @@ class Summary:
 
     def __str__(self) -> str:
         rate = self.frames / self.seconds if self.seconds > 0 else 0.0
-        return (f"ndpmon: {self.source}: {self.frames} frames ({self.nd} ND messages) in "
+        return (f"{self.source}: {self.frames} frames ({self.nd} ND messages) in "
                 f"{self.seconds:.2f} s ({rate:,.0f} frames/s): "
                 f"{self.alerts[Priority.HIGH]} high and {self.alerts[Priority.LOW]} low "
                 f"priority alerts")

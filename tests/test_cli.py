@@ -144,3 +144,55 @@ def test_console_script_entry(argv):
                           text=True, cwd=ROOT, check=False)
     assert done.returncode == 0
     assert "ndpmon" in done.stdout
+
+
+def test_replay_learning_writes_routers_then_monitors_with_them(tmp_path, capsys):
+    """-L on a replay: no alerts; the config gets the routers, its comments stay; the
+    next replay of the same capture raises no router alert for the learned routers."""
+    config = tmp_path / "config_ndpmon.xml"
+    original = Path(CONFIG).read_text(encoding="latin-1")
+    config.write_text(original.replace("<routers>", "<routers><!-- keep me -->", 1),
+                      encoding="latin-1")
+    cache = str(tmp_path / "c.xml")
+    rc, out, err = run(capsys, "-L", "-f", str(config), "-g", cache, "-r", DEMO,
+                       "--json-alerts", "-")
+    assert (rc, out) == (0, "")
+    assert f"learning: wrote 2 routers to {config}" in err
+    text = config.read_text(encoding="latin-1")
+    assert "<!-- keep me -->" in text and text.count("<router>") == 2
+    assert text.split("<probes>")[0] == original.replace(
+        "<routers>", "<routers><!-- keep me -->", 1).split("<probes>")[0]
+    rc, out, _ = run(capsys, "--check-config", "-f", str(config), "-g", cache)
+    assert rc == 0 and "(1 probes, 2 routers)" in out
+    rc, out, _ = run(capsys, "-q", "-f", str(config), "-g", cache, "-r", DEMO,
+                     "--json-alerts", "-")
+    reasons = [json.loads(line)["reason"] for line in out.splitlines()]
+    assert "wrong ipv6 router" not in reasons
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-r", DEMO, "-D"], "ndpmon: -D and -r do not go together: a replay ends by itself\n"),
+    (["-r", DEMO, "-i", "eth0", "-i", "eth1"],
+     "ndpmon: -r takes one -i PROBE: the probe the capture was taken on\n"),
+    (["-i", "nosuch0", "-i", "nosuch1"],
+     "ndpmon: nosuch0: no such interface; nosuch1: no such interface\n"),
+])
+def test_live_and_replay_option_errors(tmp_path, capsys, argv, message):
+    rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), *argv)
+    assert (rc, err) == (2, message)
+
+
+@pytest.mark.parametrize("text", ["soon", "-5m", "0"])
+def test_learn_for_needs_a_duration(capsys, text):
+    with pytest.raises(SystemExit) as exc:
+        main([f"--learn-for={text}"])
+    assert exc.value.code == 2
+    assert f"not a duration: {text!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("1.5m", 90),
+                                           ("12h", 43200), ("7d", 604800)])
+def test_learn_for_units(text, seconds):
+    from ndpmon.cli import _duration
+
+    assert _duration(text) == seconds

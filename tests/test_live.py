@@ -154,6 +154,11 @@ def lab(tmp_path, rsyslog):
             smtp.wait(10)
 
 
+def text(path: Path) -> str:
+    """A file's text, or "" while the daemon writing it has not created it yet."""
+    return path.read_text() if path.exists() else ""
+
+
 def mails(maildir: Path) -> list[str]:
     new = maildir / "new"
     return [p.read_text() for p in sorted(new.iterdir())] if new.exists() else []
@@ -168,7 +173,7 @@ def test_alerts_reach_syslog_mail_and_pipe(lab, tmp_path):
     message = "wrong ipv6 router 0:66:66:66:66:66 fe80:0:0:0:0:0:0:666"
     wait_for(lambda: pipe_out.exists() and message.split()[0] in pipe_out.read_text())
     wait_for(lambda: mails(maildir))
-    wait_for(lambda: message in syslog_out.read_text())
+    wait_for(lambda: message in text(syslog_out))
     assert mon.stop() == 0
     assert [a["reason"] for a in mon.alerts()] == ["new station", "wrong ipv6 router"]
     assert pipe_out.read_text() == ("wrong ipv6 router|Reason:  wrong ipv6 router\n"
@@ -271,3 +276,50 @@ def test_kill_9_during_save_leaves_a_valid_cache(lab, tmp_path):
     mon.signal(signal.SIGUSR1)
     wait_for(lambda: not list(tmp_path.glob(".neighbors.xml.*.tmp")))
     assert mon.stop() == 0 and _loads(cache) == before
+
+
+def test_daemon_detaches_writes_pidfile_and_logs_to_syslog(lab, tmp_path):
+    """-D: errors still reach the terminal; then a pid file, the log in syslog, SIGTERM."""
+    pair, env, syslog_out, *_ = lab
+    cfg, pidfile = tmp_path / "config.xml", tmp_path / "ndpmon.pid"
+    base = ["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f", str(cfg),
+            "-g", str(tmp_path / "neighbors.xml"), "--json-alerts", str(tmp_path / "a.jsonl"),
+            "--pidfile", str(pidfile), "-D"]
+    cfg.write_text(config_text(env, ROUTER).replace(ROUTER_MAC, "zz"))
+    broken = subprocess.run([*base, "-i", MONITOR], capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 2 and "not a MAC address: 'zz'" in broken.stderr
+    cfg.write_text(config_text(env, ROUTER))
+    missing = subprocess.run([*base, "-i", "nosuch0"], capture_output=True, text=True,
+                             timeout=60)
+    assert (missing.returncode, missing.stderr) == (2, "ndpmon: nosuch0: no such interface\n")
+    started = subprocess.run([*base, "-i", MONITOR], capture_output=True, text=True,
+                             timeout=60)
+    assert (started.returncode, started.stderr) == (0, "")
+    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip())
+    pid = int(pidfile.read_text())
+    try:
+        wait_for(lambda: f"ndpmon[{pid}]:| monitoring on mon0" in text(syslog_out))
+        again = subprocess.run([*base, "-i", MONITOR], capture_output=True, text=True,
+                               timeout=60)
+        assert again.returncode == 2
+        assert f"ndpmon is already running (pid {pid})" in again.stderr
+        pair.send("b", PEER, [ra(ROGUE_MAC, ROGUE_LLA)])
+        wait_for(lambda: "wrong ipv6 router" in text(tmp_path / "a.jsonl"))
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"))
+    assert not pidfile.exists()
+    wait_for(lambda: f"ndpmon[{pid}]:| stopped by SIGTERM" in text(syslog_out))
+
+
+def test_learn_for_ends_learning_by_itself(lab, tmp_path):
+    pair, env, *_ = lab
+    cfg = tmp_path / "config.xml"
+    cfg.write_text(config_text(env))
+    started = time.monotonic()
+    mon = Ndpmon(pair, tmp_path, "--learn-for", "3s")
+    pair.send("b", PEER, [ra(ROUTER_MAC, ROUTER_LLA)])
+    assert mon.proc.wait(60) == 0, mon.stderr()
+    assert time.monotonic() - started >= 3
+    assert "learning time is over" in mon.stderr()
+    assert len(configmod.load(str(cfg)).probe(MONITOR).routers) == 1
