@@ -24,6 +24,7 @@ from .alertlog import AlertsXml
 from .configwrite import write_learned
 from .delivery import Dispatcher
 from .engine import Engine
+from .kernel import apply_ignor_autoconf
 from .errors import NdpmonError
 from .model import Config, Probe
 from .monitor import Monitor, default_learn_until
@@ -254,6 +255,7 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
 def live(config: Config, args: argparse.Namespace, capture, reload_config) -> Summary:
     """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
     engine = _engine(config, args)
+    apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, _actions(args, config, deliver=True))
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
                       save_cache=lambda: cachefile.save_cache(args.cache, _caches(engine)),

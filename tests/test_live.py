@@ -39,7 +39,7 @@ SETTINGS = """\
     <actions_high_priority sendmail="1" syslog="1" exec_pipe_program="{pipe}"/>
     <actions_low_priority sendmail="0" syslog="1" exec_pipe_program=""/>
     <admin_mail>admin@example.net</admin_mail>
-    <ignor_autoconf>1</ignor_autoconf>
+    <ignor_autoconf>0</ignor_autoconf>
     <syslog_facility>LOG_LOCAL3</syslog_facility>
     <use_reverse_hostlookups>0</use_reverse_hostlookups>
     <delivery mail_relay="127.0.0.1:{smtp}" syslog_socket="{sock}" dedupe_window="0"/>
