@@ -205,8 +205,8 @@ def _finish(engine: Engine, args: argparse.Namespace) -> None:
             learned = engine.learned()
             write_learned(engine.config.path, learned, engine.config)
             routers = sum(len(r) for r in learned.values())
-            log.info("learning: wrote %d routers to %s; review them, then start ndpmon "
-                     "without -L", routers, engine.config.path)
+            log.info("learning: wrote %d router%s to %s; review them, then start ndpmon "
+                     "without -L", routers, "" if routers == 1 else "s", engine.config.path)
 
 
 def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
