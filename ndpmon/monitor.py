@@ -125,6 +125,11 @@ class Monitor:
             log.error("SIGHUP: %s; keeping the running config", exc)
             return
         self.pipeline.reload(config)
+        captured = set(getattr(self.capture, "ports", ()))
+        for probe in config.probes:
+            if probe.type == "interface" and captured and probe.name not in captured:
+                log.warning("SIGHUP: probe %s is new: restart ndpmon to capture on it",
+                            probe.name)
         log.info("SIGHUP: reloaded %s (%d probes, %d routers)", config.path,
                  len(config.probes), sum(len(p.routers) for p in config.probes))
 

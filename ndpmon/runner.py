@@ -279,4 +279,16 @@ def live(config: Config, args: argparse.Namespace, capture, reload_config) -> Su
     summary.frames = engine.frames
     summary.nd = engine.frames - sum(engine.not_nd.values())
     summary.alerts = monitor.alerts
+    _log_counters(pipeline, capture)
     return summary
+
+
+def _log_counters(pipeline: Pipeline, capture) -> None:
+    """What an admin asks after a run: were frames or alerts lost anywhere?"""
+    for iface, (received, dropped) in capture.stats().items():
+        log.info("%s: %d frames passed the kernel filter, %d dropped by the kernel",
+                 iface, received, dropped)
+    for action in pipeline.actions:
+        if isinstance(action, Dispatcher):
+            log.info("delivery: %s", ", ".join(
+                f"{n} {name.replace('_', ' ')}" for name, n in action.counters().items()))
