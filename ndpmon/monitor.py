@@ -101,7 +101,18 @@ class Monitor:
                 self.flags.save = False
                 next_save, saved_frames = now + SAVE_EVERY, engine.frames
                 self._save()
+        self._drain()
         return f"stopped by {self.flags.why}"
+
+    def _drain(self, rounds: int = 64) -> None:
+        """Frames the kernel queued before the stop signal are still checked (a bounded
+        number of rounds, so that a flood cannot keep ndpmon from stopping)."""
+        for _ in range(rounds):
+            batches = self.capture.read(0)
+            if not batches:
+                return
+            for iface, batch in batches:
+                self._count(self.pipeline.feed(iface, batch))
 
     def _count(self, alerts: list[Alert]) -> None:
         for alert in alerts:

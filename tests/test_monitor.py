@@ -87,6 +87,16 @@ def test_frames_reach_the_actions_and_are_counted():
     assert sum(monitor.alerts.values()) == 1
 
 
+def test_frames_queued_before_the_stop_signal_are_still_checked():
+    def term():
+        monitor.flags._handle(signal.SIGTERM, None)
+        return []
+
+    monitor, recorder, _, _ = build([term, [("lan0", [(2.0, rogue_ra())])]])
+    assert monitor.run() == "stopped by SIGTERM"
+    assert [a.reason for a in recorder.alerts] == ["wrong ipv6 router"]
+
+
 def test_kernel_drops_raise_a_high_alert(caplog):
     steps = [lambda: [], lambda: []]
     monitor, recorder, _, capture = build(steps)
