@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from . import runner
 
+    if args.daemon:
+        _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
     config = runner.load_config(args.config, args.dtd)
     if args.check_config:
         runner.check_cache(config, args.cache)
@@ -137,7 +139,6 @@ def _live(args: argparse.Namespace, config) -> int:
     if args.daemon:
         if pidfile is not None:
             pidfile.check()
-        _absolute_paths(args)  # the daemon runs in /
         context = detach(args.pidfile)
         setup_logging(args.verbose, config.settings.delivery.syslog_socket)
     elif pidfile is not None:

@@ -282,25 +282,28 @@ def test_daemon_detaches_writes_pidfile_and_logs_to_syslog(lab, tmp_path):
     """-D: errors still reach the terminal; then a pid file, the log in syslog, SIGTERM."""
     pair, env, syslog_out, *_ = lab
     cfg, pidfile = tmp_path / "config.xml", tmp_path / "ndpmon.pid"
-    base = ["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f", str(cfg),
-            "-g", str(tmp_path / "neighbors.xml"), "--json-alerts", str(tmp_path / "a.jsonl"),
-            "--pidfile", str(pidfile), "-D"]
+    # relative paths, as an admin types them: the daemon works in /
+    base = ["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f", "config.xml",
+            "-g", "neighbors.xml", "--json-alerts", "a.jsonl", "--pidfile", "ndpmon.pid", "-D"]
+    env_run = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+
+    def run(*more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*base, *more], capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path, env=env_run)
+
     cfg.write_text(config_text(env, ROUTER).replace(ROUTER_MAC, "zz"))
-    broken = subprocess.run([*base, "-i", MONITOR], capture_output=True, text=True, timeout=60)
+    broken = run("-i", MONITOR)
     assert broken.returncode == 2 and "not a MAC address: 'zz'" in broken.stderr
     cfg.write_text(config_text(env, ROUTER))
-    missing = subprocess.run([*base, "-i", "nosuch0"], capture_output=True, text=True,
-                             timeout=60)
+    missing = run("-i", "nosuch0")
     assert (missing.returncode, missing.stderr) == (2, "ndpmon: nosuch0: no such interface\n")
-    started = subprocess.run([*base, "-i", MONITOR], capture_output=True, text=True,
-                             timeout=60)
+    started = run("-i", MONITOR)
     assert (started.returncode, started.stderr) == (0, "")
     wait_for(lambda: pidfile.exists() and pidfile.read_text().strip())
     pid = int(pidfile.read_text())
     try:
         wait_for(lambda: f"ndpmon[{pid}]:| monitoring on mon0" in text(syslog_out))
-        again = subprocess.run([*base, "-i", MONITOR], capture_output=True, text=True,
-                               timeout=60)
+        again = run("-i", MONITOR)
         assert again.returncode == 2
         assert f"ndpmon is already running (pid {pid})" in again.stderr
         pair.send("b", PEER, [ra(ROGUE_MAC, ROGUE_LLA)])
@@ -309,6 +312,7 @@ def test_daemon_detaches_writes_pidfile_and_logs_to_syslog(lab, tmp_path):
         os.kill(pid, signal.SIGTERM)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"))
     assert not pidfile.exists()
+    assert (tmp_path / "neighbors.xml").exists()  # written at exit, where -g said
     wait_for(lambda: f"ndpmon[{pid}]:| stopped by SIGTERM" in text(syslog_out))
 
 
