@@ -327,3 +327,24 @@ def test_learn_for_ends_learning_by_itself(lab, tmp_path):
     assert time.monotonic() - started >= 3
     assert "learning time is over" in mon.stderr()
     assert len(configmod.load(str(cfg)).probe(MONITOR).routers) == 1
+
+
+def test_two_interfaces_in_one_process_keep_their_own_probes(lab, tmp_path):
+    """-i mon0 -i mon1: each interface is its own probe with its own routers and cache."""
+    pair, env, *_ = lab
+    pair.ip("a", "link", "add", "mon1", "type", "veth", "peer", "name", "peer1", "netns",
+            pair.ns["b"])
+    pair.quiet_monitor("mon1")
+    pair.ip("a", "link", "set", "mon1", "up")
+    pair.ip("b", "link", "set", "peer1", "up")
+    (tmp_path / "config.xml").write_text(config_text(env, ROUTER))  # mon0 only
+    mon = Ndpmon(pair, tmp_path, "-i", "mon1")  # Ndpmon already passes -i mon0
+    pair.send("b", PEER, [ra(ROUTER_MAC, ROUTER_LLA)])
+    pair.send("b", "peer1", [ra(ROUTER_MAC, ROUTER_LLA)])
+    wait_for(lambda: len(mon.alerts()) >= 2)
+    time.sleep(0.5)
+    assert mon.stop() == 0
+    assert sorted((a["probe"], a["reason"]) for a in mon.alerts()) == [
+        ("mon0", "new station"), ("mon1", "wrong ipv6 router")]
+    cache = (tmp_path / "neighbors.xml").read_text()
+    assert 'name="mon0"' in cache and 'name="mon1"' in cache
