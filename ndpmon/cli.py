@@ -133,7 +133,7 @@ def _live(args: argparse.Namespace, config) -> int:
     from .capture import LiveCapture, check_interfaces
 
     config, ifaces = runner.live_config(config, args.ifaces)
-    runner.check_cache(config, args.cache)
+    engine = runner.prepare(config, args)  # the cache is read and checked here, once
     check_interfaces(ifaces)
     pidfile, context = PidFile(args.pidfile) if args.pidfile else None, None
     if args.daemon:
@@ -146,7 +146,7 @@ def _live(args: argparse.Namespace, config) -> int:
     try:
         capture = LiveCapture(ifaces)
         capture.open()
-        summary = runner.live(config, args, capture, lambda: _reload(args))
+        summary = runner.live(engine, args, capture, lambda: _reload(args))
         log.info("%s", summary)
     except NdpmonError as exc:
         if context is not None:  # stderr is gone: the log is all the admin has

@@ -30,8 +30,8 @@ from .model import Config, Probe
 from .monitor import Monitor, default_learn_until
 from .replay import read_batches
 
-__all__ = ["load_config", "check_cache", "replay", "live", "live_config", "Summary",
-           "Pipeline"]
+__all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
+           "Summary", "Pipeline"]
 
 log = logging.getLogger("ndpmon")
 
@@ -76,6 +76,12 @@ class Summary:
     nd: int = 0
     alerts: dict[Priority, int] = field(default_factory=lambda: {p: 0 for p in Priority})
     seconds: float = 0.0
+
+    def count(self, engine: Engine, started: float) -> None:
+        """Take the engine's frame counts and the time since ``started`` (perf_counter)."""
+        self.seconds = time.perf_counter() - started
+        self.frames = engine.frames
+        self.nd = engine.frames - sum(engine.not_nd.values())
 
     def __str__(self) -> str:
         rate = self.frames / self.seconds if self.seconds > 0 else 0.0
@@ -185,8 +191,9 @@ def _check_writable(path: str) -> None:
         raise NdpmonError(f"{path}: cannot write: Permission denied")
 
 
-def _engine(config: Config, args: argparse.Namespace) -> Engine:
-    """A fresh engine with the neighbour cache file loaded into it."""
+def prepare(config: Config, args: argparse.Namespace) -> Engine:
+    """A fresh engine with the neighbour cache file loaded into it (before a live run
+    detaches, so that a broken cache or an unwritable directory is reported at once)."""
     _check_writable(args.cache)
     if args.learn:
         _check_writable(config.path)
@@ -212,7 +219,7 @@ def _finish(engine: Engine, args: argparse.Namespace) -> None:
 def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
     """``ndpmon -r FILE``: run every frame of a capture, save the cache, summarize."""
     probe = _probe_name(config, args.ifaces)
-    engine = _engine(config, args)
+    engine = prepare(config, args)
     pipeline = Pipeline(engine, _actions(args, config, args.deliver))
     summary = Summary(pcap)
     started = time.perf_counter()
@@ -226,9 +233,7 @@ def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
             pipeline.stop()
         finally:
             _finish(engine, args)
-    summary.seconds = time.perf_counter() - started
-    summary.frames = engine.frames
-    summary.nd = engine.frames - sum(engine.not_nd.values())
+    summary.count(engine, started)
     return summary
 
 
@@ -252,9 +257,9 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
     return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
 
 
-def live(config: Config, args: argparse.Namespace, capture, reload_config) -> Summary:
+def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Summary:
     """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
-    engine = _engine(config, args)
+    config = engine.config
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, _actions(args, config, deliver=True))
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
@@ -275,9 +280,7 @@ def live(config: Config, args: argparse.Namespace, capture, reload_config) -> Su
         finally:
             capture.close()
             _finish(engine, args)
-    summary.seconds = time.perf_counter() - started
-    summary.frames = engine.frames
-    summary.nd = engine.frames - sum(engine.not_nd.values())
+    summary.count(engine, started)
     summary.alerts = monitor.alerts
     _log_counters(pipeline, capture)
     return summary
