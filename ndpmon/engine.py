@@ -20,7 +20,7 @@ from .checks import ProbeState, run_checks
 from .decode import decode
 from .learn import learn_ra
 from .model import Config
-from .ndmsg import RA, NotND
+from .ndmsg import RA, NdMessage, NotND
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
@@ -58,7 +58,7 @@ class Engine:
             self.reasons[alert.reason] += 1
         return alerts
 
-    def _learn(self, msg, state: ProbeState, now: float) -> list[Alert]:
+    def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
         """Learning mode: learn the RA's router, fill the cache, raise nothing."""
         if msg.type == RA:
             routers = learn_ra(state.routers, msg)

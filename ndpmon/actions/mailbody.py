@@ -19,7 +19,7 @@ from ..alert import Alert
 from ..fmt import ip_short, mac_str
 from .console import printable
 
-__all__ = ["mail_body", "body_for", "ReverseDns", "UNKNOWN_HOST", "TIMEOUT"]
+__all__ = ["mail_body", "body_for", "addresses", "ReverseDns", "UNKNOWN_HOST", "TIMEOUT"]
 
 log = logging.getLogger("ndpmon")
 
@@ -33,11 +33,18 @@ def _line(label: str, value: str) -> str:
     return "%-9s%s\n" % (label, printable(value))
 
 
+def addresses(alert: Alert, absent: str) -> tuple[str, str, str]:
+    """MAC, MAC2 and IPv6 as text; ``absent`` for a missing or all-zero one (NDPMon
+    stored "none" as zeros, REFERENCE §4.2)."""
+    mac = mac_str(alert.mac) if alert.mac else absent
+    mac2 = mac_str(alert.mac2) if alert.mac2 and alert.mac2 != _NONE_MAC else absent
+    ipv6 = ip_short(alert.ipv6) if alert.ipv6 and alert.ipv6 != _NONE_IP else absent
+    return mac, mac2, ipv6
+
+
 def mail_body(alert: Alert, dns: str = "n/a") -> str:
     """NDPMon's mail message for ``alert``: five lines, the last ending with ``\\n``."""
-    mac = mac_str(alert.mac) if alert.mac else "n/a"
-    mac2 = mac_str(alert.mac2) if alert.mac2 and alert.mac2 != _NONE_MAC else "n/a"
-    ipv6 = ip_short(alert.ipv6) if alert.ipv6 and alert.ipv6 != _NONE_IP else "n/a"
+    mac, mac2, ipv6 = addresses(alert, "n/a")
     return (_line("Reason:", alert.reason) + _line("MAC:", mac) + _line("MAC2:", mac2)
             + _line("IPv6:", ipv6) + _line("DNS:", dns))
 

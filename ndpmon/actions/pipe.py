@@ -18,18 +18,13 @@ import subprocess
 from typing import Mapping, NamedTuple, Sequence
 
 from ..alert import Alert
-from ..fmt import ip_short, mac_str
 from . import Action
 from .console import printable
-from .mailbody import ReverseDns, body_for
+from .mailbody import ReverseDns, addresses, body_for
 
 __all__ = ["Pipe", "Outcome", "run_program", "alert_env"]
 
 log = logging.getLogger("ndpmon")
-
-_ZERO_MAC = bytes(6)
-_ZERO_IP = bytes(16)
-
 
 class Outcome(NamedTuple):
     """How a program run ended: exit status (None: killed at the time limit) and the
@@ -86,13 +81,14 @@ def alert_env(alert: Alert, base: Mapping[str, str] | None = None) -> dict[str, 
     """``base`` (os.environ by default) plus the alert's ``NDPMON_*`` variables; an
     absent MAC, MAC2 or IPv6 is an empty string."""
     env = dict(os.environ if base is None else base)
+    mac, mac2, ipv6 = addresses(alert, "")
     env.update({
         "NDPMON_REASON": _env_text(alert.reason),
         "NDPMON_PRIORITY": alert.priority.label,
         "NDPMON_MESSAGE": _env_text(alert.message),
-        "NDPMON_MAC": mac_str(alert.mac) if alert.mac else "",
-        "NDPMON_MAC2": mac_str(alert.mac2) if alert.mac2 and alert.mac2 != _ZERO_MAC else "",
-        "NDPMON_IPV6": ip_short(alert.ipv6) if alert.ipv6 and alert.ipv6 != _ZERO_IP else "",
+        "NDPMON_MAC": mac,
+        "NDPMON_MAC2": mac2,
+        "NDPMON_IPV6": ipv6,
         "NDPMON_PROBE": _env_text(alert.probe or ""),
     })
     return env
