@@ -18,13 +18,14 @@ from types import MappingProxyType
 from .alert import Alert, Priority
 from .checks import ProbeState, run_checks
 from .decode import decode
-from .learn import learn_ra
+from .learn import learn_na, learn_ra
 from .model import Config
-from .ndmsg import RA, NdMessage, NotND
+from .ndmsg import NA, RA, NdMessage, NotND
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
 LIMIT_REPORT_EVERY = 3600.0
+LEARNERS = {RA: learn_ra, NA: learn_na}
 
 
 class Engine:
@@ -59,9 +60,10 @@ class Engine:
         return alerts
 
     def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
-        """Learning mode: learn the RA's router, fill the cache, raise nothing."""
-        if msg.type == RA:
-            routers = learn_ra(state.routers, msg)
+        """Learning mode: learn routers (RA) and their addresses (NA), fill the cache, raise nothing."""
+        learn = LEARNERS.get(msg.type)
+        if learn is not None:
+            routers = learn(state.routers, msg)
             if routers is not state.routers:
                 state.set_routers(routers)
         run_checks(msg, state, now)
