@@ -20,7 +20,8 @@ from .checks import ProbeState, run_checks
 from .decode import decode
 from .learn import learn_na, learn_ra
 from .model import Config
-from .ndmsg import NA, RA, NdMessage, NotND
+from .checks.fragments import watch_fragment
+from .ndmsg import NA, RA, Fragment, NdMessage
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
@@ -45,9 +46,12 @@ class Engine:
         """Decode one frame seen on ``probe`` at ``now`` and run the checks on it."""
         self.frames += 1
         msg = decode(frame)
-        if type(msg) is NotND:
+        if type(msg) is not NdMessage:
             self.not_nd[msg.reason] += 1
-            return []
+            if type(msg) is not Fragment or self.learning:
+                return []
+            state = self.probes[probe]
+            return self._count(watch_fragment(msg, state.fragments, state.name, now))
         state = self.probes[probe]
         if self.learning:
             return self._learn(msg, state, now)
@@ -55,6 +59,9 @@ class Engine:
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
             alerts = alerts + self._limit_alert(state, now)
+        return self._count(alerts)
+
+    def _count(self, alerts: list[Alert]) -> list[Alert]:
         for alert in alerts:
             self.reasons[alert.reason] += 1
         return alerts

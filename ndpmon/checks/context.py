@@ -16,6 +16,7 @@ from ..fmt import ip_full, mac_str
 from ..model import Probe, Router, Settings
 from ..ndmsg import TYPE_NAMES, NdMessage
 from ..state import NeighborCache
+from .fragments import FragmentTable
 
 __all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD", "unknown_pair"]
 
@@ -38,6 +39,7 @@ class ProbeState:
                                        settings.limits.max_addresses)
         #: DAD target -> (MAC that probed for it, time of the probe)
         self.dad: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
+        self.fragments = FragmentTable()
         self.set_routers(probe.routers)
         self.context = Context(self)
 

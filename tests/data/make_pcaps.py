@@ -950,6 +950,40 @@ def ext_samples() -> None:
              ra_alert("wrong prefix", f"wrong prefix 2001:db8:bad:0 {who(R, lla(R))}"))
 
 
+def fragment(src_mac: str, src: str, ident: int, offset: int, more: int, nh: int,
+             data: bytes) -> bytes:
+    """One IPv6 fragment to all-nodes: ``data`` at byte ``offset * 8`` of packet ``ident``."""
+    return bytes(Ether(src=src_mac, dst=eth_dst(ALL_NODES))
+                 / IPv6(src=src, dst=ALL_NODES, hlim=255, fl=0)
+                 / IPv6ExtHdrFragment(id=ident, m=more, offset=offset, nh=nh) / Raw(data))
+
+
+def frag_hiding_samples() -> None:
+    """Fragments that hide an RA from RA-Guard (RFC 7112, RFC 5722; fake_router26 -E)."""
+    echo = bytes([128, 0, 0, 0, 0, 1, 0, 1]) + bytes(16)
+    dst_opt_head = bytes([58, 20]) + bytes(30)  # a 168-byte destination header, cut at 32
+    who_x = who(X, lla(X))
+    Sample("frag_hiding", "a first fragment cut inside a destination options header "
+           "(fake_router26 -E D), then an echo request whose second fragment overlaps "
+           "the first (-E O): both alert; an overlap repeated later in the same packet "
+           "alerts again", cache=CACHE) \
+        .add(fragment(mac(X), lla(X), 0x71, 0, 1, 60, dst_opt_head),
+             (HIGH, "incomplete header chain",
+              f"incomplete header chain {who_x} headers=fragment,destination")) \
+        .add(fragment(mac(X), lla(X), 0x71, 4, 0, 60, bytes(64))) \
+        .add(fragment(mac(X), lla(X), 0x72, 0, 1, 58, echo)) \
+        .add(fragment(mac(X), lla(X), 0x72, 1, 0, 58, bytes(24)),
+             (HIGH, "overlapping fragments",
+              f"overlapping fragments {who_x} id=0x00000072 bytes 8-32 over 0-24"))
+    Sample("frag_clean", "a fragmented echo request in two adjacent fragments, the same "
+           "identification from another source, a lone later fragment: no alert",
+           cache=CACHE, clean_for=["incomplete header chain", "overlapping fragments"]) \
+        .add(fragment(mac(B), lla(B), 0x73, 0, 1, 58, echo)) \
+        .add(fragment(mac(B), lla(B), 0x73, 3, 0, 58, bytes(16))) \
+        .add(fragment(mac(A), lla(A), 0x73, 1, 0, 58, bytes(16))) \
+        .add(fragment(mac(A), lla(A), 0x74, 9, 0, 58, bytes(8)))
+
+
 def limit_samples() -> None:
     """The engine's neighbour cache caps (ndpmon extension, engine.py)."""
     Sample("limit_neighbors", "a fourth station evicts the first (alert), a fifth within "
@@ -1020,7 +1054,8 @@ def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
     for group in (general_samples, station_samples, ra_samples, na_samples,
-                  redirect_samples, malformed_samples, ext_samples, limit_samples,
+                  redirect_samples, malformed_samples, ext_samples, frag_hiding_samples,
+                  limit_samples,
                   other_samples):
         group()
     return list(SAMPLES)
