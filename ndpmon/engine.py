@@ -67,7 +67,8 @@ class Engine:
         return alerts
 
     def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
-        """Learning mode: learn routers (RA) and their addresses (NA), fill the cache, raise nothing."""
+        """Learning mode: learn routers (RA) and their addresses (NA), fill the cache,
+        raise nothing."""
         learn = LEARNERS.get(msg.type)
         if learn is not None:
             routers = learn(state.routers, msg)
@@ -95,6 +96,7 @@ class Engine:
             state.set_routers(probe.routers)
             state.neighbors.max_neighbors = limits.max_neighbors
             state.neighbors.max_addresses = limits.max_addresses
+            state.rates.configure(limits)
         self.config = config
 
     def _limit_alert(self, state: ProbeState, now: float) -> list[Alert]:

@@ -17,6 +17,7 @@ from ..model import Probe, Router, Settings
 from ..ndmsg import TYPE_NAMES, NdMessage
 from ..state import NeighborCache
 from .fragments import FragmentTable
+from .ratewatch import RateWatch
 
 __all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD", "unknown_pair"]
 
@@ -40,6 +41,7 @@ class ProbeState:
         #: DAD target -> (MAC that probed for it, time of the probe)
         self.dad: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
         self.fragments = FragmentTable()
+        self.rates = RateWatch(settings.limits)
         self.set_routers(probe.routers)
         self.context = Context(self)
 

@@ -118,6 +118,8 @@ CONFIGS = {
     "two_routers": {"routers": [ROUTER1, ROUTER2]},
     "router1_max3": {"routers": [ROUTER1], "limits": {"max_neighbors": 3, "max_addresses": 64}},
     "router1_addr2": {"routers": [ROUTER1], "limits": {"max_addresses": 2}},
+    "router1_rates": {"routers": [ROUTER1],
+                      "limits": {"ra_rate": 1, "ns_rate": 1, "rate_window": 2}},
 }
 
 
@@ -984,6 +986,30 @@ def frag_hiding_samples() -> None:
         .add(fragment(mac(A), lla(A), 0x74, 9, 0, 58, bytes(8)))
 
 
+def flood_alert(count, kind, sources, top):
+    tops = ", ".join(f"{ether(mac(n))} x{k}" for n, k in top)
+    return (HIGH, "ND flood", f"ND flood: {count} {kind} in 2 s from {sources} "
+            f"source{'' if sources == 1 else 's'} (limit 1/s); top: {tops}")
+
+
+def flood_samples() -> None:
+    """The ND flood check (RFC 6583 §4) with limits of 1/s over 2 s windows."""
+    Sample("flood", "a third RA and a third NS within one 2 s window alert once each; "
+           "a fourth does not; the next window starts afresh", config="router1_rates",
+           cache=CACHE) \
+        .add(ra(), at=0).add(ra(), at=0) \
+        .add(ra(), flood_alert(3, "RA", 1, [(R, 3)]), at=0) \
+        .add(ra(), at=1) \
+        .add(ns(A, lla(A), lla(R)), at=1).add(ns(B, lla(B), lla(R)), at=1) \
+        .add(ns(C, lla(C), lla(R)), flood_alert(3, "NS", 3, [(A, 1), (B, 1), (C, 1)]),
+             new_station(C, lla(C)), at=1) \
+        .add(ra(), at=2).add(ra(), at=3)
+    Sample("flood_clean", "two RAs and two NSs in each 2 s window: no flood",
+           config="router1_rates", cache=CACHE, clean_for=["ND flood"]) \
+        .add(ra(), at=0).add(ra(), at=1).add(ra(), at=2).add(ra(), at=3) \
+        .add(ns(A, lla(A), lla(R)), at=4).add(ns(A, lla(A), lla(R)), at=4)
+
+
 def limit_samples() -> None:
     """The engine's neighbour cache caps (ndpmon extension, engine.py)."""
     Sample("limit_neighbors", "a fourth station evicts the first (alert), a fifth within "
@@ -1055,6 +1081,7 @@ def build() -> list[Sample]:
     SAMPLES.clear()
     for group in (general_samples, station_samples, ra_samples, na_samples,
                   redirect_samples, malformed_samples, ext_samples, frag_hiding_samples,
+                  flood_samples,
                   limit_samples,
                   other_samples):
         group()
