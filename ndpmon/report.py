@@ -147,7 +147,8 @@ class _AlertCounts:
 
 
 def _prepare_alerts(root: Element, limit: int) -> _AlertCounts:
-    """Keep the ``limit`` newest alerts, add readable dates; count them all."""
+    """Keep the ``limit`` newest alerts, add readable dates and each one's place in
+    the file (the order of alerts of the same second); count them all."""
     alerts = root.findall("alert")
     times = [_number(alert.findtext("time")) for alert in alerts]
     high = sum(1 for alert in alerts if (alert.findtext("priority") or "").strip() == "2")
@@ -157,8 +158,9 @@ def _prepare_alerts(root: Element, limit: int) -> _AlertCounts:
         for i in order[: len(alerts) - limit]:
             root.remove(alerts[i])
         root.set(f"{{{NS}}}total", str(len(alerts)))
-    for alert in root.iterfind("alert"):
+    for seq, alert in enumerate(root.iterfind("alert")):
         _mark(alert, "when", _date(alert.findtext("time")))
+        _mark(alert, "seq", str(seq))
     return _AlertCounts(len(alerts), high, latest)
 
 

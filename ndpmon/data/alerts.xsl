@@ -18,13 +18,14 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="'Alerts'"/>
       <xsl:with-param name="current" select="'alerts.html'"/>
-      <xsl:with-param name="body">
-        <xsl:if test="$note != ''">
-          <p class="note"><xsl:value-of select="$note"/></p>
-        </xsl:if>
-        <xsl:apply-templates select="alerts"/>
-      </xsl:with-param>
     </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template match="/" mode="body">
+    <xsl:if test="$note != ''">
+      <p class="note"><xsl:value-of select="$note"/></p>
+    </xsl:if>
+    <xsl:apply-templates select="alerts"/>
   </xsl:template>
 
   <xsl:template match="alerts">
@@ -57,10 +58,12 @@
           </tr>
         </thead>
         <tbody>
-          <!-- Newest first; equal times in reverse file order (the file is appended to). -->
+          <!-- Newest first; equal times in reverse file order (the file is appended
+               to): r:seq is the alert's place in the file (libxslt's position() in a
+               second sort key is not that). -->
           <xsl:apply-templates select="alert">
             <xsl:sort select="time" data-type="number" order="descending"/>
-            <xsl:sort select="position()" data-type="number" order="descending"/>
+            <xsl:sort select="@r:seq" data-type="number" order="descending"/>
           </xsl:apply-templates>
         </tbody>
       </table>

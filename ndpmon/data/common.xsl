@@ -25,11 +25,11 @@
   <xsl:param name="generated" select="''"/>
   <xsl:param name="timezone" select="''"/>
 
-  <!-- The whole page: title, menu, the caller's body, footer. -->
+  <!-- The whole page: title, menu, the body (each page's template for "/" in mode
+       "body", applied in place rather than passed as a copied tree fragment), footer. -->
   <xsl:template name="page">
     <xsl:param name="title"/>
     <xsl:param name="current"/>
-    <xsl:param name="body"/>
     <html lang="en">
       <head>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -81,7 +81,7 @@ footer { margin-top: 2em; font-size: .85em; color: #666; }
           </xsl:call-template>
         </nav>
         <h1><xsl:value-of select="$title"/></h1>
-        <xsl:copy-of select="$body"/>
+        <xsl:apply-templates select="/" mode="body"/>
         <footer>
           <xsl:text>Made by ndpmon</xsl:text>
           <xsl:if test="$generated != ''">

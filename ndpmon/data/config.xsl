@@ -16,24 +16,25 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="'Routers and settings'"/>
       <xsl:with-param name="current" select="'config.html'"/>
-      <xsl:with-param name="body">
-        <p>
-          <xsl:call-template name="count">
-            <xsl:with-param name="n" select="count(config_ndpmon/probes/probe/routers/router)"/>
-            <xsl:with-param name="one" select="'legitimate router'"/>
-          </xsl:call-template>
-          <xsl:text> on </xsl:text>
-          <xsl:call-template name="count">
-            <xsl:with-param name="n" select="count(config_ndpmon/probes/probe)"/>
-            <xsl:with-param name="one" select="'probe'"/>
-          </xsl:call-template>
-          <xsl:text>.</xsl:text>
-        </p>
-        <xsl:apply-templates select="config_ndpmon/probes/probe"/>
-        <xsl:apply-templates select="config_ndpmon/settings"/>
-        <xsl:apply-templates select="config_ndpmon/countermeasures"/>
-      </xsl:with-param>
     </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template match="/" mode="body">
+    <p>
+      <xsl:call-template name="count">
+        <xsl:with-param name="n" select="count(config_ndpmon/probes/probe/routers/router)"/>
+        <xsl:with-param name="one" select="'legitimate router'"/>
+      </xsl:call-template>
+      <xsl:text> on </xsl:text>
+      <xsl:call-template name="count">
+        <xsl:with-param name="n" select="count(config_ndpmon/probes/probe)"/>
+        <xsl:with-param name="one" select="'probe'"/>
+      </xsl:call-template>
+      <xsl:text>.</xsl:text>
+    </p>
+    <xsl:apply-templates select="config_ndpmon/probes/probe"/>
+    <xsl:apply-templates select="config_ndpmon/settings"/>
+    <xsl:apply-templates select="config_ndpmon/countermeasures"/>
   </xsl:template>
 
   <xsl:template match="probe">

@@ -15,8 +15,11 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="'ndpmon report'"/>
       <xsl:with-param name="current" select="'index.html'"/>
-      <xsl:with-param name="body"><xsl:apply-templates select="summary"/></xsl:with-param>
     </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template match="/" mode="body">
+<xsl:apply-templates select="summary"/>
   </xsl:template>
 
   <xsl:template match="summary">

@@ -17,25 +17,26 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="'Neighbours'"/>
       <xsl:with-param name="current" select="'neighbors.html'"/>
-      <xsl:with-param name="body">
-        <p>
-          <xsl:call-template name="count">
-            <xsl:with-param name="n" select="count(neighbors/probe/neighbor)"/>
-            <xsl:with-param name="one" select="'neighbour'"/>
-          </xsl:call-template>
-          <xsl:text> on </xsl:text>
-          <xsl:call-template name="count">
-            <xsl:with-param name="n" select="count(neighbors/probe)"/>
-            <xsl:with-param name="one" select="'probe'"/>
-          </xsl:call-template>
-          <xsl:text>, most recently seen first.</xsl:text>
-        </p>
-        <xsl:if test="neighbors/probe/neighbor">
-          <xsl:call-template name="filter-form"/>
-        </xsl:if>
-        <xsl:apply-templates select="neighbors/probe"/>
-      </xsl:with-param>
     </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template match="/" mode="body">
+    <p>
+      <xsl:call-template name="count">
+        <xsl:with-param name="n" select="count(neighbors/probe/neighbor)"/>
+        <xsl:with-param name="one" select="'neighbour'"/>
+      </xsl:call-template>
+      <xsl:text> on </xsl:text>
+      <xsl:call-template name="count">
+        <xsl:with-param name="n" select="count(neighbors/probe)"/>
+        <xsl:with-param name="one" select="'probe'"/>
+      </xsl:call-template>
+      <xsl:text>, most recently seen first.</xsl:text>
+    </p>
+    <xsl:if test="neighbors/probe/neighbor">
+      <xsl:call-template name="filter-form"/>
+    </xsl:if>
+    <xsl:apply-templates select="neighbors/probe"/>
   </xsl:template>
 
   <xsl:template match="probe">
