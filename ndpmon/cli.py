@@ -28,7 +28,8 @@ log = logging.getLogger("ndpmon")
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render the README's option list)."""
     p = argparse.ArgumentParser(
-        prog="ndpmon", description="IPv6 Neighbor Discovery monitor (NDPMon-compatible).")
+        prog="ndpmon", description="IPv6 Neighbor Discovery monitor (NDPMon-compatible).",
+        epilog="ndpmon report --help: the web report's own options.")
     p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG,
                    help=f"config_ndpmon.xml to use (default {DEFAULT_CONFIG})")
     p.add_argument("-e", dest="dtd", metavar="DTD",

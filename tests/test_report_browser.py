@@ -167,7 +167,8 @@ def png_colours(data: bytes) -> tuple[int, int, set[tuple[int, int, int]]]:
         start = y * (stride + 1)
         line = unfilter(raw[start], bytearray(raw[start + 1:start + 1 + stride]), previous,
                         channels)
-        colours.update(zip(line[0::channels], line[1::channels], line[2::channels]))
+        colours.update(zip(line[0::channels], line[1::channels], line[2::channels],
+                           strict=True))
         previous = line
     return width, height, colours
 
@@ -177,7 +178,7 @@ def unfilter(kind: int, line: bytearray, prev: bytearray, bpp: int) -> bytearray
     if kind == 0:
         return line
     if kind == 2:
-        return bytearray((a + b) & 0xFF for a, b in zip(line, prev))
+        return bytearray((a + b) & 0xFF for a, b in zip(line, prev, strict=True))
     for i in range(len(line)):
         left = line[i - bpp] if i >= bpp else 0
         if kind == 1:

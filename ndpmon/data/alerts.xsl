@@ -78,7 +78,7 @@
       </xsl:choose>
     </xsl:variable>
     <tr class="{$level}" data-row="alert" data-priority="{$level}">
-      <td class="mono time">
+      <td class="mono nowrap">
         <xsl:call-template name="when">
           <xsl:with-param name="readable" select="@r:when"/>
           <xsl:with-param name="raw" select="time_str"/>
@@ -92,12 +92,12 @@
           <xsl:with-param name="value" select="message"/>
         </xsl:call-template>
       </td>
-      <td class="mono">
+      <td class="mono nowrap">
         <xsl:call-template name="or-dash">
           <xsl:with-param name="value" select="ethernet_address1"/>
         </xsl:call-template>
       </td>
-      <td class="mono">
+      <td class="mono nowrap">
         <xsl:call-template name="or-dash">
           <xsl:with-param name="value" select="ethernet_address2"/>
         </xsl:call-template>

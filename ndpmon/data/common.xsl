@@ -46,7 +46,7 @@ th { background: #e4e8ee; }
 td.num { text-align: right; }
 code, .mono { font-family: monospace, monospace; font-size: .95em; }
 td.mono { overflow-wrap: anywhere; }
-.time { white-space: nowrap; overflow-wrap: normal; }
+.nowrap { white-space: nowrap; overflow-wrap: normal; }
 .muted { color: #777; }
 .note { padding: .5em 1em; background: #eef4ff; border-left: 4px solid #48c; }
 .router { border: 1px solid #ccc; padding: 0 1em; margin: 1em 0; }

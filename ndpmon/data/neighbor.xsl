@@ -78,7 +78,7 @@
 
   <xsl:template match="neighbor">
     <tr data-row="neighbor">
-      <td class="mono"><xsl:value-of select="mac"/></td>
+      <td class="mono nowrap"><xsl:value-of select="mac"/></td>
       <td>
         <xsl:call-template name="or-dash">
           <xsl:with-param name="value" select="mac/@vendor"/>
@@ -102,12 +102,12 @@
           </div>
         </xsl:for-each>
       </td>
-      <td class="mono time">
+      <td class="mono nowrap">
         <xsl:call-template name="or-dash">
           <xsl:with-param name="value" select="@r:firstseen"/>
         </xsl:call-template>
       </td>
-      <td class="mono time">
+      <td class="mono nowrap">
         <xsl:call-template name="when">
           <xsl:with-param name="readable" select="lastseen/@r:when"/>
           <xsl:with-param name="raw" select="lastseen/@lastseenstr"/>
