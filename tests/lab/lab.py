@@ -43,7 +43,10 @@ from pathlib import Path
 PREFIX = "2001:db8:1::"
 ROUTER_ADDR = "2001:db8:1::1"
 RDNSS, DNSSL, ROUTE = "2001:db8:1::53", "lab.example", "2001:db8:99::/48"
-ROLES = ("router", "host1", "host2", "mon", "atk")
+ATTACKER_ADDR = "2001:db8:1::bad"
+WAN, WAN_ROUTER, WAN_HOST = "2001:db8:ff::/64", "2001:db8:ff::1", "2001:db8:ff::2"
+PORTS = ("router", "host1", "host2", "mon", "atk")  # the roles plugged into br0
+ROLES = (*PORTS, "wan")
 HOSTS = ("host1", "host2")
 
 # Set in a role's namespace (all + default) before its eth0 exists, so eth0 inherits them.
@@ -54,6 +57,7 @@ SYSCTLS = {
               "max_desync_factor": 5},
     "mon": {"accept_ra": 0, "autoconf": 0, "accept_redirects": 0},
     "atk": {"accept_ra": 0, "autoconf": 0},
+    "wan": {"accept_ra": 0, "autoconf": 0},
 }
 
 RADVD_CONF = f"""\
@@ -119,11 +123,16 @@ class Lab:
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self._switch()
-            for role in ROLES:
+            for role in PORTS:
                 self._port(role)
+            self._wan()
             self._router()
             for role in ("mon", "atk"):
                 self.sh(role, "ip", "link", "set", "eth0", "up")
+            # thc-ipv6 needs a usable link-local (LAB-NOTES 7) and a route to on-link
+            # globals ("No idea where to route the packet"): a static address gives both
+            self.sh("atk", "ip", "-6", "addr", "add", f"{ATTACKER_ADDR}/64", "dev", "eth0",
+                    "nodad")
             self.wait_lla("atk")
             if hosts:
                 self.hosts_up()
@@ -141,15 +150,20 @@ class Lab:
              "mcast_querier", "0"])
         run(["ip", "-n", lan, "link", "set", "br0", "up"])
 
-    def _port(self, role: str) -> None:
-        """``role``'s namespace and its eth0, plugged into br0 as port ``p-ROLE``."""
-        ns, lan, port = self.ns(role), self.ns("lan"), f"p-{role}"
+    def _netns(self, role: str) -> str:
+        """``role``'s namespace, with lo up and its sysctls set (before any eth0)."""
+        ns = self.ns(role)
         run(["ip", "netns", "add", ns])
         self.sh(role, "ip", "link", "set", "lo", "up")
         settings = [f"net.ipv6.conf.{scope}.{key}={value}"
                     for key, value in SYSCTLS[role].items() for scope in ("all", "default")]
         if settings:
             self.sh(role, "sysctl", "-qw", *settings)
+        return ns
+
+    def _port(self, role: str) -> None:
+        """``role``'s namespace and its eth0, plugged into br0 as port ``p-ROLE``."""
+        ns, lan, port = self._netns(role), self.ns("lan"), f"p-{role}"
         run(["ip", "-n", lan, "link", "add", port, "type", "veth", "peer", "name", "eth0",
              "netns", ns])
         run(["ip", "-n", lan, "link", "set", port, "master", "br0", "up"])
@@ -157,6 +171,17 @@ class Lab:
              "mcast_flood", "on"])
         if role == "mon":
             self.sh(role, "ip", "link", "set", "eth0", "promisc", "on")
+
+    def _wan(self) -> None:
+        """An upstream link: the router's eth1 to ``wan``, an off-link attacker's place."""
+        ns = self._netns("wan")
+        self.sh("router", "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth0",
+                "netns", ns)
+        self.sh("router", "ip", "link", "set", "eth1", "up")
+        self.sh("router", "ip", "-6", "addr", "add", f"{WAN_ROUTER}/64", "dev", "eth1", "nodad")
+        self.sh("wan", "ip", "link", "set", "eth0", "up")
+        self.sh("wan", "ip", "-6", "addr", "add", f"{WAN_HOST}/64", "dev", "eth0", "nodad")
+        self.sh("wan", "ip", "-6", "route", "add", "default", "via", WAN_ROUTER)
 
     def _router(self) -> None:
         """The router's address, then radvd once its link-local is usable (gotcha 4)."""
@@ -179,6 +204,15 @@ class Lab:
         for role in HOSTS:
             _wait(lambda r=role: self.globals(r), 30, f"{role} got no SLAAC address")
 
+    def attack(self, role: str, argv: list[str], seconds: float, log: Path) -> int:
+        """Run a tool in ``role`` for ``seconds`` (SIGINT, as Ctrl-C), then kill whatever
+        it forked (thc-ipv6 tools fork, LAB-NOTES 9). Returns its exit status."""
+        proc = self.popen(role, ["timeout", "-s", "INT", "-k", "2", f"{seconds:g}", *argv], log)
+        try:
+            return proc.wait(seconds + 10)
+        finally:
+            _kill_all(self.ns(role))
+
     def wait_lla(self, role: str, timeout: float = 10) -> None:
         """Wait until ``role``'s link-local is no longer tentative (DAD done)."""
         def ready() -> bool:
@@ -199,6 +233,13 @@ class Lab:
         return [a["local"] for a in self.addresses(role)
                 if a.get("scope") == "global" and not a.get("tentative")]
 
+    def slaac(self, role: str) -> str:
+        """``role``'s stable SLAAC address in the lab prefix (not a temporary one, not
+        one a rogue RA gave it)."""
+        return next(a["local"] for a in self.addresses(role)
+                    if a["local"].startswith(PREFIX[:-1]) and not a.get("temporary")
+                    and a.get("scope") == "global")
+
     def lla(self, role: str) -> str:
         return next(a["local"] for a in self.addresses(role) if a.get("scope") == "link")
 
@@ -208,7 +249,7 @@ class Lab:
 
     def status(self) -> str:
         lines = []
-        for role in ROLES:
+        for role in PORTS:
             if not _ns_exists(self.ns(role)):
                 lines.append(f"{self.ns(role)}: not there")
                 continue

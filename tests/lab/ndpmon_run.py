@@ -29,7 +29,7 @@ CONFIG = """\
     <ignor_autoconf>0</ignor_autoconf>
     <syslog_facility>LOG_LOCAL1</syslog_facility>
     <use_reverse_hostlookups>0</use_reverse_hostlookups>
-    <limits max_neighbors="{max_neighbors}" max_addresses="16"/>
+    <limits max_neighbors="{max_neighbors}" max_addresses="16" rate_window="2"/>
   </settings>
   <probes>
     <probe name="eth0" type="interface">
