@@ -27,6 +27,7 @@ NDPMON_TABLE = [
     ("new_station", {NA}, False),
     ("watch_R_flag", {NA}, False),
     ("watch_rd_src", {REDIRECT}, False),
+    ("watch_rd_target", {REDIRECT}, False),
 ]
 
 

@@ -78,6 +78,7 @@ ORDER: tuple[tuple[str, frozenset[int]], ...] = (
     ("new_station", frozenset((NA,))),        # 17
     ("watch_R_flag", frozenset((NA,))),       # 18
     ("watch_rd_src", frozenset((REDIRECT,))), # 19
+    ("watch_rd_target", frozenset((REDIRECT,))),  # new: redir6 in the router's name
 )
 
 

@@ -396,7 +396,7 @@ RA_REASONS = (
     "wrong RA Route Info option", "wrong RA Route Info lifetime",
     "wrong RA Route Info preference")
 RD_REASONS = ("wrong couple IP/MAC in RD", "wrong router redirect ip",
-              "wrong router redirect mac", "wrong router redirect")
+              "wrong router redirect mac", "wrong router redirect", "redirect to unknown router")
 
 
 def general_samples() -> None:
@@ -812,7 +812,11 @@ def redirect_samples() -> None:
         .add(redirect(X, lla(R), *args),
              (HIGH, "wrong router redirect mac", f"wrong router redirect mac {who(X, lla(R))}")) \
         .add(redirect(R, lla(R2), *args),
-             (HIGH, "wrong couple IP/MAC in RD", f"wrong couple IP/MAC {who(R, lla(R2))} in RD"))
+             (HIGH, "wrong couple IP/MAC in RD", f"wrong couple IP/MAC {who(R, lla(R2))} in RD")) \
+        .add(redirect(R, lla(R), lla(X), "2001:db8:9::1", opts=(tlla(X),)),
+             (HIGH, "redirect to unknown router",
+              f"redirect to unknown router {who(R, lla(R))} target {full(lla(X))} "
+              f"for {full('2001:db8:9::1')}"))
     Sample("redirect_clean", "Redirects from both configured routers (on-link destination "
            "and a better router)", config="two_routers", cache=[], clean_for=RD_REASONS) \
         .add(redirect(R, lla(R), gua("c"), gua("c"), opts=(tlla(C),))) \
