@@ -237,8 +237,8 @@ class Lab:
         """``role``'s stable SLAAC address in the lab prefix (not a temporary one, not
         one a rogue RA gave it)."""
         return next(a["local"] for a in self.addresses(role)
-                    if a["local"].startswith(PREFIX[:-1]) and not a.get("temporary")
-                    and a.get("scope") == "global")
+                    if a["local"].startswith(PREFIX[:-1]) and a.get("dynamic")
+                    and not (a.get("temporary") or a.get("tentative") or a.get("dadfailed")))
 
     def lla(self, role: str) -> str:
         return next(a["local"] for a in self.addresses(role) if a.get("scope") == "link")
