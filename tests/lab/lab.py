@@ -236,9 +236,16 @@ class Lab:
     def slaac(self, role: str) -> str:
         """``role``'s stable SLAAC address in the lab prefix (not a temporary one, not
         one a rogue RA gave it)."""
-        return next(a["local"] for a in self.addresses(role)
-                    if a["local"].startswith(PREFIX[:-1]) and a.get("dynamic")
-                    and not (a.get("temporary") or a.get("tentative") or a.get("dadfailed")))
+        found: list[str] = []
+
+        def usable() -> bool:
+            found[:] = [a["local"] for a in self.addresses(role)
+                        if a["local"].startswith(PREFIX[:-1]) and a.get("dynamic")
+                        and not (a.get("temporary") or a.get("tentative")
+                                 or a.get("dadfailed"))]
+            return bool(found)
+        _wait(usable, 15, f"{role} has no SLAAC address in {PREFIX}/64")
+        return found[0]
 
     def lla(self, role: str) -> str:
         return next(a["local"] for a in self.addresses(role) if a.get("scope") == "link")
