@@ -29,6 +29,7 @@ from ndpmon.model import (
     Delivery,
     Guard,
     Limits,
+    PluginSpec,
     MatchClause,
     Prefix,
     Probe,
@@ -262,6 +263,8 @@ class _Converter:
             settings=self.settings(root.find("settings")),
             probes=self.probes(root.find("probes")),
             countermeasures=self.countermeasures(root.find("countermeasures")),
+            plugins=self.plugins(root.find("plugins")),
+            plugin_dir=self.plugin_dir(root.find("plugins")),
         )
 
     def settings(self, el: Element | None) -> Settings:
@@ -416,3 +419,32 @@ class _Converter:
             name: self.optional(el, name, convert.guard, Guard())
             for name in COUNTERMEASURES
         })
+
+    # -- plugins (ndpmon extension) ---------------------------------------------
+
+    def plugin_dir(self, el: Element | None) -> str | None:
+        """``<plugins dir>``: where plugin modules are (relative to the config)."""
+        if el is None:
+            return None
+        return self.attr(el, "dir", convert.one_line, None)
+
+    def plugins(self, el: Element | None) -> tuple[PluginSpec, ...]:
+        """Every ``<plugin>`` switched on; a name used twice is an error."""
+        specs: dict[str, PluginSpec] = {}
+        for child in _children(el, "plugin"):
+            name = self.attr(child, "name", convert.one_line)
+            if name in specs:
+                where = f"plugin {convert.quote(name)} is already switched on on line"
+                raise self.error(child, f"<plugin name>: {where} {specs[name].line}")
+            specs[name] = PluginSpec(name, self.params(child), child.sourceline)
+        return tuple(specs.values())
+
+    def params(self, el: Element) -> Mapping[str, str]:
+        """The ``<param name value/>`` of a ``<plugin>``; a name used twice is an error."""
+        params: dict[str, str] = {}
+        for child in _children(el, "param"):
+            name = self.attr(child, "name", convert.one_line)
+            if name in params:
+                raise self.error(child, f"<param name>: {convert.quote(name)} is given twice")
+            params[name] = self.attr(child, "value", str, "", allow_empty=True)
+        return MappingProxyType(params)

@@ -25,6 +25,7 @@ __all__ = [
     "Probe",
     "Guard",
     "Config",
+    "PluginSpec",
     "COUNTERMEASURES",
 ]
 
@@ -167,6 +168,17 @@ class Guard:
 
 
 @dataclass(frozen=True, slots=True)
+class PluginSpec:
+    """A ``<plugin name>`` of ``<plugins>`` (ndpmon extension): a plugin switched on,
+    its ``<param name value/>`` pairs, and the line it is on (for error messages)."""
+
+    name: str
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                      hash=False)
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole of config_ndpmon.xml, validated and converted."""
 
@@ -175,6 +187,8 @@ class Config:
     probes: tuple[Probe, ...] = ()
     countermeasures: Mapping[str, Guard] = field(
         default_factory=lambda: MappingProxyType({}), hash=False)
+    plugins: tuple[PluginSpec, ...] = ()
+    plugin_dir: str | None = None
 
     def probe(self, name: str) -> Probe | None:
         """The probe called ``name``, or None."""

@@ -403,12 +403,14 @@ def test_dtd_symlink_points_at_packaged_dtd():
 
 def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     """Our DTD declares every original element identically, except that <settings>
-    gets an optional <limits> and <probe> an optional <last_dad_address>."""
+    gets an optional <limits>, <probe> an optional <last_dad_address> and the root
+    an optional <plugins>."""
     original = _declarations(etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd")))
     ours = _declarations(etree.DTD(str(config.PACKAGED_DTD)))
     changed = {name for name in original if original[name] != ours[name]}
-    assert changed == {"settings", "probe"}
-    assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery"}
+    assert changed == {"settings", "probe", "config_ndpmon"}
+    assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery",
+                                         "plugins", "plugin", "param"}
     assert ours["limits"][2] == [
         ("max_addresses", "cdata", "implied", None),
         ("max_neighbors", "cdata", "implied", None),
@@ -696,7 +698,7 @@ def test_doctype_dtd_next_to_config_is_used(tmp_path):
     """The DTD the DOCTYPE names, relative to the config's directory, is used."""
     (tmp_path / "sub").mkdir()
     loose = config.PACKAGED_DTD.read_text().replace(
-        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?)>",
+        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, plugins?)>",
         "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, extra?)>"
         "<!ELEMENT extra (#PCDATA)>")
     write(tmp_path, loose, "sub/loose.dtd")
