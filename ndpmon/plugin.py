@@ -39,7 +39,7 @@ from .model import Config, PluginSpec
 from .ndmsg import ND_TYPES, NdMessage
 
 __all__ = ["Plugin", "PluginCheck", "PluginError", "load_plugins", "plugin_dirs",
-           "ENTRY_POINT_GROUP", "overrides"]
+           "ENTRY_POINT_GROUP", "overrides", "known_params"]
 
 log = logging.getLogger("ndpmon")
 
@@ -123,6 +123,16 @@ class Plugin:
 
     def stop(self) -> None:
         """Called once at the end; release what ``start`` took."""
+
+
+def known_params(params: Mapping[str, str], known: Iterable[str]) -> None:
+    """Raise ValueError for a ``<param>`` the plugin does not know (a typo would
+    otherwise be silently ignored)."""
+    names = sorted(known)
+    for name in params:
+        if name not in names:
+            raise ValueError(f"unknown <param name={name!r}> (known: "
+                             f"{', '.join(names) or 'none'})")
 
 
 def overrides(plugin: Plugin, hook: str) -> bool:
