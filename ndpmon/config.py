@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from ndpmon import convert, xmlsafe
+from ndpmon import convert, rulefields, xmlsafe
 from ndpmon.errors import ConfigError
 from ndpmon.model import (
     COUNTERMEASURES,
@@ -402,16 +402,21 @@ class _Converter:
 
     def rule(self, el: Element) -> Rule:
         """A user rule; its clauses in document order, ``<no-match>`` negated."""
-        clauses = tuple(
-            MatchClause(
-                field=self.attr(child, "field", str),
-                value=self.attr(child, "value", str, None, allow_empty=True),
-                negate=child.tag == "no-match",
-            )
-            for child in el.iterchildren("match", "no-match")
-        )
+        clauses = tuple(self.clause(child) for child in el.iterchildren("match", "no-match"))
         description = self.attr(el, "description", str, "", allow_empty=True)
         return Rule(description=description, clauses=clauses)
+
+    def clause(self, el: Element) -> MatchClause:
+        """A ``<match>``/``<no-match>``: a known field and a value that fits it."""
+        name = self.attr(el, "field", str)
+        value = self.attr(el, "value", str, None, allow_empty=True)
+        try:
+            operand = rulefields.parse(name, value)
+        except ValueError as exc:
+            what = "field" if name not in rulefields.FIELDS else "value"
+            raise self.error(el, f"<{el.tag} {what}>: {exc}") from None
+        return MatchClause(field=name, value=value, negate=el.tag == "no-match",
+                           operand=operand)
 
     def countermeasures(self, el: Element | None) -> Mapping[str, Guard]:
         """All seven guards; a missing one (or a missing block) is SUPPRESS."""

@@ -84,6 +84,7 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
         return NotND(f"ICMPv6 type {icmp_type}")
     msg = NdMessage(frame[0:6], frame[6:12], vlan, src, dst, hlim, ext, fragment,
                     icmp_type, frame[pos + 1])
+    msg.plen = plen
     _icmp(msg, frame, pos, end, partial)
     return msg
 

@@ -133,11 +133,13 @@ class Router:
 
 @dataclass(frozen=True, slots=True)
 class MatchClause:
-    """One ``<match>`` or ``<no-match>`` of a user rule."""
+    """One ``<match>`` or ``<no-match>`` of a user rule; ``operand`` is the value
+    converted for the field (ndpmon.rulefields.parse)."""
 
     field: str
     value: str | None
     negate: bool = False
+    operand: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
