@@ -40,6 +40,9 @@ class Engine:
         self.config = config
         self.learning = learning
         self.plugins = list(plugins)
+        self.live = False  # set by the live loop: frames come from interfaces
+        for plugin in self.plugins:
+            plugin.engine = self
         self.plans = self._plans()
         self._frame_hooks = [p.frame for p in self.plugins if overrides(p, "frame")]
         self.dropped = 0  # frames a plugin asked to ignore

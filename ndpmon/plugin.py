@@ -89,6 +89,10 @@ class Plugin:
     name = ""
     #: One line for ``--check-config`` and the log.
     description = ""
+    #: The ndpmon.engine.Engine running the plugin (set when the engine is built):
+    #: ``engine.probes[name]`` is a probe's state, ``engine.live`` says whether frames
+    #: come from interfaces (True) or a capture file.
+    engine: Any = None
 
     def __init__(self, params: Mapping[str, str], config: Config) -> None:
         self.params = dict(params)

@@ -324,6 +324,7 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
 def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Summary:
     """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
     config = engine.config
+    engine.live = True  # plugins may act on the network (countermeasures)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, _actions(args, config, deliver=True))
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
