@@ -28,7 +28,8 @@ log = logging.getLogger("ndpmon")
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render the README's option list)."""
     p = argparse.ArgumentParser(
-        prog="ndpmon", description="IPv6 Neighbor Discovery monitor (NDPMon-compatible).")
+        prog="ndpmon", description="IPv6 Neighbor Discovery monitor (NDPMon-compatible).",
+        epilog="ndpmon report --help: the web report's own options.")
     p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG,
                    help=f"config_ndpmon.xml to use (default {DEFAULT_CONFIG})")
     p.add_argument("-e", dest="dtd", metavar="DTD",
@@ -92,6 +93,11 @@ def _duration(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ndpmon`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:  # ``ndpmon report ...``: the web report has its own options
+        from .report import main as report_main
+
+        return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     args.learn = args.learn or args.learn_for is not None
     setup_logging(args.verbose)

@@ -304,10 +304,11 @@ class _Converter:
         d = Limits()
         if el is None:
             return d
-        names = ("max_neighbors", "max_addresses")
-        return Limits(
-            **{n: self.attr(el, n, convert.positive, getattr(d, n)) for n in names}
-        )
+        convs = {"max_neighbors": convert.positive, "max_addresses": convert.positive,
+                 "ra_rate": convert.u32, "rs_rate": convert.u32, "ns_rate": convert.u32,
+                 "na_rate": convert.u32, "redirect_rate": convert.u32,
+                 "rate_window": convert.window}
+        return Limits(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
 
     def delivery(self, el: Element | None) -> Delivery:
         """``<delivery>``: each attribute left out keeps its default."""

@@ -225,6 +225,14 @@ def seconds(text: str) -> float:
     return number
 
 
+def window(text: str) -> float:
+    """A time window in seconds: more than 0, at most a day."""
+    number = seconds(text)
+    if number <= 0:
+        raise _fail("not a number of seconds from 0 to 86400 (0 excluded)", text.strip())
+    return number
+
+
 _RELAY_RE = re.compile(
     r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?")
 

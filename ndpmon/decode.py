@@ -17,7 +17,7 @@ import struct
 
 from .ndmsg import (
     NA, NS, RA, REDIRECT, RS, ND_TYPES, NA_SOLICITED,
-    Dnssl, LinkLayer, Mtu, NdMessage, NotND, PrefixInfo, Rdnss, Redirected, RouteInfo,
+    Dnssl, Fragment, LinkLayer, Mtu, NdMessage, NotND, PrefixInfo, Rdnss, Redirected, RouteInfo,
     Unknown,
 )
 
@@ -71,53 +71,75 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
     nh, hlim = frame[pos + 6], frame[pos + 7]
     src, dst = frame[pos + 8:pos + 24], frame[pos + 24:pos + 40]
     pos += 40
-    ext, fragment, partial = (), False, False
+    ext, frag = (), None
     if nh != ICMPV6:
-        chain = _ext_chain(frame, pos, end, nh)
-        if type(chain) is NotND:
-            return chain
-        pos, ext, fragment, partial = chain
-    if pos + 4 > end:
-        return NotND("truncated ICMPv6 header")
-    icmp_type = frame[pos]
-    if icmp_type not in ND_TYPES:
-        return NotND(f"ICMPv6 type {icmp_type}")
-    msg = NdMessage(frame[0:6], frame[6:12], vlan, src, dst, hlim, ext, fragment,
-                    icmp_type, frame[pos + 1])
+        try:
+            pos, ext, frag = _ext_chain(frame, pos, end, nh)
+        except _Stop as stop:
+            return _not_nd(stop, frame, src, dst, end, vlan)
+    if pos + 4 > end or frame[pos] not in ND_TYPES:
+        reason = ("truncated ICMPv6 header" if pos + 4 > end
+                  else f"ICMPv6 type {frame[pos]}")
+        return _not_nd(_Stop(reason, frag, ext, pos + 4 > end), frame, src, dst, end, vlan)
+    msg = NdMessage(frame[0:6], frame[6:12], vlan, src, dst, hlim, ext, frag is not None,
+                    frame[pos], frame[pos + 1])
     msg.plen = plen
-    _icmp(msg, frame, pos, end, partial)
+    _icmp(msg, frame, pos, end, frag is not None and frag[2])
     return msg
+
+
+class _Stop(Exception):
+    """Why the walk to the ICMPv6 header ended early, with the fragment header seen."""
+
+    def __init__(self, reason: str, frag: tuple | None = None, ext: tuple = (),
+                 cut: bool = True) -> None:
+        self.reason, self.frag, self.ext, self.cut = reason, frag, tuple(ext), cut
+
+
+def _not_nd(stop: _Stop, frame: bytes, src: bytes, dst: bytes, end: int,
+            vlan: int | None) -> NotND:
+    """NotND, or a Fragment when the frame is part of a fragmented packet (not atomic)."""
+    frag = stop.frag
+    if frag is None or (frag[1] == 0 and not frag[2]):
+        return NotND(stop.reason)
+    ident, offset, more, data = frag
+    incomplete = offset == 0 and stop.cut
+    reason = "incomplete header chain" if incomplete else stop.reason
+    return Fragment(reason, frame[6:12], src, dst, ident, offset, end - data, more,
+                    incomplete, stop.ext, vlan)
 
 
 def _ext_chain(frame: bytes, pos: int, end: int, nh: int):
     """Walk the extension headers (RFC 8200 §4) up to ICMPv6.
 
-    Returns (ICMPv6 offset, header types, fragment header seen, more fragments follow)
-    or NotND. Each header is at least 8 bytes, so the walk ends.
+    Returns (ICMPv6 offset, header types, fragment) where fragment is None or
+    (identification, offset in bytes, more fragments follow, offset of its data);
+    raises _Stop when the walk cannot reach ICMPv6. Each header is at least 8 bytes,
+    so the walk ends.
     """
     ext: list[int] = []
-    fragment = partial = False
+    frag = None
     while nh != ICMPV6:
         if nh in EXT_SIMPLE or nh == EXT_AH:
             if pos + 8 > end:
-                return NotND("truncated extension header")
+                raise _Stop("truncated extension header", frag, ext)
             size = (frame[pos + 1] + 2) * 4 if nh == EXT_AH else (frame[pos + 1] + 1) * 8
         elif nh == EXT_FRAGMENT:
             if pos + 8 > end:
-                return NotND("truncated fragment header")
+                raise _Stop("truncated fragment header", frag, ext)
             offmf = frame[pos + 2] << 8 | frame[pos + 3]
+            frag = (frame[pos + 4:pos + 8], (offmf >> 3) * 8, bool(offmf & 1), pos + 8)
             if offmf >> 3:
-                return NotND("non-first fragment")
-            fragment, partial = True, partial or bool(offmf & 1)
+                raise _Stop("non-first fragment", frag, ext + [nh], cut=False)
             size = 8
         else:
-            return NotND(f"next header {nh}")
+            raise _Stop(f"next header {nh}", frag, ext, cut=False)
         ext.append(nh)
         nh = frame[pos]
         pos += size
         if pos > end:
-            return NotND("extension header runs past the payload")
-    return pos, tuple(ext), fragment, partial
+            raise _Stop("extension header runs past the payload", frag, ext)
+    return pos, tuple(ext), frag
 
 
 def _icmp(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> None:

@@ -22,14 +22,16 @@ from typing import Sequence
 from .alert import Alert, Priority
 from .checks import CORE, Plans, ProbeState, run_checks
 from .decode import decode
-from .learn import learn_ra
+from .learn import learn_na, learn_ra
 from .model import Config
-from .ndmsg import RA, NdMessage, NotND
+from .checks.fragments import watch_fragment
+from .ndmsg import NA, RA, Fragment, NdMessage
 from .plugin import Plugin, overrides
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
 LIMIT_REPORT_EVERY = 3600.0
+LEARNERS = {RA: learn_ra, NA: learn_na}
 
 
 class Engine:
@@ -62,9 +64,12 @@ class Engine:
                     self.dropped += 1
                     return []
         msg = decode(frame)
-        if type(msg) is NotND:
+        if type(msg) is not NdMessage:
             self.not_nd[msg.reason] += 1
-            return []
+            if type(msg) is not Fragment or self.learning:
+                return []
+            state = self.probes[probe]
+            return self._count(watch_fragment(msg, state.fragments, state.name, now))
         state = self.probes[probe]
         if self.learning:
             return self._learn(msg, state, now)
@@ -72,14 +77,19 @@ class Engine:
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
             alerts = alerts + self._limit_alert(state, now)
+        return self._count(alerts)
+
+    def _count(self, alerts: list[Alert]) -> list[Alert]:
         for alert in alerts:
             self.reasons[alert.reason] += 1
         return alerts
 
     def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
-        """Learning mode: learn the RA's router, fill the cache, raise nothing."""
-        if msg.type == RA:
-            routers = learn_ra(state.routers, msg)
+        """Learning mode: learn routers (RA) and their addresses (NA), fill the cache,
+        raise nothing."""
+        learn = LEARNERS.get(msg.type)
+        if learn is not None:
+            routers = learn(state.routers, msg)
             if routers is not state.routers:
                 state.set_routers(routers)
         run_checks(msg, state, now)
@@ -104,6 +114,7 @@ class Engine:
             state.set_routers(probe.routers)
             state.neighbors.max_neighbors = limits.max_neighbors
             state.neighbors.max_addresses = limits.max_addresses
+            state.rates.configure(limits)
         self.config = config
         for plugin in self.plugins:
             plugin.reconfigure(config)

@@ -18,9 +18,9 @@ from typing import Callable, Hashable, TypeVar
 
 from .convert import domain as parse_domain
 from .model import Prefix, Route, Router
-from .ndmsg import RA, Dnssl, Mtu, NdMessage, PrefixInfo, Rdnss, RouteInfo
+from .ndmsg import NA, NA_ROUTER, RA, Dnssl, Mtu, NdMessage, PrefixInfo, Rdnss, RouteInfo
 
-__all__ = ["learn_ra", "learnable"]
+__all__ = ["learn_ra", "learn_na", "learnable"]
 
 T = TypeVar("T")
 
@@ -60,6 +60,25 @@ def learn_ra(routers: tuple[Router, ...], msg: NdMessage) -> tuple[Router, ...]:
                 return routers
             return routers[:index] + (new,) + routers[index + 1:]
     return routers + (_merge(Router(mac=msg.eth_src, lla=msg.src), msg),)
+
+
+def learn_na(routers: tuple[Router, ...], msg: NdMessage) -> tuple[Router, ...]:
+    """The routers after the NA ``msg``: a learned router's own global address.
+
+    RFC 4861 §4.4: a router sets the Router flag in its NAs. When a router (known by
+    its MAC) advertises an address of its own (target = source, not link-local), the
+    address goes into its ``<addresses>``, so that monitoring afterwards accepts its
+    NAs with the Router flag (the ``NA router flag`` check). ``routers`` itself if
+    nothing is new.
+    """
+    if (msg.type != NA or not msg.na_flags & NA_ROUTER or msg.malformed is not None
+            or msg.hlim != HOP_LIMIT or msg.ext or msg.target != msg.src
+            or _link_local(msg.src) or not any(msg.src) or msg.src[0] == 0xFF):
+        return routers
+    changed = tuple(replace(r, addresses=r.addresses + (msg.src,))
+                    if r.mac == msg.eth_src and msg.src not in r.addresses else r
+                    for r in routers)
+    return routers if changed == routers else changed
 
 
 def _merge(old: Router, msg: NdMessage) -> Router:

@@ -56,6 +56,14 @@ class Limits:
 
     max_neighbors: int = 100_000
     max_addresses: int = 16
+    #: ND flood check (checks/rates.py): messages per second per type, averaged over
+    #: ``rate_window`` seconds; 0 turns a type off.
+    ra_rate: int = 10
+    rs_rate: int = 50
+    ns_rate: int = 500
+    na_rate: int = 500
+    redirect_rate: int = 20
+    rate_window: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

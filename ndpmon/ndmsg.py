@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "RS", "RA", "NS", "NA", "REDIRECT", "ND_TYPES", "TYPE_NAMES",
-    "NotND", "NdMessage",
+    "NotND", "Fragment", "NdMessage",
     "LinkLayer", "PrefixInfo", "Redirected", "Mtu", "RouteInfo", "Rdnss", "Dnssl", "Unknown",
 ]
 
@@ -38,6 +38,27 @@ class NotND:
 
     def __repr__(self) -> str:
         return f"NotND({self.reason!r})"
+
+
+class Fragment(NotND):
+    """A fragment that is not an ND message we can read: a later fragment, a first
+    fragment of another ICMPv6 type, or a first fragment cut inside its header chain.
+
+    The engine keeps track of these (``checks.fragments``): RFC 5722 forbids overlapping
+    fragments and RFC 7112 a first fragment without the whole header chain, and both
+    are how an RA is hidden from RA-Guard (RFC 6980, RFC 7113).
+    """
+
+    __slots__ = ("eth_src", "src", "dst", "ident", "offset", "length", "more",
+                 "incomplete", "ext", "vlan")
+
+    def __init__(self, reason: str, eth_src: bytes, src: bytes, dst: bytes, ident: bytes,
+                 offset: int, length: int, more: bool, incomplete: bool,
+                 ext: tuple[int, ...], vlan: int | None) -> None:
+        self.reason = reason
+        self.eth_src, self.src, self.dst, self.ident = eth_src, src, dst, ident
+        self.offset, self.length, self.more = offset, length, more
+        self.incomplete, self.ext, self.vlan = incomplete, ext, vlan
 
 
 class NdMessage:

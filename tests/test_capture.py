@@ -31,7 +31,7 @@ from ndpmon.bpf import JEQ, RET_K, assemble, nd_program
 from ndpmon.capture import LiveCapture
 from ndpmon.decode import decode
 from ndpmon.errors import CaptureError
-from ndpmon.ndmsg import NotND
+from ndpmon.ndmsg import NdMessage
 
 from needs import need_root, need_tool
 from netns import MONITOR, PEER, VethPair, run_forked
@@ -154,8 +154,9 @@ def test_only_nd_frames_pass_the_kernel_filter_unchanged(pair):
         assert all(before - 0.01 <= t <= after for _i, t, _f in got)
         assert capture.stats() == {MONITOR: (len(wanted), 0)}  # the rest never queued
     decoded = {name: decode(frame) for name, frame in wanted.items()}
-    assert [n for n, msg in decoded.items() if type(msg) is NotND] == [
+    assert [n for n, msg in decoded.items() if type(msg) is not NdMessage] == [
         "fragmented NS, second"]  # a non-first fragment holds no ICMPv6 header
+    assert decoded["fragmented NS, second"].reason == "non-first fragment"
     assert decoded["NA behind hop-by-hop"].ext == (0,)
     assert decoded["fragmented NS, first"].fragment
     assert decoded["802.1Q NA"].vlan == decoded["QinQ NA"].vlan == 5

@@ -412,8 +412,9 @@ def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery",
                                          "plugins", "plugin", "param"}
     assert ours["limits"][2] == [
-        ("max_addresses", "cdata", "implied", None),
-        ("max_neighbors", "cdata", "implied", None),
+        (name, "cdata", "implied", None) for name in sorted(
+            ("max_addresses", "max_neighbors", "ra_rate", "rs_rate", "ns_rate", "na_rate",
+             "redirect_rate", "rate_window"))
     ]
 
 
@@ -848,6 +849,24 @@ def test_bad_limits(tmp_path):
     assert load_error(path) == (
         f"{path}:11: <limits max_addresses>: not a number from 1 to 4294967295: '0'"
     )
+
+
+@pytest.mark.parametrize("attrs, error", [
+    ('ra_rate="-1"', "<limits ra_rate>: not a number from 0 to 4294967295: '-1'"),
+    ('rate_window="0"',
+     "<limits rate_window>: not a number of seconds from 0 to 86400 (0 excluded): '0'"),
+])
+def test_bad_rates(tmp_path, attrs, error):
+    """Rates are counts (0 = off); the window must be longer than 0 s."""
+    path = with_base(tmp_path, ("  </settings>", f"    <limits {attrs}/>\n  </settings>"))
+    assert load_error(path) == f"{path}:11: {error}"
+
+
+def test_rates_are_read(tmp_path):
+    path = with_base(tmp_path, ("  </settings>", '    <limits ns_rate="0" ra_rate="3" '
+                                'rate_window="2.5"/>\n  </settings>'))
+    limits = config.load(str(path)).settings.limits
+    assert (limits.ns_rate, limits.ra_rate, limits.rate_window) == (0, 3, 2.5)
 
 
 def test_bad_facility(tmp_path):

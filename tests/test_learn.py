@@ -19,7 +19,7 @@ from ndpmon import config
 from ndpmon.convert import ipv6, mac
 from ndpmon.decode import decode
 from ndpmon.engine import Engine
-from ndpmon.learn import learn_ra, learnable
+from ndpmon.learn import learn_na, learn_ra, learnable
 from ndpmon.model import Config, Prefix, Probe, Route, Router
 from ndpmon.replay import read_capture
 
@@ -294,3 +294,34 @@ def test_golden_learn_capture_gives_the_originals_router():
             routers = learn_ra(routers, decoded)
     expected = config.load(str(GOLDEN / "monitor" / "config_ndpmon.xml")).probe("pcap0")
     assert routers == tuple(replace(r, params_volatile=True) for r in expected.routers)
+
+
+def test_router_global_address_is_learned_from_its_na_with_router_flag():
+    routers = learn_all(ra())
+    own = msg(G.na(G.R, "2001:db8:1::1", "2001:db8:1::1", R=1))
+    learned = learn_na(routers, own)
+    assert learned[0].addresses == (ipv6("2001:db8:1::1"),)
+    assert learn_na(learned, own) is learned  # nothing new: the same tuple
+
+
+@pytest.mark.parametrize("src, target, flags, sender", [
+    ("2001:db8:1::1", "2001:db8:1::1", {"R": 0}, G.R),        # no Router flag
+    ("2001:db8:1::1", "2001:db8:1::9", {"R": 1}, G.R),        # another address (proxy)
+    ("fe80::1", "fe80::1", {"R": 1}, G.R),                    # link-local: not listed
+    ("2001:db8:1::1", "2001:db8:1::1", {"R": 1}, G.R2),       # not a learned router's MAC
+])
+def test_other_nas_teach_no_router_address(src, target, flags, sender):
+    routers = learn_all(ra())
+    assert learn_na(routers, msg(G.na(sender, src, target, **flags))) is routers
+
+
+def test_learning_then_monitoring_accepts_the_routers_na():
+    frames = [G.ra(G.R, opts=(G.slla(G.R),)),
+              G.na(G.R, "2001:db8:1::1", "2001:db8:1::1", R=1)]
+    cfg = Config("<test>", probes=(Probe("p"),))
+    learner = Engine(cfg, learning=True)
+    for frame in frames:
+        learner.handle("p", 0.0, frame)
+    watcher = Engine(replace(cfg, probes=(Probe("p", routers=learner.learned()["p"]),)))
+    reasons = [a.reason for f in frames for a in watcher.handle("p", 1.0, f)]
+    assert "NA router flag" not in reasons and "wrong ipv6 router" not in reasons

@@ -7,8 +7,9 @@ from ndpmon.ndmsg import NA, NS, RA, REDIRECT, RS
 
 ALL = {RS, RA, NS, NA, REDIRECT}
 
-#: src/extensions.c:38-93 rows 5-19, after our two new checks; (name, types, stop)
+#: src/extensions.c:38-93 rows 5-19, after our three new checks; (name, types, stop)
 NDPMON_TABLE = [
+    ("watch_rates", ALL, False),
     ("watch_ext_headers", ALL, False),
     ("watch_malformed", ALL, True),
     ("watch_eth_mismatch", ALL, False),
@@ -26,6 +27,7 @@ NDPMON_TABLE = [
     ("new_station", {NA}, False),
     ("watch_R_flag", {NA}, False),
     ("watch_rd_src", {REDIRECT}, False),
+    ("watch_rd_target", {REDIRECT}, False),
 ]
 
 

@@ -16,9 +16,9 @@ import pytest
 from conftest import PCAPS, generator, make_engine
 from scapy.utils import RawPcapReader
 
-from ndpmon.checks import registry
+from ndpmon.checks import fragments, registry
 
-ENGINE_REASONS = ("neighbor cache limit reached",)
+ENGINE_REASONS = ("neighbor cache limit reached", *fragments.REASONS)
 SIDECARS = sorted(p for p in PCAPS.glob("*.json") if p.name != "configs.json")
 CONFIGS = json.loads((PCAPS / "configs.json").read_text())
 

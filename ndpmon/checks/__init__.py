@@ -61,6 +61,7 @@ def check(name: str, types: Iterable[int] = ND_TYPES, *, stop_on_error: bool = F
 #: Mirrors NDPMon 2.1's extensions.c:38-93 (REFERENCE §1.2 rows 5-19); ``new_station``
 #: appears once per message type, as there.
 ORDER: tuple[tuple[str, frozenset[int]], ...] = (
+    ("watch_rates", ND_TYPES),                # new: RFC 6583 §4 floods
     ("watch_ext_headers", ND_TYPES),          # new: RFC 6980 / RFC 7113
     ("watch_malformed", ND_TYPES),            # new: RFC 4861 validity rules
     ("watch_eth_mismatch", ND_TYPES),         # 5
@@ -78,6 +79,7 @@ ORDER: tuple[tuple[str, frozenset[int]], ...] = (
     ("new_station", frozenset((NA,))),        # 17
     ("watch_R_flag", frozenset((NA,))),       # 18
     ("watch_rd_src", frozenset((REDIRECT,))), # 19
+    ("watch_rd_target", frozenset((REDIRECT,))),  # new: redir6 in the router's name
 )
 
 
@@ -88,7 +90,7 @@ def registry() -> list[tuple[Check, frozenset[int]]]:
 
 
 def _load() -> None:
-    from . import general, neighbors, ra, na, redirect  # noqa: F401  (they register)
+    from . import general, neighbors, ra, na, rates, redirect  # noqa: F401  (they register)
 
 
 def plan(icmp_type: int) -> list[Check]:

@@ -16,6 +16,8 @@ from ..fmt import ip_full, mac_str
 from ..model import Probe, Router, Settings
 from ..ndmsg import TYPE_NAMES, NdMessage
 from ..state import NeighborCache
+from .fragments import FragmentTable
+from .ratewatch import RateWatch
 
 __all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD", "unknown_pair"]
 
@@ -38,6 +40,8 @@ class ProbeState:
                                        settings.limits.max_addresses)
         #: DAD target -> (MAC that probed for it, time of the probe)
         self.dad: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
+        self.fragments = FragmentTable()
+        self.rates = RateWatch(settings.limits)
         self.set_routers(probe.routers)
         self.context = Context(self)
 

@@ -2,12 +2,17 @@
 
 RFC 4861 §8.1: a host accepts a Redirect only from its current first-hop router, so a
 Redirect is legitimate only from a configured (MAC, link-local address) pair.
+
+New here, ``watch_rd_target``: THC's redir6 forges the Redirect with the router's own MAC
+and link-local address, so it passes ``watch_rd_src``; what gives it away is the new
+first hop it names, a station that is neither the destination nor a router.
 """
 
 from __future__ import annotations
 
+from ..fmt import ip_full, mac_str
 from ..ndmsg import REDIRECT, NdMessage
-from . import check
+from . import HIGH, check
 from .context import Context, unknown_pair
 
 
@@ -23,3 +28,20 @@ def watch_rd_src(msg: NdMessage, ctx: Context) -> int:
     if (msg.eth_src, msg.src) in ctx.state.router_by_pair:
         return 0
     return unknown_pair(msg, ctx, *UNKNOWN_REDIRECTOR)
+
+
+@check("watch_rd_target", (REDIRECT,), reasons=("redirect to unknown router",))
+def watch_rd_target(msg: NdMessage, ctx: Context) -> int:
+    """RFC 4861 §4.5, §8.1: the target is the destination itself (on-link) or a better
+    first-hop router (by its link-local address); from a configured router, a link-local
+    target that is no router is a hijack. Hosts drop a Redirect whose target is another
+    global address (§8.1), so that one does no harm."""
+    state, target = ctx.state, msg.target
+    if ((msg.eth_src, msg.src) not in state.router_by_pair or target == msg.rd_dst
+            or target in state.router_llas or not (target[0] == 0xFE
+                                                   and target[1] & 0xC0 == 0x80)):
+        return 0
+    ctx.alert(HIGH, "redirect to unknown router",
+              f"redirect to unknown router {mac_str(msg.eth_src)} {ip_full(msg.src)} target "
+              f"{ip_full(msg.target)} for {ip_full(msg.rd_dst)}")
+    return 1

@@ -118,6 +118,8 @@ CONFIGS = {
     "two_routers": {"routers": [ROUTER1, ROUTER2]},
     "router1_max3": {"routers": [ROUTER1], "limits": {"max_neighbors": 3, "max_addresses": 64}},
     "router1_addr2": {"routers": [ROUTER1], "limits": {"max_addresses": 2}},
+    "router1_rates": {"routers": [ROUTER1],
+                      "limits": {"ra_rate": 1, "ns_rate": 1, "rate_window": 2}},
 }
 
 
@@ -394,7 +396,7 @@ RA_REASONS = (
     "wrong RA Route Info option", "wrong RA Route Info lifetime",
     "wrong RA Route Info preference")
 RD_REASONS = ("wrong couple IP/MAC in RD", "wrong router redirect ip",
-              "wrong router redirect mac", "wrong router redirect")
+              "wrong router redirect mac", "wrong router redirect", "redirect to unknown router")
 
 
 def general_samples() -> None:
@@ -810,7 +812,11 @@ def redirect_samples() -> None:
         .add(redirect(X, lla(R), *args),
              (HIGH, "wrong router redirect mac", f"wrong router redirect mac {who(X, lla(R))}")) \
         .add(redirect(R, lla(R2), *args),
-             (HIGH, "wrong couple IP/MAC in RD", f"wrong couple IP/MAC {who(R, lla(R2))} in RD"))
+             (HIGH, "wrong couple IP/MAC in RD", f"wrong couple IP/MAC {who(R, lla(R2))} in RD")) \
+        .add(redirect(R, lla(R), lla(X), "2001:db8:9::1", opts=(tlla(X),)),
+             (HIGH, "redirect to unknown router",
+              f"redirect to unknown router {who(R, lla(R))} target {full(lla(X))} "
+              f"for {full('2001:db8:9::1')}"))
     Sample("redirect_clean", "Redirects from both configured routers (on-link destination "
            "and a better router)", config="two_routers", cache=[], clean_for=RD_REASONS) \
         .add(redirect(R, lla(R), gua("c"), gua("c"), opts=(tlla(C),))) \
@@ -950,6 +956,64 @@ def ext_samples() -> None:
              ra_alert("wrong prefix", f"wrong prefix 2001:db8:bad:0 {who(R, lla(R))}"))
 
 
+def fragment(src_mac: str, src: str, ident: int, offset: int, more: int, nh: int,
+             data: bytes) -> bytes:
+    """One IPv6 fragment to all-nodes: ``data`` at byte ``offset * 8`` of packet ``ident``."""
+    return bytes(Ether(src=src_mac, dst=eth_dst(ALL_NODES))
+                 / IPv6(src=src, dst=ALL_NODES, hlim=255, fl=0)
+                 / IPv6ExtHdrFragment(id=ident, m=more, offset=offset, nh=nh) / Raw(data))
+
+
+def frag_hiding_samples() -> None:
+    """Fragments that hide an RA from RA-Guard (RFC 7112, RFC 5722; fake_router26 -E)."""
+    echo = bytes([128, 0, 0, 0, 0, 1, 0, 1]) + bytes(16)
+    dst_opt_head = bytes([58, 20]) + bytes(30)  # a 168-byte destination header, cut at 32
+    who_x = who(X, lla(X))
+    Sample("frag_hiding", "a first fragment cut inside a destination options header "
+           "(fake_router26 -E D), then an echo request whose second fragment overlaps "
+           "the first (-E O): both alert; an overlap repeated later in the same packet "
+           "alerts again", cache=CACHE) \
+        .add(fragment(mac(X), lla(X), 0x71, 0, 1, 60, dst_opt_head),
+             (HIGH, "incomplete header chain",
+              f"incomplete header chain {who_x} headers=fragment,destination")) \
+        .add(fragment(mac(X), lla(X), 0x71, 4, 0, 60, bytes(64))) \
+        .add(fragment(mac(X), lla(X), 0x72, 0, 1, 58, echo)) \
+        .add(fragment(mac(X), lla(X), 0x72, 1, 0, 58, bytes(24)),
+             (HIGH, "overlapping fragments",
+              f"overlapping fragments {who_x} id=0x00000072 bytes 8-32 over 0-24"))
+    Sample("frag_clean", "a fragmented echo request in two adjacent fragments, the same "
+           "identification from another source, a lone later fragment: no alert",
+           cache=CACHE, clean_for=["incomplete header chain", "overlapping fragments"]) \
+        .add(fragment(mac(B), lla(B), 0x73, 0, 1, 58, echo)) \
+        .add(fragment(mac(B), lla(B), 0x73, 3, 0, 58, bytes(16))) \
+        .add(fragment(mac(A), lla(A), 0x73, 1, 0, 58, bytes(16))) \
+        .add(fragment(mac(A), lla(A), 0x74, 9, 0, 58, bytes(8)))
+
+
+def flood_alert(count, kind, sources, top):
+    tops = ", ".join(f"{ether(mac(n))} x{k}" for n, k in top)
+    return (HIGH, "ND flood", f"ND flood: {count} {kind} in 2 s from {sources} "
+            f"source{'' if sources == 1 else 's'} (limit 1/s); top: {tops}")
+
+
+def flood_samples() -> None:
+    """The ND flood check (RFC 6583 §4) with limits of 1/s over 2 s windows."""
+    Sample("flood", "a third RA and a third NS within one 2 s window alert once each; "
+           "a fourth does not; the next window starts afresh", config="router1_rates",
+           cache=CACHE) \
+        .add(ra(), at=0).add(ra(), at=0) \
+        .add(ra(), flood_alert(3, "RA", 1, [(R, 3)]), at=0) \
+        .add(ra(), at=1) \
+        .add(ns(A, lla(A), lla(R)), at=1).add(ns(B, lla(B), lla(R)), at=1) \
+        .add(ns(C, lla(C), lla(R)), flood_alert(3, "NS", 3, [(A, 1), (B, 1), (C, 1)]),
+             new_station(C, lla(C)), at=1) \
+        .add(ra(), at=2).add(ra(), at=3)
+    Sample("flood_clean", "two RAs and two NSs in each 2 s window: no flood",
+           config="router1_rates", cache=CACHE, clean_for=["ND flood"]) \
+        .add(ra(), at=0).add(ra(), at=1).add(ra(), at=2).add(ra(), at=3) \
+        .add(ns(A, lla(A), lla(R)), at=4).add(ns(A, lla(A), lla(R)), at=4)
+
+
 def limit_samples() -> None:
     """The engine's neighbour cache caps (ndpmon extension, engine.py)."""
     Sample("limit_neighbors", "a fourth station evicts the first (alert), a fifth within "
@@ -1020,7 +1084,9 @@ def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
     for group in (general_samples, station_samples, ra_samples, na_samples,
-                  redirect_samples, malformed_samples, ext_samples, limit_samples,
+                  redirect_samples, malformed_samples, ext_samples, frag_hiding_samples,
+                  flood_samples,
+                  limit_samples,
                   other_samples):
         group()
     return list(SAMPLES)

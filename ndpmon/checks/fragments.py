@@ -1,0 +1,85 @@
+"""Fragments that hide ND: a cut header chain and overlapping fragments.
+
+An RA whose ICMPv6 header is not in the first fragment, or whose first fragment says
+"echo request" until an overlapping fragment rewrites it, passes RA-Guard (RFC 7113 §2)
+and THC's ``fake_router26 -E D|F|O|o`` send exactly these. Neither can be an ND message
+the decoder reads, so they come here as ``ndmsg.Fragment`` rather than through the
+check registry:
+
+- ``incomplete header chain``: a first fragment that ends before the upper-layer header
+  (RFC 7112 §5: hosts may, and ND hosts must (RFC 6980 §5), drop it);
+- ``overlapping fragments``: a fragment that overlaps another of the same packet
+  (RFC 5722 §4: the whole packet must be dropped; only an attacker sends one).
+
+State: per probe, the byte ranges of up to ``MAX_PACKETS`` recent fragmented packets,
+keyed by (source, destination, identification), each forgotten after the reassembly
+timeout (RFC 8200 §4.5: 60 s) or when the table is full (oldest first), with at most
+``MAX_RANGES`` ranges each. A flood of fragments therefore costs bounded memory; what it
+pushes out can no longer be matched, which only makes a later overlap go unseen.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from types import MappingProxyType
+
+from ..alert import Alert, Priority
+from ..fmt import ip_full, mac_str
+from ..ndmsg import Fragment
+
+__all__ = ["FragmentTable", "watch_fragment", "REASONS", "REASSEMBLY_TIMEOUT"]
+
+REASONS = ("incomplete header chain", "overlapping fragments")
+REASSEMBLY_TIMEOUT = 60.0
+MAX_PACKETS = 4096
+MAX_RANGES = 64
+EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
+
+
+class FragmentTable:
+    """(src, dst, id) -> (time of the first fragment seen, [(start, end), ...])."""
+
+    def __init__(self) -> None:
+        self.packets: OrderedDict[tuple, tuple[float, list[tuple[int, int]]]] = OrderedDict()
+
+    def ranges(self, frag: Fragment, now: float) -> list[tuple[int, int]]:
+        """The ranges seen so far of ``frag``'s packet (a fresh list if new or expired)."""
+        key = (frag.src, frag.dst, frag.ident)
+        entry = self.packets.get(key)
+        if entry is None or now - entry[0] > REASSEMBLY_TIMEOUT:
+            self.packets.pop(key, None)
+            entry = self.packets[key] = (now, [])
+            while len(self.packets) > MAX_PACKETS:
+                self.packets.popitem(last=False)
+        return entry[1]
+
+
+def watch_fragment(frag: Fragment, table: FragmentTable, probe: str,
+                   now: float) -> list[Alert]:
+    """The alerts for one fragment (RFC 7112 §5, RFC 5722 §4); records its range."""
+    alerts = []
+    who = f"{mac_str(frag.eth_src)} {ip_full(frag.src)}"
+    if frag.incomplete:
+        chain = ",".join(EXT_NAMES.get(h, str(h)) for h in frag.ext)
+        alerts.append(_alert(frag, probe, now, "incomplete header chain",
+                             f"incomplete header chain {who} headers={chain}"))
+    ranges = table.ranges(frag, now)
+    start, end = frag.offset, frag.offset + frag.length
+    for first, last in ranges:
+        if start < last and first < end:
+            alerts.append(_alert(
+                frag, probe, now, "overlapping fragments",
+                f"overlapping fragments {who} id=0x{frag.ident.hex()} bytes {start}-{end} "
+                f"over {first}-{last}"))
+            break
+    if len(ranges) < MAX_RANGES:
+        ranges.append((start, end))
+    return alerts
+
+
+def _alert(frag: Fragment, probe: str, now: float, reason: str, message: str) -> Alert:
+    extra = {"dst": frag.dst, "id": frag.ident.hex(), "offset": frag.offset}
+    if frag.vlan is not None:
+        extra["vlan"] = frag.vlan
+    return Alert(now, probe, Priority.HIGH, reason, message, frag.eth_src, None, frag.src,
+                 MappingProxyType(extra))

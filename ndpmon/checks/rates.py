@@ -1,0 +1,47 @@
+"""ND floods: more RAs, RSs, NSs, NAs or Redirects on a link than a LAN sends.
+
+A flood is an attack of its own (RFC 6583 §4: a neighbour-cache exhaustion makes the
+router solicit every address of a /64; THC's flood_router26 and flood_advertise6 swamp
+every host's kernel), and the per-message alerts it causes say what each frame is, not
+that there are a hundred thousand of them. This check counts each message type per probe
+in fixed windows of ``<limits rate_window>`` seconds and raises one ``ND flood`` alert
+per type and window when the count passes ``rate * window``, naming the top sources.
+
+The defaults are well above a busy LAN (RFC 4861 §10: a router sends an unsolicited
+RA every 4-1800 s and at most one solicited RA per 3 s; hosts send a few NS per new
+peer) and in the range IDS rule sets use for ND floods: RA 10/s, RS 50/s, NS 500/s,
+NA 500/s, Redirect 20/s; 0 turns a type off.
+
+State per probe: one counter per type and at most ``MAX_SOURCES`` source MACs per type
+per window (later new sources are counted together), so a flood from random MACs costs
+bounded memory.
+"""
+
+from __future__ import annotations
+
+from ..fmt import mac_str
+from ..ndmsg import TYPE_NAMES, NdMessage
+from . import HIGH, check
+from .context import Context
+from .ratewatch import MAX_SOURCES
+
+__all__ = ["watch_rates"]
+
+
+@check("watch_rates", reasons=("ND flood",))
+def watch_rates(msg: NdMessage, ctx: Context) -> int:
+    """RFC 6583 §4, RFC 4861 §10: a message rate no LAN needs is an attack."""
+    rates = ctx.state.rates
+    count = rates.see(msg.type, msg.eth_src, ctx.now)
+    if count is None:
+        return 0
+    kind = TYPE_NAMES[msg.type]
+    sources = rates.sources[msg.type]
+    many = len(sources) >= MAX_SOURCES
+    top = ", ".join(f"{mac_str(m)} x{n}" for m, n in rates.top(msg.type))
+    ctx.alert(HIGH, "ND flood",
+              f"ND flood: {count} {kind} in {rates.window:g} s from "
+              f"{'at least ' if many else ''}{len(sources)} source"
+              f"{'' if len(sources) == 1 else 's'} (limit {rates.rates[msg.type]:g}/s); "
+              f"top: {top}", count=count, window=rates.window)
+    return 1

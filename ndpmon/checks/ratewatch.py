@@ -1,0 +1,52 @@
+"""Per-probe counters for the ND flood check (checks/rates.py): one window of counts.
+
+Kept apart from the check so that ProbeState (context.py) can hold one without
+importing the check registry.
+"""
+
+from __future__ import annotations
+
+from ..model import Limits
+from ..ndmsg import NA, NS, RA, REDIRECT, RS
+
+__all__ = ["RateWatch", "MAX_SOURCES"]
+
+MAX_SOURCES = 64
+TOP = 3
+
+
+class RateWatch:
+    """The counts of the current window of one probe."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.configure(limits)
+        self.start: float | None = None
+        self.counts: dict[int, int] = {}
+        self.sources: dict[int, dict[bytes, int]] = {}
+        self.alerted: set[int] = set()
+
+    def configure(self, limits: Limits) -> None:
+        """Take (new) limits: the per-window maximum of each type (0 = unchecked)."""
+        self.window = limits.rate_window
+        rates = {RA: limits.ra_rate, RS: limits.rs_rate, NS: limits.ns_rate,
+                 NA: limits.na_rate, REDIRECT: limits.redirect_rate}
+        self.rates = rates
+        self.maximum = {t: int(r * self.window) for t, r in rates.items() if r}
+
+    def see(self, icmp_type: int, mac: bytes, now: float) -> int | None:
+        """Count one message; its type's count if this one passes the limit (once)."""
+        if self.start is None or not 0 <= now - self.start < self.window:
+            self.start, self.counts, self.sources, self.alerted = now, {}, {}, set()
+        count = self.counts[icmp_type] = self.counts.get(icmp_type, 0) + 1
+        sources = self.sources.setdefault(icmp_type, {})
+        if mac in sources or len(sources) < MAX_SOURCES:
+            sources[mac] = sources.get(mac, 0) + 1
+        limit = self.maximum.get(icmp_type)
+        if limit is None or count <= limit or icmp_type in self.alerted:
+            return None
+        self.alerted.add(icmp_type)
+        return count
+
+    def top(self, icmp_type: int) -> list[tuple[bytes, int]]:
+        counts = self.sources.get(icmp_type, {})
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]

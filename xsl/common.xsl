@@ -1,0 +1,1 @@
+../ndpmon/data/common.xsl
