@@ -17,7 +17,8 @@ most: ND hidden behind extension headers or in fragments (RA-Guard evasion, RFC 
 The program passes:
 
 - IPv6 frames (EtherType 0x86DD) carrying ICMPv6 types 133 to 137 (RS, RA, NS, NA,
-  Redirect) right after the IPv6 header;
+  Redirect) right after the IPv6 header, and type 200 (the presence message another
+  NDPMon with countermeasures sends, which the countermeasures plugin reports);
 - every IPv6 frame whose first next header is one the decoder walks: hop-by-hop (0),
   routing (43), fragment (44, every fragment: the decoder or a later reassembly decides),
   destination options (60) and AH (51). Mobility (135), HIP (139) and Shim6 (140) are not
@@ -94,7 +95,8 @@ _ND_SOURCE = (
     (None, JEQ, 51, "accept", "drop"),  # authentication header; anything else: drop
     ("icmp6", LD_B_IND, 14 + 40, None, None),  # A = ICMPv6 type
     (None, JGE, 133, None, "drop"),  # below Router Solicitation: drop
-    (None, JGT, 137, "drop", "accept"),  # above Redirect: drop; 133..137: keep
+    (None, JGT, 137, "presence", "accept"),  # 133..137: keep
+    ("presence", JEQ, 200, "accept", "drop"),  # NDPMon's presence message, else drop
     ("accept", RET_K, ALL, None, None),  # keep the whole frame
     ("drop", RET_K, 0, None, None),  # drop the frame in the kernel
 )

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from ndpmon import convert, xmlsafe
+from ndpmon import convert, rulefields, xmlsafe
 from ndpmon.errors import ConfigError
 from ndpmon.model import (
     COUNTERMEASURES,
@@ -29,6 +29,7 @@ from ndpmon.model import (
     Delivery,
     Guard,
     Limits,
+    PluginSpec,
     MatchClause,
     Prefix,
     Probe,
@@ -262,6 +263,8 @@ class _Converter:
             settings=self.settings(root.find("settings")),
             probes=self.probes(root.find("probes")),
             countermeasures=self.countermeasures(root.find("countermeasures")),
+            plugins=self.plugins(root.find("plugins")),
+            plugin_dir=self.plugin_dir(root.find("plugins")),
         )
 
     def settings(self, el: Element | None) -> Settings:
@@ -400,16 +403,21 @@ class _Converter:
 
     def rule(self, el: Element) -> Rule:
         """A user rule; its clauses in document order, ``<no-match>`` negated."""
-        clauses = tuple(
-            MatchClause(
-                field=self.attr(child, "field", str),
-                value=self.attr(child, "value", str, None, allow_empty=True),
-                negate=child.tag == "no-match",
-            )
-            for child in el.iterchildren("match", "no-match")
-        )
+        clauses = tuple(self.clause(child) for child in el.iterchildren("match", "no-match"))
         description = self.attr(el, "description", str, "", allow_empty=True)
         return Rule(description=description, clauses=clauses)
+
+    def clause(self, el: Element) -> MatchClause:
+        """A ``<match>``/``<no-match>``: a known field and a value that fits it."""
+        name = self.attr(el, "field", str)
+        value = self.attr(el, "value", str, None, allow_empty=True)
+        try:
+            operand = rulefields.parse(name, value)
+        except ValueError as exc:
+            what = "field" if name not in rulefields.FIELDS else "value"
+            raise self.error(el, f"<{el.tag} {what}>: {exc}") from None
+        return MatchClause(field=name, value=value, negate=el.tag == "no-match",
+                           operand=operand)
 
     def countermeasures(self, el: Element | None) -> Mapping[str, Guard]:
         """All seven guards; a missing one (or a missing block) is SUPPRESS."""
@@ -417,3 +425,32 @@ class _Converter:
             name: self.optional(el, name, convert.guard, Guard())
             for name in COUNTERMEASURES
         })
+
+    # -- plugins (ndpmon extension) ---------------------------------------------
+
+    def plugin_dir(self, el: Element | None) -> str | None:
+        """``<plugins dir>``: where plugin modules are (relative to the config)."""
+        if el is None:
+            return None
+        return self.attr(el, "dir", convert.one_line, None)
+
+    def plugins(self, el: Element | None) -> tuple[PluginSpec, ...]:
+        """Every ``<plugin>`` switched on; a name used twice is an error."""
+        specs: dict[str, PluginSpec] = {}
+        for child in _children(el, "plugin"):
+            name = self.attr(child, "name", convert.one_line)
+            if name in specs:
+                where = f"plugin {convert.quote(name)} is already switched on on line"
+                raise self.error(child, f"<plugin name>: {where} {specs[name].line}")
+            specs[name] = PluginSpec(name, self.params(child), child.sourceline)
+        return tuple(specs.values())
+
+    def params(self, el: Element) -> Mapping[str, str]:
+        """The ``<param name value/>`` of a ``<plugin>``; a name used twice is an error."""
+        params: dict[str, str] = {}
+        for child in _children(el, "param"):
+            name = self.attr(child, "name", convert.one_line)
+            if name in params:
+                raise self.error(child, f"<param name>: {convert.quote(name)} is given twice")
+            params[name] = self.attr(child, "value", str, "", allow_empty=True)
+        return MappingProxyType(params)

@@ -83,6 +83,7 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
         return _not_nd(_Stop(reason, frag, ext, pos + 4 > end), frame, src, dst, end, vlan)
     msg = NdMessage(frame[0:6], frame[6:12], vlan, src, dst, hlim, ext, frag is not None,
                     frame[pos], frame[pos + 1])
+    msg.plen = plen
     _icmp(msg, frame, pos, end, frag is not None and frag[2])
     return msg
 

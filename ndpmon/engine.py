@@ -8,20 +8,25 @@ alert, raised once when a cap first evicts and then at most once per ``LIMIT_REP
 In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.learn) before
 the checks run, the checks still fill the neighbour cache, and no alert leaves the engine
 (REFERENCE §3.3).
+
+Plugins (ndpmon.plugin) add checks to the registry and may drop raw frames before they
+are decoded (the countermeasures plugin drops the packets it sent itself).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from types import MappingProxyType
+from typing import Sequence
 
 from .alert import Alert, Priority
-from .checks import ProbeState, run_checks
+from .checks import CORE, Plans, ProbeState, run_checks
 from .decode import decode
 from .learn import learn_na, learn_ra
 from .model import Config
 from .checks.fragments import watch_fragment
 from .ndmsg import NA, RA, Fragment, NdMessage
+from .plugin import Plugin, overrides
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
@@ -32,9 +37,17 @@ LEARNERS = {RA: learn_ra, NA: learn_na}
 class Engine:
     """All probes of one ndpmon process and what they have seen."""
 
-    def __init__(self, config: Config, learning: bool = False) -> None:
+    def __init__(self, config: Config, learning: bool = False,
+                 plugins: Sequence[Plugin] = ()) -> None:
         self.config = config
         self.learning = learning
+        self.plugins = list(plugins)
+        self.live = False  # set by the live loop: frames come from interfaces
+        for plugin in self.plugins:
+            plugin.engine = self
+        self.plans = self._plans()
+        self._frame_hooks = [p.frame for p in self.plugins if overrides(p, "frame")]
+        self.dropped = 0  # frames a plugin asked to ignore
         self.probes: dict[str, ProbeState] = {}
         for probe in config.probes:
             self.probes[probe.name] = ProbeState(probe, config.settings)
@@ -45,6 +58,11 @@ class Engine:
     def handle(self, probe: str, now: float, frame: bytes) -> list[Alert]:
         """Decode one frame seen on ``probe`` at ``now`` and run the checks on it."""
         self.frames += 1
+        if self._frame_hooks:
+            for hook in self._frame_hooks:
+                if hook(probe, now, frame):
+                    self.dropped += 1
+                    return []
         msg = decode(frame)
         if type(msg) is not NdMessage:
             self.not_nd[msg.reason] += 1
@@ -55,7 +73,7 @@ class Engine:
         state = self.probes[probe]
         if self.learning:
             return self._learn(msg, state, now)
-        alerts = run_checks(msg, state, now)
+        alerts = run_checks(msg, state, now, self.plans)
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
             alerts = alerts + self._limit_alert(state, now)
@@ -98,6 +116,14 @@ class Engine:
             state.neighbors.max_addresses = limits.max_addresses
             state.rates.configure(limits)
         self.config = config
+        for plugin in self.plugins:
+            plugin.reconfigure(config)
+        self.plans = self._plans()
+
+    def _plans(self) -> Plans:
+        """The check plans with every plugin's checks, or the core ones alone."""
+        extra = [check for plugin in self.plugins for check in plugin.checks()]
+        return Plans(extra) if extra else CORE
 
     def _limit_alert(self, state: ProbeState, now: float) -> list[Alert]:
         """One alert when a cap evicts, then at most one per LIMIT_REPORT_EVERY."""

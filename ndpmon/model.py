@@ -25,6 +25,7 @@ __all__ = [
     "Probe",
     "Guard",
     "Config",
+    "PluginSpec",
     "COUNTERMEASURES",
 ]
 
@@ -140,11 +141,13 @@ class Router:
 
 @dataclass(frozen=True, slots=True)
 class MatchClause:
-    """One ``<match>`` or ``<no-match>`` of a user rule."""
+    """One ``<match>`` or ``<no-match>`` of a user rule; ``operand`` is the value
+    converted for the field (ndpmon.rulefields.parse)."""
 
     field: str
     value: str | None
     negate: bool = False
+    operand: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,17 @@ class Guard:
 
 
 @dataclass(frozen=True, slots=True)
+class PluginSpec:
+    """A ``<plugin name>`` of ``<plugins>`` (ndpmon extension): a plugin switched on,
+    its ``<param name value/>`` pairs, and the line it is on (for error messages)."""
+
+    name: str
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                      hash=False)
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole of config_ndpmon.xml, validated and converted."""
 
@@ -183,6 +197,8 @@ class Config:
     probes: tuple[Probe, ...] = ()
     countermeasures: Mapping[str, Guard] = field(
         default_factory=lambda: MappingProxyType({}), hash=False)
+    plugins: tuple[PluginSpec, ...] = ()
+    plugin_dir: str | None = None
 
     def probe(self, name: str) -> Probe | None:
         """The probe called ``name``, or None."""

@@ -80,6 +80,7 @@ class NdMessage:
         # NS/NA/Redirect target, NA flags, Redirect destination
         "target", "na_flags", "rd_dst",
         "options", "slla", "tlla",
+        "plen",  # the IPv6 payload length (user rules match on it)
     )
 
     def __init__(self, eth_dst: bytes, eth_src: bytes, vlan: int | None, src: bytes,
@@ -104,6 +105,7 @@ class NdMessage:
         self.options: tuple = ()
         self.slla: bytes | None = None
         self.tlla: bytes | None = None
+        self.plen = 0
 
     @property
     def type_name(self) -> str:

@@ -28,6 +28,7 @@ from .kernel import apply_ignor_autoconf
 from .errors import NdpmonError
 from .model import Config, Probe
 from .monitor import Monitor, default_learn_until
+from .plugin import load_plugins, overrides
 from .replay import read_batches
 
 __all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
@@ -58,9 +59,20 @@ def _remote(config: Config) -> set[str]:
 
 
 def check_cache(config: Config, path: str) -> None:
-    """Load the neighbour cache into throw-away state, to validate it."""
-    engine = Engine(config)
+    """Load the plugins and the neighbour cache into throw-away state, to validate them."""
+    engine = Engine(config, plugins=load_plugins(config))
     cachefile.load_cache(path, _caches(engine), _remote(config))
+
+
+def save_cache(engine: Engine, path: str) -> None:
+    """Write the neighbour cache, after the plugins' ``on_cache_save`` hooks."""
+    for plugin in engine.plugins:
+        try:
+            plugin.on_cache_save(engine)
+        except Exception as exc:  # a plugin's bug must not lose the cache
+            log.error("plugin %s: on_cache_save failed: %s: %s", plugin.name,
+                      type(exc).__name__, exc)
+    cachefile.save_cache(path, _caches(engine))
 
 
 def _caches(engine: Engine):
@@ -92,13 +104,23 @@ class Summary:
 
 
 class Pipeline:
-    """Engine + actions: what replay (and later live capture) drives frame by frame."""
+    """Engine + actions: what replay and live capture drive frame by frame.
+
+    The engine's plugins enrich every alert before the actions see it, act on it after
+    them, and are started before and stopped after the actions.
+    """
 
     def __init__(self, engine: Engine, actions: Iterable[Action]) -> None:
         self.engine = engine
         self.actions = list(actions)
+        plugins = engine.plugins
+        self._enrich = [p for p in plugins if overrides(p, "enrich")]
+        self._act = [p for p in plugins if overrides(p, "notify")]
+        self.plugin_failures = 0
 
     def start(self) -> None:
+        for plugin in self.engine.plugins:
+            plugin.start()
         for action in self.actions:
             action.start()
 
@@ -115,14 +137,39 @@ class Pipeline:
         return raised
 
     def raise_alerts(self, alerts: list[Alert]) -> list[Alert]:
-        """Hand alerts that did not come from a frame (drops, overflow) to the actions."""
+        """Hand alerts to the plugins and the actions; return them as enriched."""
+        if self._enrich:
+            alerts = [self._enriched(alert) for alert in alerts]
         for alert in alerts:
             for action in self.actions:
                 action.notify(alert)
+            for plugin in self._act:
+                self._guard(plugin, "notify", plugin.notify, alert)
         return alerts
+
+    def _enriched(self, alert: Alert) -> Alert:
+        for plugin in self._enrich:
+            alert = self._guard(plugin, "enrich", plugin.enrich, alert) or alert
+        return alert
+
+    def _guard(self, plugin, hook: str, func, alert: Alert):
+        """Call a plugin hook; a plugin's bug is logged (the first and every 1000th
+        time), never stops the monitor."""
+        try:
+            return func(alert)
+        except Exception as exc:
+            self.plugin_failures += 1
+            if self.plugin_failures % 1000 == 1:
+                log.error("plugin %s: %s failed on %r: %s: %s (%d failures)", plugin.name,
+                          hook, alert.reason, type(exc).__name__, exc, self.plugin_failures)
+            return None
 
     def reload(self, config: Config) -> None:
         """SIGHUP: the engine and the actions that depend on the config take ``config``."""
+        loaded = [p.name for p in self.engine.plugins]
+        if [spec.name for spec in config.plugins] != loaded:
+            log.warning("SIGHUP: the plugins changed; restart ndpmon to load them "
+                        "(running: %s)", ", ".join(loaded) or "none")
         self.engine.reload(config)
         for action in self.actions:
             reconfigure = getattr(action, "reconfigure", None)
@@ -130,8 +177,12 @@ class Pipeline:
                 reconfigure(config.settings)
 
     def stop(self) -> None:
-        for action in self.actions:
-            action.stop()
+        try:
+            for action in self.actions:
+                action.stop()
+        finally:
+            for plugin in self.engine.plugins:
+                plugin.stop()
 
 
 def _actions(args: argparse.Namespace, config: Config, deliver: bool) -> list[Action]:
@@ -198,15 +249,28 @@ def prepare(config: Config, args: argparse.Namespace) -> Engine:
     if args.learn:
         _check_writable(config.path)
     tune_gc()
-    engine = Engine(config, learning=args.learn)
+    engine = Engine(config, learning=args.learn, plugins=load_plugins(config))
+    _warn_plugins_off(config, engine)
     cachefile.load_cache(args.cache, _caches(engine), _remote(config))
     return engine
+
+
+def _warn_plugins_off(config: Config, engine: Engine) -> None:
+    """Rules and countermeasures in the config do nothing without their plugin."""
+    loaded = {p.name for p in engine.plugins}
+    for probe in config.probes:
+        if probe.rules and "rules" not in loaded:
+            log.warning("probe %s has <rules>, but the rules plugin is not switched on "
+                        "(<plugins><plugin name=\"rules\"/></plugins>)", probe.name)
+        if probe.countermeasures_enabled and "countermeasures" not in loaded:
+            log.warning("probe %s has <countermeasures_enabled>1, but the countermeasures "
+                        "plugin is not switched on", probe.name)
 
 
 def _finish(engine: Engine, args: argparse.Namespace) -> None:
     """Write what must survive the run: the cache, and in learning mode the routers."""
     try:
-        cachefile.save_cache(args.cache, _caches(engine))
+        save_cache(engine, args.cache)
     finally:
         if args.learn:
             learned = engine.learned()
@@ -260,10 +324,11 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
 def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Summary:
     """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
     config = engine.config
+    engine.live = True  # plugins may act on the network (countermeasures)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, _actions(args, config, deliver=True))
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                      save_cache=lambda: cachefile.save_cache(args.cache, _caches(engine)),
+                      save_cache=lambda: save_cache(engine, args.cache),
                       learn_until=default_learn_until(args.learn_for, time.monotonic))
     monitor.flags.install()
     log.info("%s on %s (pid %d)", "learning" if args.learn else "monitoring",

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-__all__ = ["need_tool", "need_root", "missing"]
+__all__ = ["need_tool", "need_root", "need_file", "missing"]
 
 
 def missing(reason: str) -> None:
@@ -38,3 +38,10 @@ def need_root() -> None:
     """Network namespaces and packet sockets need root."""
     if os.geteuid() != 0:
         missing("needs root (network namespaces, packet sockets)")
+
+
+def need_file(path: str, package: str) -> str:
+    """``path``, which the Debian ``package`` installs (.ci/run installs it)."""
+    if not os.path.exists(path):
+        missing(f"{path} is missing (apt-get install {package})")
+    return path

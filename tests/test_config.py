@@ -403,12 +403,14 @@ def test_dtd_symlink_points_at_packaged_dtd():
 
 def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     """Our DTD declares every original element identically, except that <settings>
-    gets an optional <limits> and <probe> an optional <last_dad_address>."""
+    gets an optional <limits>, <probe> an optional <last_dad_address> and the root
+    an optional <plugins>."""
     original = _declarations(etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd")))
     ours = _declarations(etree.DTD(str(config.PACKAGED_DTD)))
     changed = {name for name in original if original[name] != ours[name]}
-    assert changed == {"settings", "probe"}
-    assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery"}
+    assert changed == {"settings", "probe", "config_ndpmon"}
+    assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery",
+                                         "plugins", "plugin", "param"}
     assert ours["limits"][2] == [
         (name, "cdata", "implied", None) for name in sorted(
             ("max_addresses", "max_neighbors", "ra_rate", "rs_rate", "ns_rate", "na_rate",
@@ -424,6 +426,9 @@ def test_dtd_accepts_what_the_original_accepts(tmp_path):
     full = uncomment_examples(SAMPLE.read_text(encoding="iso-8859-1"))
     full = full.replace('<limits max_neighbors="100000" max_addresses="16"/>', "")
     full = full.replace("</settings>", '<soap ssl_enabled="0"/></settings>')
+    with_plugins = etree.fromstring(full.encode("iso-8859-1")).getroottree()
+    assert ours.validate(with_plugins), ours.error_log  # our extension, example uncommented
+    full = re.sub(r"<plugins>.*</plugins>", "", full, flags=re.S)
     for text in (full, GOLDEN.replace("<last_dad_address/>", ""), SHIPPED):
         tree = etree.fromstring(text.encode("iso-8859-1")).getroottree()
         assert original.validate(tree), original.error_log
@@ -697,7 +702,7 @@ def test_doctype_dtd_next_to_config_is_used(tmp_path):
     """The DTD the DOCTYPE names, relative to the config's directory, is used."""
     (tmp_path / "sub").mkdir()
     loose = config.PACKAGED_DTD.read_text().replace(
-        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?)>",
+        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, plugins?)>",
         "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, extra?)>"
         "<!ELEMENT extra (#PCDATA)>")
     write(tmp_path, loose, "sub/loose.dtd")

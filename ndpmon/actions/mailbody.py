@@ -43,9 +43,18 @@ def addresses(alert: Alert, absent: str) -> tuple[str, str, str]:
 
 
 def mail_body(alert: Alert, dns: str = "n/a") -> str:
-    """NDPMon's mail message for ``alert``: five lines, the last ending with ``\\n``."""
+    """NDPMon's mail message for ``alert``: five lines, the last ending with ``\\n``.
+
+    When the mac_resolv plugin put the vendors in the alert, ``Vendor:`` follows
+    ``MAC:`` and ``Vendor2:`` follows ``MAC2:``, as NDPMon built with mac_resolv wrote.
+    """
     mac, mac2, ipv6 = addresses(alert, "n/a")
-    return (_line("Reason:", alert.reason) + _line("MAC:", mac) + _line("MAC2:", mac2)
+    vendor = alert.extra.get("vendor")
+    if vendor is None:
+        return (_line("Reason:", alert.reason) + _line("MAC:", mac) + _line("MAC2:", mac2)
+                + _line("IPv6:", ipv6) + _line("DNS:", dns))
+    return (_line("Reason:", alert.reason) + _line("MAC:", mac) + _line("Vendor:", vendor)
+            + _line("MAC2:", mac2) + _line("Vendor2:", alert.extra.get("vendor2", "n/a"))
             + _line("IPv6:", ipv6) + _line("DNS:", dns))
 
 

@@ -91,6 +91,9 @@ def alert_env(alert: Alert, base: Mapping[str, str] | None = None) -> dict[str, 
         "NDPMON_IPV6": ipv6,
         "NDPMON_PROBE": _env_text(alert.probe or ""),
     })
+    if "vendor" in alert.extra:  # the mac_resolv plugin is on
+        env["NDPMON_VENDOR"] = _env_text(str(alert.extra["vendor"]))
+        env["NDPMON_VENDOR2"] = _env_text(str(alert.extra.get("vendor2", "")))
     return env
 
 

@@ -19,7 +19,8 @@ from ..alert import Alert, Priority
 from ..ndmsg import NA, NS, RA, REDIRECT, RS, ND_TYPES, NdMessage
 from .context import Context, ProbeState
 
-__all__ = ["Check", "check", "ORDER", "registry", "run_checks", "Context", "ProbeState"]
+__all__ = ["Check", "check", "ORDER", "registry", "run_checks", "Plans", "Context",
+           "ProbeState"]
 
 CheckFunc = Callable[[NdMessage, Context], int]
 NO_ALERTS: list[Alert] = []  # returned for the (common) packet without alerts: never append
@@ -97,25 +98,60 @@ def plan(icmp_type: int) -> list[Check]:
     return [c for c, types in registry() if icmp_type in types & c.types]
 
 
-#: Per ICMPv6 type, (func, stop_on_error, skip_unspecified) in run order: the hot loop
-#: reads plain tuples rather than attributes.
-_PLANS: dict[int, tuple[tuple[CheckFunc, bool, bool], ...]] = {}
+Step = tuple[CheckFunc, bool, bool]  # (func, stop_on_error, skip_unspecified)
 
 
-def run_checks(msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
+class Plans:
+    """Per ICMPv6 type, the steps to run, built at first use: the core checks in ORDER,
+    with the checks of plugins (ndpmon.plugin.PluginCheck) inserted before the core
+    check they name, and those that name none in a tail that runs only when no check
+    stopped the packet (NDPMon's rules, REFERENCE §1.2 row 21). The hot loop reads
+    plain tuples rather than attributes."""
+
+    def __init__(self, extra: Iterable = ()) -> None:
+        self.extra = tuple(extra)
+        self.by_type: dict[int, tuple[tuple[Step, ...], tuple[Step, ...]]] = {}
+
+    def build(self, icmp_type: int) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        """The (main, tail) steps for one ICMPv6 type."""
+        main: list[Step] = []
+        for core, types in registry():
+            if icmp_type not in types & core.types:
+                continue
+            main.extend(_step(x) for x in self.extra
+                        if x.before == core.name and icmp_type in x.types & types)
+            main.append((core.func, core.stop_on_error, core.skip_unspecified))
+        tail = tuple(_step(x) for x in self.extra
+                     if x.before is None and icmp_type in x.types)
+        steps = self.by_type[icmp_type] = (tuple(main), tail)
+        return steps
+
+
+def _step(extra) -> Step:
+    return (extra.func, extra.stop_on_error, extra.skip_unspecified)
+
+
+CORE = Plans()
+
+
+def run_checks(msg: NdMessage, state: ProbeState, now: float,
+               plans: Plans = CORE) -> list[Alert]:
     """Run every check for ``msg`` in order, honouring stop-on-error; return the alerts."""
-    steps = _PLANS.get(msg.type)
-    if steps is None:
-        steps = _PLANS[msg.type] = tuple(
-            (c.func, c.stop_on_error, c.skip_unspecified) for c in plan(msg.type))
+    steps = plans.by_type.get(msg.type) or plans.build(msg.type)
     ctx = state.context
     ctx.msg, ctx.now, ctx.alerts = msg, now, None
     unspecified = msg.src == ZERO16
-    for func, stop, skip in steps:
+    for func, stop, skip in steps[0]:
         if skip and unspecified:
             continue
         if func(msg, ctx) == 2 and stop:
             break
+    else:
+        for func, stop, skip in steps[1]:
+            if skip and unspecified:
+                continue
+            if func(msg, ctx) == 2 and stop:
+                break
     return ctx.alerts or NO_ALERTS
 
 

@@ -79,7 +79,8 @@ def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo)
     result = 0
     if known is None:
         ctx.alert(HIGH, "wrong prefix", f"wrong prefix {ip_prefix64(opt.prefix)} "
-                  f"{mac_str(msg.eth_src)} {ip_full(msg.src)}", prefixlen=opt.prefixlen)
+                  f"{mac_str(msg.eth_src)} {ip_full(msg.src)}", prefixlen=opt.prefixlen,
+                  prefix=opt.prefix)
         result = 2
     valid, preferred = opt.validlifetime, opt.preferredlifetime
     if preferred > valid:
@@ -119,7 +120,8 @@ def _check_rdnss(msg: NdMessage, ctx: Context, router: Router, opt: Rdnss) -> in
     for server in opt.servers:
         if (server, opt.lifetime) not in router.rdnss:
             ctx.alert(HIGH, "wrong RA RDNSS option",
-                      f"wrong RA RDNSS option: {ip_full(server)} {opt.lifetime}")
+                      f"wrong RA RDNSS option: {ip_full(server)} {opt.lifetime}",
+                      server=server, lifetime=opt.lifetime)
             result = 2
     return result
 
@@ -138,7 +140,8 @@ def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> in
             return 2
         if (domain, opt.lifetime) not in router.dnssl:
             ctx.alert(HIGH, "wrong RA DNSSL option",
-                      f"wrong RA DNSSL option: {domain} {opt.lifetime}")
+                      f"wrong RA DNSSL option: {domain} {opt.lifetime}",
+                      domain=domain, lifetime=opt.lifetime)
             result = 2
     if opt.error:
         ctx.alert(HIGH, "wrong RA DNSSL option",
@@ -159,7 +162,8 @@ def _check_route(msg: NdMessage, ctx: Context, router: Router, opt: RouteInfo) -
     known = next((r for r in router.routes if r.mask == opt.prefixlen
                   and same_prefix(r.address, opt.prefix, r.mask)), None)
     if known is None:
-        ctx.alert(HIGH, "wrong RA Route Info option", f"wrong RA Route Info option {where}")
+        ctx.alert(HIGH, "wrong RA Route Info option", f"wrong RA Route Info option {where}",
+                  prefix=opt.prefix, prefixlen=opt.prefixlen)
         return 2
     if opt.rtlifetime != known.lifetime:
         ctx.alert(HIGH, "wrong RA Route Info lifetime",

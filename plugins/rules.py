@@ -1,0 +1,42 @@
+# ndpmon.plugin.description = the <rules> of each probe: user defined rule matched alerts
+"""rules: NDPMon's user-defined rules (REFERENCE §5.3), switched on with
+``<plugin name="rules"/>``.
+
+Each probe's ``<rules>`` holds ``<rule description="...">`` elements of ``<no-match>``
+and ``<match field="..." value="..."/>`` clauses (fields: ndpmon.rulefields, checked
+when the config is loaded). A rule matches an ND message when every ``<match>`` holds
+and no ``<no-match>`` does (NDPMon ignored ``<no-match>``, B12); each matching rule
+raises ``user defined rule matched`` (low) with its description as the message. The
+rules run last, and only when no check stopped the message (REFERENCE §1.2 row 21).
+"""
+
+from __future__ import annotations
+
+from ndpmon.alert import Priority
+from ndpmon.plugin import Plugin as Base, PluginCheck, known_params
+from ndpmon.rulefields import test
+
+REASON = "user defined rule matched"
+
+
+class Rules(Base):
+    description = "user defined rules of each probe"
+
+    def __init__(self, params, config):
+        super().__init__(params, config)
+        known_params(params, ())
+
+    def checks(self):
+        return [PluginCheck("rule_match_all", self.check)]
+
+    def check(self, msg, ctx) -> int:
+        """Raise one alert per rule of this probe that ``msg`` matches."""
+        found = 0
+        for rule in ctx.state.probe.rules:
+            if all(test(c.field, c.operand, msg) is (not c.negate) for c in rule.clauses):
+                ctx.alert(Priority.LOW, REASON, rule.description)
+                found = 1
+        return found
+
+
+Plugin = Rules

@@ -1,0 +1,185 @@
+"""The countermeasures plugin without a network: guards, the frames each alert calls
+for, recognising our own frames, and other monitors' presence messages.
+
+A fake sender records the frames; they are checked by decoding them with ndpmon's own
+decoder. The real thing, in network namespaces, is tests/test_countermeasures_live.py.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from ndpmon import craft
+from ndpmon.convert import ipv6, mac
+from ndpmon.decode import decode
+from ndpmon.ndmsg import NA, RA, NotND
+from ndpmon.runner import Pipeline, save_cache
+from plugkit import (ROGUE_LLA, ROGUE_MAC, ROUTER_LLA, ROUTER_MAC, config_text, engine_for,
+                     load, na, ra)
+
+ENABLED = "      <countermeasures_enabled>1</countermeasures_enabled>"
+
+
+class FakeSender:
+    """Records what would be sent."""
+
+    def __init__(self):
+        self.frames: list[tuple[str, bytes]] = []
+
+    def send(self, iface, frame):
+        self.frames.append((iface, frame))
+
+    def address(self, iface):
+        return mac("02:00:00:00:00:99"), ipv6("fe80::99")
+
+
+def guards(**kinds: str) -> str:
+    body = "".join(f"    <{name}>{kind}</{name}>\n" for name, kind in kinds.items())
+    return f"  <countermeasures>\n{body}  </countermeasures>"
+
+
+def setup(tmp_path, enabled: bool = True, **kinds: str):
+    """A pipeline with the countermeasures plugin and a fake sender."""
+    text = config_text('    <plugin name="countermeasures"/>', countermeasures=guards(**kinds),
+                       probe_body=ENABLED if enabled else "")
+    engine = engine_for(load(tmp_path, text))
+    plugin = engine.plugins[0]
+    plugin.sender = FakeSender()
+    pipeline = Pipeline(engine, [])
+    pipeline.start()
+    return pipeline, plugin.sender
+
+
+@pytest.mark.parametrize("kind, answered", [
+    ("SUPPRESS", [False] * 4),
+    ("RESPOND", [True] * 4),
+    ("CEASE AFTER 2", [True, True, False, False]),
+    ("LAUNCH AFTER 2", [False, False, True, True]),
+])
+def test_guards(tmp_path, kind, answered):
+    """A guard answers as NDPMon's cm_is_welcome: counts every call."""
+    pipeline, sender = setup(tmp_path, kill_illegitimate_router=kind)
+    got = []
+    for i in range(4):
+        before = len(sender.frames)
+        pipeline.feed("lan0", [(float(i), ra(ROGUE_MAC, ROGUE_LLA))])
+        got.append(len(sender.frames) > before)
+    assert got == answered
+
+
+def test_kill_illegitimate_router(tmp_path):
+    """A rogue RA: an RA with lifetime 0 from the rogue's MAC and address, on the
+    probe's interface."""
+    pipeline, sender = setup(tmp_path, kill_illegitimate_router="RESPOND")
+    alerts = pipeline.feed("lan0", [(1.0, ra(ROGUE_MAC, ROGUE_LLA))])
+    assert [a.reason for a in alerts] == ["wrong ipv6 router"]
+    [(iface, frame)] = sender.frames
+    msg = decode(frame)
+    assert iface == "lan0" and msg.type == RA and msg.malformed is None
+    assert (msg.eth_src, msg.src, msg.routerlifetime, msg.hlim, msg.chlim) == (
+        mac(ROGUE_MAC), ipv6(ROGUE_LLA), 0, 255, 64)
+    assert msg.dst == ipv6("ff02::1")
+
+
+def test_no_countermeasure_on_a_probe_without_countermeasures_enabled(tmp_path):
+    """<countermeasures_enabled> is per probe; the default is off."""
+    pipeline, sender = setup(tmp_path, enabled=False, kill_illegitimate_router="RESPOND")
+    pipeline.feed("lan0", [(1.0, ra(ROGUE_MAC, ROGUE_LLA))])
+    assert sender.frames == []
+
+
+def test_nothing_is_sent_in_a_replay(tmp_path, caplog):
+    """Not capturing live: no sender is opened, so nothing is sent."""
+    text = config_text('    <plugin name="countermeasures"/>',
+                       countermeasures=guards(kill_illegitimate_router="RESPOND"),
+                       probe_body=ENABLED)
+    engine = engine_for(load(tmp_path, text))
+    pipeline = Pipeline(engine, [])
+    with caplog.at_level(logging.INFO, logger="ndpmon"):
+        pipeline.start()
+        pipeline.feed("lan0", [(1.0, ra(ROGUE_MAC, ROGUE_LLA))])
+    assert engine.plugins[0].sender is None
+    assert "countermeasures: not capturing live, no packet is sent" in caplog.text
+
+
+def test_kill_wrong_prefix(tmp_path):
+    """``wrong prefix`` from the known router: its RA with the prefix at lifetime 0."""
+    pipeline, sender = setup(tmp_path, kill_wrong_prefix="RESPOND")
+    alerts = pipeline.feed("lan0", [(1.0, ra(prefix="2001:db8:bad::"))])
+    assert "wrong prefix" in [a.reason for a in alerts]
+    [(_, frame)] = sender.frames
+    msg = decode(frame)
+    [pio] = msg.options
+    assert (msg.eth_src, msg.src, msg.routerlifetime) == (mac(ROUTER_MAC), ipv6(ROUTER_LLA),
+                                                           1800)
+    assert (pio.prefix, pio.prefixlen, pio.validlifetime, pio.preferredlifetime) == (
+        ipv6("2001:db8:bad::"), 64, 0, 0)
+
+
+def test_propagate_router_params(tmp_path):
+    """``wrong RA mtu option``: the configured RA (parameters, prefix, MTU)."""
+    pipeline, sender = setup(tmp_path, propagate_router_params="RESPOND")
+    # the router of plugkit is volatile; make it strict by changing nothing but the MTU
+    engine = pipeline.engine
+    state = engine.probes["lan0"]
+    from dataclasses import replace
+    state.set_routers(tuple(replace(r, params_volatile=False) for r in state.routers))
+    alerts = pipeline.feed("lan0", [(1.0, ra(mtu=1400))])
+    assert "wrong RA mtu option" in [a.reason for a in alerts]
+    msg = decode(sender.frames[-1][1])
+    kinds = [type(o).__name__ for o in msg.options]
+    assert kinds == ["LinkLayer", "Mtu", "PrefixInfo"]
+    assert msg.options[1].mtu == 1500 and msg.routerlifetime == 1800
+
+
+def test_propagate_neighbor_mac(tmp_path):
+    """A flip flop: an NA (Override) for the address with the first MAC seen."""
+    pipeline, sender = setup(tmp_path, propagate_neighbor_mac="RESPOND")
+    a, b = "00:aa:00:00:00:01", "00:cc:00:00:00:03"
+    pipeline.feed("lan0", [(1.0, na(a, "fe80::a", "fe80::a")),
+                           (2.0, na(b, "fe80::a", "fe80::a", flags="SO"))])
+    assert sender.frames == []  # changed ethernet address: no countermeasure
+    alerts = pipeline.feed("lan0", [(3.0, na(a, "fe80::a", "fe80::a", flags="SO"))])
+    assert [x.reason for x in alerts] == ["flip flop"]
+    [(_, frame)] = sender.frames
+    msg = decode(frame)
+    assert msg.type == NA and msg.na_flags & 0x20 and msg.target == ipv6("fe80::a")
+    assert msg.tlla == mac(a) and msg.eth_src == mac(a) and msg.malformed is None
+
+
+def test_own_frames_are_dropped(tmp_path):
+    """A frame the plugin sent, captured again, reaches no check (no alert)."""
+    pipeline, sender = setup(tmp_path, kill_illegitimate_router="RESPOND")
+    pipeline.feed("lan0", [(1.0, ra(ROGUE_MAC, ROGUE_LLA))])
+    [(_, frame)] = sender.frames
+    assert pipeline.feed("lan0", [(2.0, frame)]) == []
+    assert pipeline.engine.dropped == 1
+    # the same frame, not sent by this ndpmon, is an alert
+    (tmp_path / "other").mkdir()
+    other, _ = setup(tmp_path / "other")
+    assert [a.reason for a in other.feed("lan0", [(2.0, frame)])] == ["wrong ipv6 router"]
+
+
+def test_presence_message_sent_at_cache_save(tmp_path):
+    """indicate_ndpmon_presence: type 200 code 200 with version and flags, at each save."""
+    pipeline, sender = setup(tmp_path, indicate_ndpmon_presence="RESPOND")
+    save_cache(pipeline.engine, str(tmp_path / "cache.xml"))
+    [(iface, frame)] = sender.frames
+    assert iface == "lan0"
+    assert frame[54:56] == bytes((200, 200)) and frame[61] == 0x02
+    assert frame[6:12] == mac("02:00:00:00:00:99") and frame[22:38] == ipv6("fe80::99")
+
+
+def test_presence_of_another_monitor_is_logged_once(tmp_path, caplog):
+    """Another NDPMon's presence message (which crashed NDPMon 2.1, B5): one log line
+    per sender, no alert, no crash; without the plugin the decoder just skips it."""
+    frame = craft.presence(mac("00:77:00:00:00:07"), ipv6("fe80::77"), (1, 3, 5), 0x83)
+    assert isinstance(decode(frame), NotND)
+    pipeline, _ = setup(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="ndpmon"):
+        assert pipeline.feed("lan0", [(1.0, frame), (2.0, frame)]) == []
+    lines = [r.getMessage() for r in caplog.records if "another NDPMon" in r.getMessage()]
+    assert lines == ["another NDPMon on lan0: 0:77:0:0:0:7 fe80::77, version 1.3.5 "
+                     "(learning, countermeasures, mac_resolv)"]

@@ -1,0 +1,180 @@
+"""End to end: ndpmon's kill_illegitimate_router undoes a rogue router on a real host.
+
+Four throw-away namespaces around a bridge (LAB-NOTES: no STP, no MAC learning, no
+multicast snooping, the bridge's own namespace without IPv6): ``host`` (a Linux host
+accepting RAs), ``rogue`` (sends a rogue RA from a packet socket; IPv6 off, so its kernel
+says nothing), ``mon`` (ndpmon, countermeasures on) and ``lan`` (the bridge). A rogue RA
+makes the host install a default route; with ndpmon watching, the rogue's next RA is
+answered by an RA with router lifetime 0 from the rogue's addresses, and the host drops
+the route (checked with ``ip -6 route`` inside the host's namespace).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from needs import need_root, need_tool
+from netns import _reap_stale, ip, run_forked, send_frames
+from plugkit import ROGUE_LLA, ROGUE_MAC, config_text
+from services import wait_for
+
+from ndpmon import craft
+from ndpmon.convert import ipv6, mac
+
+_counter = itertools.count(1)
+MONITOR_MAC = "02:00:00:00:00:0a"
+
+
+class BridgeLab:
+    """Namespaces lan (bridge br0), host, rogue, mon, each joined to br0 by a veth."""
+
+    MEMBERS = ("host", "rogue", "mon")
+
+    def __init__(self) -> None:
+        base = f"ndpt{os.getpid()}-cm{next(_counter)}"
+        self.ns = {name: f"{base}{name}" for name in ("lan", *self.MEMBERS)}
+
+    def __enter__(self) -> BridgeLab:
+        _reap_stale()
+        try:
+            self._create()
+        except BaseException:
+            self.delete()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.delete()
+
+    def run(self, name: str, *args: str) -> subprocess.CompletedProcess:
+        return ip("-n", self.ns[name], *args)
+
+    def sysctl(self, name: str, key: str, value: int) -> None:
+        subprocess.run(["ip", "netns", "exec", self.ns[name], "sysctl", "-qw",
+                        f"{key}={value}"], check=True, capture_output=True, timeout=30)
+
+    def _create(self) -> None:
+        for name in self.ns.values():
+            ip("netns", "add", name)
+        for name in ("lan", "rogue"):  # silent: no IPv6 of their own
+            self.sysctl(name, "net.ipv6.conf.all.disable_ipv6", 1)
+            self.sysctl(name, "net.ipv6.conf.default.disable_ipv6", 1)
+        self.run("lan", "link", "add", "br0", "type", "bridge", "stp_state", "0",
+                 "forward_delay", "0", "ageing_time", "0", "mcast_snooping", "0")
+        self.run("lan", "link", "set", "br0", "up")
+        for member in self.MEMBERS:
+            dev = "mon0" if member == "mon" else "eth0"
+            self.run("lan", "link", "add", f"p-{member}", "type", "veth", "peer", "name",
+                     dev, "netns", self.ns[member])
+            self.run("lan", "link", "set", f"p-{member}", "master", "br0", "up")
+            ip("-n", self.ns["lan"], "link", "set", "dev", f"p-{member}", "type",
+               "bridge_slave", "learning", "off", "flood", "on", "mcast_flood", "on")
+        for key, value in (("accept_ra", 0), ("autoconf", 0), ("accept_redirects", 0),
+                           ("accept_dad", 0)):
+            self.sysctl("mon", f"net.ipv6.conf.mon0.{key}", value)
+        for key, value in (("forwarding", 0), ("accept_ra", 1), ("accept_ra_defrtr", 1),
+                           ("accept_dad", 0)):
+            self.sysctl("host", f"net.ipv6.conf.eth0.{key}", value)
+        self.run("host", "link", "set", "eth0", "up")
+        self.run("rogue", "link", "set", "eth0", "up")
+        self.run("mon", "link", "set", "mon0", "address", MONITOR_MAC)
+        self.run("mon", "link", "set", "mon0", "up")
+
+    def delete(self) -> None:
+        for name in self.ns.values():
+            ip("netns", "delete", name, check=False)
+
+    def send(self, name: str, frames: list[bytes]) -> None:
+        """Put frames on the wire from ``eth0`` of namespace ``name``."""
+        import socket
+
+        def go() -> None:
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as sock:
+                send_frames(sock, "eth0", frames)
+
+        run_forked(go, netns=self.ns[name])
+
+    def default_routes(self) -> str:
+        return self.run("host", "-6", "route", "show", "default").stdout.strip()
+
+
+def rogue_ra(eth_dst: str = "33:33:00:00:00:01") -> bytes:
+    from scapy.layers.inet6 import ICMPv6NDOptSrcLLAddr, ICMPv6ND_RA, IPv6
+    from scapy.layers.l2 import Ether
+
+    return bytes(Ether(src=ROGUE_MAC, dst=eth_dst)
+                 / IPv6(src=ROGUE_LLA, dst="ff02::1", hlim=255)
+                 / ICMPv6ND_RA(chlim=64, routerlifetime=1800)
+                 / ICMPv6NDOptSrcLLAddr(lladdr=ROGUE_MAC))
+
+
+CONFIG = config_text(
+    '    <plugin name="countermeasures"/>', probe="mon0",
+    probe_body="      <countermeasures_enabled>1</countermeasures_enabled>",
+    countermeasures="  <countermeasures>\n    <kill_illegitimate_router>RESPOND"
+                    "</kill_illegitimate_router>\n  </countermeasures>",
+).replace("<ignor_autoconf>1</ignor_autoconf>", "<ignor_autoconf>0</ignor_autoconf>")
+
+
+def test_kill_illegitimate_router_removes_the_hosts_default_route(tmp_path):
+    """Rogue RA -> default route on the host; with ndpmon (kill_illegitimate_router
+    RESPOND) watching, the next rogue RA is answered and the host's route is gone.
+    ndpmon raises one alert: its own RA is not taken for another rogue."""
+    need_root()
+    need_tool("ip", "sysctl")
+    (tmp_path / "config.xml").write_text(CONFIG)
+    with BridgeLab() as lab:
+        lab.send("rogue", [rogue_ra()])
+        wait_for(lambda: "fe80::666" in lab.default_routes(), 20)
+        assert "via fe80::666 dev eth0" in lab.default_routes()
+        log = tmp_path / "ndpmon.log"
+        cmd = ["ip", "netns", "exec", lab.ns["mon"], sys.executable, "-m", "ndpmon",
+               "-f", str(tmp_path / "config.xml"), "-g", str(tmp_path / "cache.xml"),
+               "-i", "mon0", "-v", "--json-alerts", str(tmp_path / "alerts.jsonl")]
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+        proc = subprocess.Popen(cmd, stderr=log.open("w"), env=env)
+        try:
+            wait_for(lambda: "monitoring on mon0" in log.read_text()
+                     or proc.poll() is not None, 60)
+            assert proc.poll() is None, log.read_text()
+            # The rogue's next RA goes to the monitor's MAC only: the host's kernel drops
+            # it (not its MAC), ndpmon (promiscuous) sees it. A multicast one would also
+            # refresh the host's route, and could reach the host after ndpmon's answer.
+            lab.send("rogue", [rogue_ra(MONITOR_MAC)])
+            try:
+                wait_for(lambda: "fe80::666" not in lab.default_routes(), 20)
+            except AssertionError:
+                pytest.fail(f"route still there: {lab.default_routes()}\n{log.read_text()}")
+            presence = craft.presence(mac("00:77:00:00:00:07"), ipv6("fe80::77"),
+                                      (1, 3, 5), 0x02)
+            lab.send("rogue", [presence])
+            wait_for(lambda: "another NDPMon on mon0" in log.read_text(), 20)
+            time.sleep(0.5)  # time for our own RA to come back, if it ever did
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(60)
+    text = log.read_text()
+    assert code == 0, text
+    assert "countermeasure kill_illegitimate_router on mon0: sent 1 frame" in text
+    assert "another NDPMon on mon0: 0:77:0:0:0:7 fe80::77, version 1.3.5 " \
+           "(countermeasures)" in text
+    reasons = [line for line in (tmp_path / "alerts.jsonl").read_text().splitlines()
+               if '"wrong ipv6 router"' in line]
+    assert len(reasons) == 1, text
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_namespaces():
+    """Every namespace this module made is gone afterwards, also after a failure."""
+    yield
+    left = [n for n in os.listdir("/run/netns") if n.startswith(f"ndpt{os.getpid()}-cm")] \
+        if os.path.isdir("/run/netns") else []
+    assert left == []
