@@ -70,20 +70,25 @@ def _element(tag: str, text: str) -> str:
 
 
 def _render(alert: Alert) -> str:
-    """The ``<alert>`` block of one alert, indented, ending with a newline."""
-    fields = (
-        ("ethernet_address1", mac_str(alert.mac or _ZERO_MAC)),
-        ("ethernet_address2", mac_str(alert.mac2 or _ZERO_MAC)),
-        ("ipv6_address", ip_short(alert.ipv6 or _ZERO_IP)),
-        ("message", alert.message),
-        ("priority", str(int(alert.priority))),
-        ("probe", alert.probe),
-        ("reason", alert.reason),
-        ("time", str(int(alert.time))),
-        ("time_str", time.strftime("%c", time.localtime(alert.time))),
+    """The ``<alert>`` block of one alert, indented, ending with a newline.
+
+    Only the message, probe and reason can hold characters to escape; the addresses,
+    numbers and time are written as they are (one hostile RA can raise dozens of
+    alerts, so this runs often: see fuzz/).
+    """
+    return (
+        "  <alert>\n"
+        f"    <ethernet_address1>{mac_str(alert.mac or _ZERO_MAC)}</ethernet_address1>\n"
+        f"    <ethernet_address2>{mac_str(alert.mac2 or _ZERO_MAC)}</ethernet_address2>\n"
+        f"    <ipv6_address>{ip_short(alert.ipv6 or _ZERO_IP)}</ipv6_address>\n"
+        + _element("message", alert.message)
+        + f"    <priority>{int(alert.priority)}</priority>\n"
+        + _element("probe", alert.probe)
+        + _element("reason", alert.reason)
+        + f"    <time>{int(alert.time)}</time>\n"
+        f"    <time_str>{time.strftime('%c', time.localtime(alert.time))}</time_str>\n"
+        "  </alert>\n"
     )
-    body = "".join(_element(tag, text) for tag, text in fields)
-    return f"  <alert>\n{body}  </alert>\n"
 
 
 class AlertsXml:
