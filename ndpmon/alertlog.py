@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable
 from typing import BinaryIO
@@ -111,6 +112,9 @@ class AlertsXml:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise self._error("cannot open", exc) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO cannot even be buffered
+            os.close(fd)
+            raise ConfigError(self.path, None, "cannot open: not a regular file")
         self._file = os.fdopen(fd, "r+b")
         try:
             self._end = self._find_end()
