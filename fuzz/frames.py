@@ -113,7 +113,8 @@ def parse(frame: bytes) -> Frame | None:
         return None
     pos += 2
     ip = bytearray(frame[pos:pos + 40])
-    end = min(len(frame), pos + 40 + (ip[4] << 8 | ip[5]))
+    wanted = pos + 40 + (ip[4] << 8 | ip[5])
+    end = min(len(frame), wanted)
     pos += 40
     nh, exts = ip[6], []
     while nh != ICMPV6:
@@ -123,7 +124,16 @@ def parse(frame: bytes) -> Frame | None:
         exts.append((nh, bytearray(frame[pos:pos + size])))
         nh = frame[pos]
         pos += size
-    return Frame(frame[:6], frame[6:12], tags, ip, exts, bytearray(frame[pos:end]))
+    if pos > end:
+        return None
+    fr = Frame(frame[:6], frame[6:12], tags, ip, exts, bytearray(frame[pos:end]))
+    # A seed with a wrong checksum or length keeps it: build(parse(seed)) == seed.
+    fr.fix_length = wanted <= len(frame)
+    fr.fix_checksum = len(fr.icmp) < 4 or fr.icmp[2:4] == checksum(
+        bytes(ip[8:24]), bytes(ip[24:40]), bytes(fr.icmp)).to_bytes(2, "big")
+    if wanted < len(frame):  # trailing bytes (Ethernet padding) stay
+        fr.raw.append(lambda data, tail=frame[wanted:]: data + tail)
+    return fr
 
 
 def checksum(src: bytes, dst: bytes, icmp: bytes) -> int:
@@ -143,7 +153,7 @@ def build(fr: Frame) -> bytes:
     types = [t for t, _ in fr.exts] + [ICMPV6]
     ip[6] = types[0]
     exts = b""
-    for (_, body), nxt in zip(fr.exts, types[1:]):
+    for (_, body), nxt in zip(fr.exts, types[1:], strict=True):
         body = bytearray(body)
         if body:
             body[0] = nxt
