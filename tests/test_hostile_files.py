@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ndpmon import config as config_mod, xmlsafe
 from ndpmon.alertlog import AlertsXml
@@ -357,3 +359,63 @@ def test_alerts_xml_fifo_directory_and_loop(tmp_path):
         with pytest.raises(ConfigError) as info:
             AlertsXml(str(path))
         assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+# -- mutated files -------------------------------------------------------------------
+
+CACHE_SAMPLE = (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<neighbors>\n'
+                b'  <probe name="lan0" mac="0:0:0:0:0:0">\n    <neighbor>\n'
+                b'      <mac vendor="x">0:0:5e:0:53:a</mac>\n'
+                b'      <first_mac_seen>0:0:5e:0:53:a</first_mac_seen>\n'
+                b'      <lla>fe80::200:5eff:fe00:530a</lla>\n'
+                b'      <lastseen lastseenstr="x">1700000000</lastseen>\n'
+                b'      <addresses>\n        <address firstseen="1" lastseen="2">'
+                b'2001:db8:1::a</address>\n      </addresses>\n'
+                b'      <old_macs>\n        <mac last="true">0:0:5e:0:53:b</mac>\n'
+                b'      </old_macs>\n    </neighbor>\n  </probe>\n</neighbors>\n')
+
+
+def _mutations(data: bytes):
+    """Byte edits of ``data``: set, insert or delete bytes at positions hypothesis picks."""
+    edit = st.tuples(st.integers(0, len(data)), st.integers(0, 2),
+                     st.binary(min_size=1, max_size=4))
+    return st.lists(edit, min_size=1, max_size=6)
+
+
+def _apply(data: bytes, edits) -> bytes:
+    buf = bytearray(data)
+    for pos, kind, blob in edits:
+        pos = min(pos, len(buf))
+        if kind == 0:
+            buf[pos:pos + len(blob)] = blob
+        elif kind == 1:
+            buf[pos:pos] = blob
+        else:
+            del buf[pos:pos + len(blob)]
+    return bytes(buf)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_mutations(CACHE_SAMPLE))
+def test_mutated_cache_loads_or_is_one_line_error(tmp_path, edits):
+    """A cache file with random byte edits: loaded, or a ConfigError naming the file."""
+    path = tmp_path / "neighbors.xml"
+    path.write_bytes(_apply(CACHE_SAMPLE, edits))
+    try:
+        load_cache(str(path), {"lan0": NeighborCache()})
+    except ConfigError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_mutations(CONFIG.read_bytes()))
+def test_mutated_config_loads_or_is_one_line_error(tmp_path, edits):
+    """The sample config with random byte edits: loaded, or a ConfigError naming it."""
+    path = tmp_path / "config_ndpmon.xml"
+    path.write_bytes(_apply(CONFIG.read_bytes(), edits))
+    try:
+        config_mod.load(str(path))
+    except ConfigError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
