@@ -9,6 +9,11 @@ neighbour cache is written and read back after every sequence. Every finding (an
 exception, a broken invariant, a slow frame: see fuzz/harness.py) is written to
 ``--out`` as ``<kind>-<n>.pcap`` with a ``.txt`` saying what happened, and the run goes
 on. A progress line every 30 s; the exit code is 1 if anything was found.
+
+    .venv/bin/python fuzz/run_long.py --recheck fuzz/findings
+
+re-runs each saved frame alone on a fresh engine: timing findings made while the machine
+was busy are re-measured there.
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=None, help="default: from the clock")
     parser.add_argument("--out", default=str(Path(__file__).parent / "findings"))
+    parser.add_argument("--recheck", metavar="DIR",
+                        help="re-run the single-frame findings saved in DIR, each alone")
     args = parser.parse_args(argv)
+    if args.recheck:
+        return recheck(Path(args.recheck))
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     out = Path(args.out)
     rng = random.Random(seed)
@@ -60,6 +69,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"fuzz: {total} frames, {rate:.0f}/s, {alerts} alerts, "
                       f"findings {dict(kinds) or 0}", flush=True)
     return 1 if kinds else 0
+
+
+def recheck(folder: Path) -> int:
+    """Re-run every ``*.pcap`` finding on a fresh engine (the state it met is gone, so
+    a slow frame is re-measured alone: run this on an idle machine)."""
+    still = 0
+    for pcap in sorted(folder.glob("*.pcap")):
+        for _when, frame in frames.read_pcap(pcap):
+            target = harness.Target()
+            finding = target.feed(frame)
+            timing = target._fastest_again(frame, target._run(target.now, frame))
+            verdict = f"{finding.kind}: {finding.detail}" if finding else "fine"
+            still += finding is not None
+            print(f"{pcap.name}: {verdict} (engine {timing[0] / 1e6:.2f} ms, outputs "
+                  f"{timing[1] / 1e6:.2f} ms for {timing[2]} alerts)", flush=True)
+    return 1 if still else 0
 
 
 def _batch(rng: random.Random, pool: frames.Pool, tmp: Path):
