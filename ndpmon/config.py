@@ -102,10 +102,9 @@ check = load
 def _read(path: str, what: str) -> bytes:
     """The bytes of ``path``, or ``path: cannot read<what>: <OS reason>``."""
     try:
-        return Path(path).read_bytes()
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(path, None, f"cannot read{what}: {reason}") from None
+        return xmlsafe.read(path, xmlsafe.MAX_CONFIG_BYTES, what)
+    except FileNotFoundError as exc:
+        raise ConfigError(path, None, f"cannot read{what}: {exc.strerror}") from None
 
 
 def _parse(path: str) -> etree._ElementTree:
