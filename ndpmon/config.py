@@ -317,6 +317,7 @@ class _Converter:
         convs = {"mail_relay": convert.relay, "mail_from": convert.one_line,
                  "sendmail_program": _path, "syslog_socket": _path,
                  "dedupe_window": convert.seconds, "queue_size": convert.positive,
+                 "burst": convert.positive,
                  "exec_timeout": convert.seconds, "dns_timeout": convert.seconds}
         return Delivery(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
 

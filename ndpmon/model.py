@@ -80,6 +80,7 @@ class Delivery:
     syslog_socket: str = "/dev/log"
     dedupe_window: float = 60.0
     queue_size: int = 1000
+    burst: int = 20
     exec_timeout: float = 10.0
     dns_timeout: float = 1.0
 
