@@ -60,8 +60,8 @@ class Limits:
     #: ``rate_window`` seconds; 0 turns a type off.
     ra_rate: int = 10
     rs_rate: int = 50
-    ns_rate: int = 500
-    na_rate: int = 500
+    ns_rate: int = 100
+    na_rate: int = 100
     redirect_rate: int = 20
     rate_window: float = 10.0
 
