@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.learn = args.learn or args.learn_for is not None
     setup_logging(args.verbose)
+    umask = os.umask(0o027)  # what ndpmon writes is for root and its group only
     try:
         return _run(args)
     except NdpmonError as exc:
@@ -116,12 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # ``ndpmon --json-alerts - ... | head``: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        os.umask(umask)  # for callers in the same process (tests)
 
 
 def _run(args: argparse.Namespace) -> int:
     from . import runner
 
-    os.umask(0o027)  # what ndpmon writes is for root and its group (ndpmon.privs)
     if args.daemon:
         _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
     account = _account(args)

@@ -199,7 +199,11 @@ class Need:
 def _fix(account: Account, path: str, write: bool) -> str:
     if write:
         return f"chown {account.name} {path}"
-    return f"chgrp {account.name} {path} && chmod g+r {path}"
+    try:
+        group = grp.getgrgid(account.gid).gr_name
+    except KeyError:
+        group = str(account.gid)
+    return f"chgrp {group} {path} && chmod g+r {path}"
 
 
 def _problems(account: Account, needs: list[Need]) -> list[str]:
