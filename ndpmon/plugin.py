@@ -93,6 +93,11 @@ class Plugin:
     #: ``engine.probes[name]`` is a probe's state, ``engine.live`` says whether frames
     #: come from interfaces (True) or a capture file.
     engine: Any = None
+    #: With ``--user``, ndpmon drops root after ``start``: a plugin that sends frames
+    #: opens its packet socket in ``start`` (enough for any interface, see the
+    #: countermeasures plugin); one that must open sockets later sets this to True, and
+    #: CAP_NET_RAW is kept (ndpmon.privs).
+    needs_net_raw = False
 
     def __init__(self, params: Mapping[str, str], config: Config) -> None:
         self.params = dict(params)
@@ -127,7 +132,8 @@ class Plugin:
         self.config = config
 
     def start(self) -> None:
-        """Called once before the first frame."""
+        """Called once before the first frame (live: while ndpmon is still root, before
+        ``--user`` takes effect)."""
 
     def stop(self) -> None:
         """Called once at the end; release what ``start`` took."""

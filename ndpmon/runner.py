@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Callable, Iterable
 
 from . import cachefile, config as configmod
 from .actions import Action
@@ -126,9 +126,13 @@ class Pipeline:
         self._act = [p for p in plugins if overrides(p, "notify")]
         self.plugin_failures = 0
 
-    def start(self) -> None:
+    def start(self, between: Callable[[], None] | None = None) -> None:
+        """Start the plugins, call ``between`` (``--user`` drops root there), then
+        start the actions (so that files are opened and programs run as that user)."""
         for plugin in self.engine.plugins:
             plugin.start()
+        if between is not None:
+            between()
         for action in self.actions:
             action.start()
 
@@ -329,8 +333,12 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
     return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
 
 
-def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Summary:
-    """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
+def live(engine: Engine, args: argparse.Namespace, capture, reload_config,
+         drop: Callable[[], None] | None = None) -> Summary:
+    """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it.
+
+    ``drop`` (``--user``) is called once the sockets are open and the plugins started,
+    before the actions start."""
     config = engine.config
     engine.live = True  # plugins may act on the network (countermeasures)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
@@ -343,7 +351,7 @@ def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Su
              ", ".join(capture.ports), os.getpid())
     summary = Summary("live: " + ", ".join(capture.ports))
     started = time.perf_counter()
-    pipeline.start()
+    pipeline.start(drop)
     try:
         why = monitor.run()
         log.info("%s", why)

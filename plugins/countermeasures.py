@@ -78,32 +78,35 @@ class GuardState:
 
 
 class PacketSender:
-    """Frames out of the probes' interfaces, one packet socket each (opened at first use)."""
+    """Frames out of any interface through one packet socket, opened by ``open``.
+
+    The socket listens to nothing (protocol 0) and names the interface at every
+    ``sendto``: opened in ``start``, before ``--user`` drops root, it keeps working
+    without any capability, on interfaces that come back and on probes a SIGHUP
+    switches on (ndpmon.privs).
+    """
 
     def __init__(self) -> None:
-        self.socks: dict[str, socket.socket] = {}
+        self.sock: socket.socket | None = None
 
-    def _sock(self, iface: str) -> socket.socket:
-        sock = self.socks.get(iface)
-        if sock is None:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-            sock.bind((iface, 0))
-            self.socks[iface] = sock
-        return sock
+    def open(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        return self.sock
 
     def send(self, iface: str, frame: bytes) -> None:
-        self._sock(iface).send(frame)
+        self.open().sendto(frame, (iface, 0))
 
     def address(self, iface: str) -> tuple[bytes, bytes | None]:
         """The interface's MAC and link-local address (None if it has none)."""
         raw = iface.encode()[:15]
-        out = socket_ioctl(self._sock(iface), SIOCGIFHWADDR, struct.pack("16s24x", raw))
+        out = socket_ioctl(self.open(), SIOCGIFHWADDR, struct.pack("16s24x", raw))
         return out[18:24], _link_local(iface)
 
     def close(self) -> None:
-        for sock in self.socks.values():
-            sock.close()
-        self.socks.clear()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 def socket_ioctl(sock: socket.socket, request: int, arg: bytes) -> bytes:
@@ -160,6 +163,11 @@ class Countermeasures(Base):
     def start(self) -> None:
         if self.sender is None and self.engine is not None and self.engine.live:
             self.sender = PacketSender()
+            try:
+                self.sender.open()  # now, while ndpmon may still be root
+            except OSError as exc:
+                log.warning("countermeasures: cannot open a packet socket: %s; "
+                            "none will be sent", exc.strerror or exc)
         if self.sender is None and self.probes:
             log.info("countermeasures: not capturing live, no packet is sent")
 
