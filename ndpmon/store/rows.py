@@ -1,0 +1,66 @@
+"""Neighbours, routers and alerts as the rows the writer sends (pure, no database).
+
+Rows are plain tuples of strings, numbers and lists, made in the capture thread at
+each cache save and for each alert: cheap to build, safe to hand to the writer's
+thread, and free of the objects the engine keeps changing. Times stay epoch seconds
+(the database turns them into timestamps), MACs are ``00:11:22:33:44:55`` (the
+``macaddr`` input form), addresses their short text form.
+
+A neighbour is one row carrying its global addresses as three parallel lists, so that
+a neighbour counts once in the queue bound and addresses cost no extra row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from ..alert import Alert
+from ..configwrite import router_lines
+from ..fmt import ip_short
+from ..model import Router
+from ..state import UNSPECIFIED, Neighbor
+
+__all__ = ["neighbor_row", "alert_row", "router_rows", "router_xml", "hexmac",
+           "NeighborRow", "AlertRow", "RouterRow"]
+
+NeighborRow = tuple[Any, ...]
+AlertRow = tuple[Any, ...]
+RouterRow = tuple[str, str, str, list[str], str]
+
+
+def hexmac(mac: bytes | None) -> str | None:
+    """``00:11:22:33:44:55`` (what ``macaddr`` reads), or None."""
+    return mac.hex(":") if mac else None
+
+
+def neighbor_row(probe: str, nb: Neighbor) -> NeighborRow:
+    """(probe, mac, first_mac_seen, previous_mac, old_macs, lla, vendor, last_seen,
+    addresses, first_seen of each, last_seen of each)."""
+    addresses = list(nb.addresses.values())
+    return (probe, nb.mac.hex(":"), nb.first_mac_seen.hex(":"), hexmac(nb.previous_mac),
+            [m.hex(":") for m in nb.old_macs],
+            None if nb.lla == UNSPECIFIED else ip_short(nb.lla), nb.vendor,
+            float(nb.lastseen), [ip_short(a.addr) for a in addresses],
+            [float(a.firstseen) for a in addresses], [float(a.lastseen) for a in addresses])
+
+
+def alert_row(origin: str, seq: int, probe: str, alert: Alert) -> AlertRow:
+    """(origin, seq, time, probe, priority, reason, message, mac, mac2, ipv6, fields)."""
+    fields = alert.to_json()["fields"]
+    return (origin, seq, float(alert.time), probe, int(alert.priority), alert.reason,
+            alert.message, hexmac(alert.mac), hexmac(alert.mac2),
+            ip_short(alert.ipv6) if alert.ipv6 else None,
+            json.dumps(fields, default=str, sort_keys=True))
+
+
+def router_xml(router: Router) -> str:
+    """The router as the ``<router>`` element a config holds (ndpmon.configwrite)."""
+    return "\n".join("  " * depth + text for depth, text in router_lines(router))
+
+
+def router_rows(probe: str, routers: Iterable[Router]) -> list[RouterRow]:
+    """(probe, mac, lla, prefixes as address/length text, config XML) of each router."""
+    return [(probe, r.mac.hex(":"), ip_short(r.lla),
+             [f"{ip_short(p.address)}/{p.mask}" for p in r.prefixes], router_xml(r))
+            for r in routers]
