@@ -27,10 +27,12 @@ _STAGE = (
         reason text, message text, mac macaddr, mac2 macaddr, ipv6 inet,
         fields jsonb) ON COMMIT DELETE ROWS""",
 )
-_NEIGHBOR_TYPES = ("text", "macaddr", "macaddr", "macaddr", "macaddr[]", "inet", "text",
-                   "float8", "inet[]", "float8[]", "float8[]")
-_ALERT_TYPES = ("text", "int8", "float8", "text", "int2", "text", "text", "macaddr",
-                "macaddr", "inet", "jsonb")
+# How psycopg sends each column: MACs and addresses as text, which the server reads
+# into the staging table's macaddr and inet columns.
+_NEIGHBOR_TYPES = ("text", "text", "text", "text", "text[]", "text", "text",
+                   "float8", "text[]", "float8[]", "float8[]")
+_ALERT_TYPES = ("text", "int8", "float8", "text", "int2", "text", "text", "text",
+                "text", "text", "text")
 
 _UPSERT_NEIGHBORS = """
 INSERT INTO ndpmon_neighbor AS n (probe, mac, first_mac_seen, previous_mac, old_macs, lla,

@@ -21,12 +21,20 @@ from ..fmt import ip_short
 from ..model import Router
 from ..state import UNSPECIFIED, Neighbor
 
-__all__ = ["neighbor_row", "alert_row", "router_rows", "router_xml", "hexmac",
+__all__ = ["clean", "neighbor_row", "alert_row", "router_rows", "router_xml", "hexmac",
            "NeighborRow", "AlertRow", "RouterRow"]
 
 NeighborRow = tuple[Any, ...]
 AlertRow = tuple[Any, ...]
 RouterRow = tuple[str, str, str, list[str], str]
+
+
+def clean(text: str | None) -> str | None:
+    """Text PostgreSQL accepts: no NUL, valid UTF-8 (a packet's bytes become
+    ``\\x00``-style escapes instead of making the database refuse the whole batch)."""
+    if text is None or (text.isascii() and "\0" not in text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\x00")
 
 
 def hexmac(mac: bytes | None) -> str | None:
@@ -40,18 +48,18 @@ def neighbor_row(probe: str, nb: Neighbor) -> NeighborRow:
     addresses = list(nb.addresses.values())
     return (probe, nb.mac.hex(":"), nb.first_mac_seen.hex(":"), hexmac(nb.previous_mac),
             [m.hex(":") for m in nb.old_macs],
-            None if nb.lla == UNSPECIFIED else ip_short(nb.lla), nb.vendor,
+            None if nb.lla == UNSPECIFIED else ip_short(nb.lla), clean(nb.vendor),
             float(nb.lastseen), [ip_short(a.addr) for a in addresses],
             [float(a.firstseen) for a in addresses], [float(a.lastseen) for a in addresses])
 
 
 def alert_row(origin: str, seq: int, probe: str, alert: Alert) -> AlertRow:
     """(origin, seq, time, probe, priority, reason, message, mac, mac2, ipv6, fields)."""
-    fields = alert.to_json()["fields"]
-    return (origin, seq, float(alert.time), probe, int(alert.priority), alert.reason,
-            alert.message, hexmac(alert.mac), hexmac(alert.mac2),
-            ip_short(alert.ipv6) if alert.ipv6 else None,
-            json.dumps(fields, default=str, sort_keys=True))
+    fields = json.dumps(alert.to_json()["fields"], default=str, sort_keys=True)
+    return (origin, seq, float(alert.time), clean(probe), int(alert.priority),
+            clean(alert.reason), clean(alert.message), hexmac(alert.mac),
+            hexmac(alert.mac2), ip_short(alert.ipv6) if alert.ipv6 else None,
+            clean(fields.replace("\\u0000", "\\\\x00")))  # jsonb refuses \u0000
 
 
 def router_xml(router: Router) -> str:

@@ -94,9 +94,10 @@ class StoreSync(Plugin):
         if not self._stopped:
             self.sync()
 
-    def sync(self) -> int:
+    def sync(self, wait: float = 0.0) -> int:
         """Queue the neighbours changed since the last sync (all of them after a drop)
-        and the routers that changed; return the neighbour rows queued."""
+        and the routers that changed; return the neighbour rows queued. ``wait``: how
+        long the last sync at exit may wait for room in the queue."""
         dropped = self.writer.dropped["neighbor"]
         full, self._full = self._full or dropped != self._neighbor_drops, False
         self._neighbor_drops = dropped
@@ -106,13 +107,15 @@ class StoreSync(Plugin):
             cache = state.neighbors
             changed = list(cache) if full else list((cache.dirty or {}).values())
             cache.dirty = {}
-            self.writer.put("probe", [(stored, self.source, now)])
+            put = self.writer.put
+            put("probe", [(stored, self.source, now)], wait)
             if state.routers is not self._routers.get(state.name):
-                if self.writer.put("router", [(stored, router_rows(stored, state.routers))]):
+                if put("router", [(stored, router_rows(stored, state.routers))], wait):
                     self._routers[state.name] = state.routers
             rows = [neighbor_row(stored, nb) for nb in changed]
-            for start in range(0, len(rows), CHUNK):
-                self.writer.put("neighbor", rows[start:start + CHUNK])
+            chunk = max(1, min(CHUNK, self.writer.max_rows // 4))
+            for start in range(0, len(rows), chunk):
+                put("neighbor", rows[start:start + chunk], wait)
             count += len(rows)
         return count
 
@@ -139,7 +142,7 @@ class StoreSync(Plugin):
             return
         self._stopped = True
         if self.engine is not None:
-            self.sync()
+            self.sync(wait=FLUSH_TIMEOUT)
         self.writer.close(FLUSH_TIMEOUT)
         log.info("store: %s", self.summary())
 

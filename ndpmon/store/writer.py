@@ -38,12 +38,12 @@ class StoreWriter:
     """
 
     def __init__(self, connect: Callable[[], Any], max_rows: int, *,
-                 errors: tuple[type, type], batch_rows: int = 5000,
+                 errors: tuple[tuple[type, ...], type], batch_rows: int = 5000,
                  backoff: tuple[float, float] = BACKOFF, name: str = "store") -> None:
         self._connect = connect
         self.max_rows = max_rows
         self.batch_rows = batch_rows
-        self._down_errors = (errors[0], StoreError)  # StoreError: schema too new
+        self._down_errors = (*errors[0], StoreError)  # StoreError: schema too new
         self._db_errors = errors[1]
         self._backoff = backoff
         self._name = name
@@ -62,17 +62,24 @@ class StoreWriter:
 
     # -- the capture side -----------------------------------------------------------
 
-    def put(self, kind: str, rows: list) -> bool:
-        """Queue ``rows`` of ``kind``; False (and counted) when they do not fit."""
+    def put(self, kind: str, rows: list, wait: float = 0.0) -> bool:
+        """Queue ``rows`` of ``kind``; False (and counted) when they do not fit. The
+        capture loop never waits (``wait`` 0); the last save at exit may."""
         if not rows:
             return True
+        deadline = time.monotonic() + wait
         with self._cond:
+            while self._queued + len(rows) > self.max_rows and not self._stopping:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._worker is None:
+                    break
+                self._cond.wait(left)
             if self._queued + len(rows) > self.max_rows or self._stopping:
                 self.dropped[kind] += len(rows)
                 return False
             self._items.append((kind, rows))
             self._queued += len(rows)
-            self._cond.notify()
+            self._cond.notify_all()
         return True
 
     def queued(self) -> int:
@@ -90,7 +97,7 @@ class StoreWriter:
         dropped."""
         with self._cond:
             self._stopping = True
-            self._cond.notify()
+            self._cond.notify_all()
         if self._worker is None:
             self._drop_queued()
             return
@@ -135,6 +142,7 @@ class StoreWriter:
                 batch.setdefault(kind, []).extend(rows)
                 count += len(rows)
             self._queued -= count
+            self._cond.notify_all()  # a final save may be waiting for room
         return batch
 
     def _write(self, conn: Any, batch: dict[str, list]) -> Any:
