@@ -159,6 +159,8 @@ class Monitor:
                 continue
             if alerts:
                 self._count(self.pipeline.raise_alerts(alerts))
+                for action in self.pipeline.actions:
+                    action.flush()
 
     def _check_drops(self) -> None:
         """Frames the kernel dropped (the socket buffer was full) raise an alert."""

@@ -102,20 +102,24 @@ class StoreSync(Plugin):
         full, self._full = self._full or dropped != self._neighbor_drops, False
         self._neighbor_drops = dropped
         now, count = time.time(), 0
+        deadline = time.monotonic() + wait
+
+        def put(kind: str, rows: list) -> bool:
+            return self.writer.put(kind, rows, max(0.0, deadline - time.monotonic()))
+
         for state in self._local_states():
             stored = self.stored_name(state.name)
             cache = state.neighbors
             changed = list(cache) if full else list((cache.dirty or {}).values())
             cache.dirty = {}
-            put = self.writer.put
-            put("probe", [(stored, self.source, now)], wait)
+            put("probe", [(stored, self.source, now)])
             if state.routers is not self._routers.get(state.name):
-                if put("router", [(stored, router_rows(stored, state.routers))], wait):
+                if put("router", [(stored, router_rows(stored, state.routers))]):
                     self._routers[state.name] = state.routers
             rows = [neighbor_row(stored, nb) for nb in changed]
             chunk = max(1, min(CHUNK, self.writer.max_rows // 4))
             for start in range(0, len(rows), chunk):
-                put("neighbor", rows[start:start + chunk], wait)
+                put("neighbor", rows[start:start + chunk])
             count += len(rows)
         return count
 
