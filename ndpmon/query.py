@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="alerts.xml without a store (default: beside the cache)")
     p.add_argument("--store", metavar="URL", help="the PostgreSQL store to ask")
     p.add_argument("--files", action="store_true",
-                   help="ask the files even if the config has a <store>")
+                   help="ask the files (-g, --alerts), not the store; the config is not read")
     p.add_argument("--limit", type=int, default=1000, metavar="N",
                    help="show at most N neighbours and N alerts (default 1000)")
     return p
@@ -241,12 +241,14 @@ def _store_of(args: argparse.Namespace, explicit_config: bool):
     from .model import Config, Store
     from .store.url import with_store_url
 
+    if args.files:
+        return None
     config = None
     if explicit_config or os.path.exists(args.config):
         config = configmod.load(args.config)
     if args.store:
         return with_store_url(config or Config(args.config), args.store).settings.store
-    if config is None or args.files:
+    if config is None:
         return None
     store: Store | None = config.settings.store
     return store

@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -187,7 +186,7 @@ class Instance:
                           r"alerts, (\d+) neighbour rows", self.stderr())
         assert found, self.stderr()
         keys = ("written_neighbors", "written_alerts", "dropped_alerts", "dropped_neighbors")
-        return dict(zip(keys, map(int, found.groups())))
+        return dict(zip(keys, map(int, found.groups()), strict=True))
 
 
 def stations(prefix: str, first: int, count: int) -> list[bytes]:
