@@ -33,7 +33,7 @@ from ..alert import Alert, Priority
 from ..errors import NdpmonError
 from ..fmt import ip_short, mac_str
 from . import read
-from .rows import alert_row
+from .rows import ROWS
 from .url import StoreError, connect, password, require_psycopg
 
 __all__ = ["Central", "MAC_REASON", "ADDRESS_REASON", "pair_alerts", "main"]
@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     actions = _actions(outputs, config, deliver=True)
     errors = ((psycopg.OperationalError, psycopg.InterfaceError), psycopg.Error)
     writer = StoreWriter(lambda: connect(store, secret), store.queue_size, errors=errors,
-                         name="store (central)")
+                         name="store (central)", rows=ROWS)
     origin = f"central:{socket.gethostname()}:{os.getpid()}:{time.time():.6f}"
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
                 seq += 1
                 for action in actions:
                     action.notify(alert)
-                writer.put("alert", [alert_row(origin, seq, alert.probe, alert)])
+                writer.put("alert", [(origin, seq, alert.probe, alert)])
             for action in actions:
                 action.flush()
             if args.once:

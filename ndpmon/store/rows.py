@@ -1,10 +1,11 @@
 """Neighbours, routers and alerts as the rows the writer sends (pure, no database).
 
-Rows are plain tuples of strings, numbers and lists, made in the capture thread at
-each cache save and for each alert: cheap to build, safe to hand to the writer's
-thread, and free of the objects the engine keeps changing. Times stay epoch seconds
-(the database turns them into timestamps), MACs are ``00:11:22:33:44:55`` (the
-``macaddr`` input form), addresses their short text form.
+The capture thread does as little as possible: for an alert it queues the (immutable)
+Alert itself, and at a cache save a *snapshot* of each changed neighbour, a tuple of
+the immutable values it holds (bytes, floats, the Address tuples), since the Neighbor
+object keeps changing. The writer's thread turns both into rows of plain strings,
+numbers and lists: times stay epoch seconds (the database turns them into timestamps),
+MACs are ``00:11:22:33:44:55`` (the ``macaddr`` input form), addresses their short text.
 
 A neighbour is one row carrying its global addresses as three parallel lists, so that
 a neighbour counts once in the queue bound and addresses cost no extra row.
@@ -21,8 +22,8 @@ from ..fmt import ip_short
 from ..model import Router
 from ..state import UNSPECIFIED, Neighbor
 
-__all__ = ["clean", "neighbor_row", "alert_row", "router_rows", "router_xml", "hexmac",
-           "NeighborRow", "AlertRow", "RouterRow"]
+__all__ = ["clean", "snapshot", "neighbor_row", "ROWS", "alert_row", "router_rows",
+           "router_xml", "hexmac", "NeighborRow", "AlertRow", "RouterRow"]
 
 NeighborRow = tuple[Any, ...]
 AlertRow = tuple[Any, ...]
@@ -42,14 +43,19 @@ def hexmac(mac: bytes | None) -> str | None:
     return mac.hex(":") if mac else None
 
 
-def neighbor_row(probe: str, nb: Neighbor) -> NeighborRow:
+def snapshot(probe: str, nb: Neighbor) -> tuple:
+    """The neighbour's values now (capture thread): immutable, cheap, for ``neighbor_row``."""
+    return (probe, nb.mac, nb.first_mac_seen, nb.previous_mac, nb.old_macs, nb.lla,
+            nb.vendor, nb.lastseen, tuple(nb.addresses.values()))
+
+
+def neighbor_row(snap: tuple) -> NeighborRow:
     """(probe, mac, first_mac_seen, previous_mac, old_macs, lla, vendor, last_seen,
-    addresses, first_seen of each, last_seen of each)."""
-    addresses = list(nb.addresses.values())
-    return (probe, nb.mac.hex(":"), nb.first_mac_seen.hex(":"), hexmac(nb.previous_mac),
-            [m.hex(":") for m in nb.old_macs],
-            None if nb.lla == UNSPECIFIED else ip_short(nb.lla), clean(nb.vendor),
-            float(nb.lastseen), [ip_short(a.addr) for a in addresses],
+    addresses, first_seen of each, last_seen of each) of a ``snapshot``."""
+    probe, mac, first, previous, old, lla, vendor, last, addresses = snap
+    return (probe, mac.hex(":"), first.hex(":"), hexmac(previous),
+            [m.hex(":") for m in old], None if lla == UNSPECIFIED else ip_short(lla),
+            clean(vendor), float(last), [ip_short(a.addr) for a in addresses],
             [float(a.firstseen) for a in addresses], [float(a.lastseen) for a in addresses])
 
 
@@ -72,3 +78,7 @@ def router_rows(probe: str, routers: Iterable[Router]) -> list[RouterRow]:
     return [(probe, r.mac.hex(":"), ip_short(r.lla),
              [f"{ip_short(p.address)}/{p.mask}" for p in r.prefixes], router_xml(r))
             for r in routers]
+
+
+#: What the writer's thread turns each queued item of a kind into (ndpmon.store.writer).
+ROWS = {"neighbor": neighbor_row, "alert": lambda item: alert_row(*item)}

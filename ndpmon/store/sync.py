@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from ..alert import Alert, Priority
 from ..model import Config, Store
 from ..plugin import Plugin
-from .rows import alert_row, neighbor_row, router_rows
+from .rows import ROWS, router_rows, snapshot
 from .url import connect, password, require_psycopg, source_of
 from .writer import StoreWriter
 
@@ -65,7 +65,8 @@ class StoreSync(Plugin):
         self.origin = f"{self.source}:{os.getpid()}:{time.time():.6f}"
         self.writer = StoreWriter(
             lambda: connect(store, secret), store.queue_size,
-            errors=((psycopg.OperationalError, psycopg.InterfaceError), psycopg.Error))
+            errors=((psycopg.OperationalError, psycopg.InterfaceError), psycopg.Error),
+            rows=ROWS)
         self._seq = 0
         self._routers: dict[str, Any] = {}
         self._full = True  # the first save sends the whole cache
@@ -87,8 +88,8 @@ class StoreSync(Plugin):
 
     def notify(self, alert: Alert) -> None:
         self._seq += 1
-        self.writer.put("alert", [alert_row(self.origin, self._seq,
-                                            self.stored_name(alert.probe), alert)])
+        self.writer.put("alert", [(self.origin, self._seq, self.stored_name(alert.probe),
+                                   alert)])
 
     def on_cache_save(self, engine: Any) -> None:
         if not self._stopped:
@@ -116,7 +117,7 @@ class StoreSync(Plugin):
             if state.routers is not self._routers.get(state.name):
                 if put("router", [(stored, router_rows(stored, state.routers))]):
                     self._routers[state.name] = state.routers
-            rows = [neighbor_row(stored, nb) for nb in changed]
+            rows = [snapshot(stored, nb) for nb in changed]
             chunk = max(1, min(CHUNK, self.writer.max_rows // 4))
             for start in range(0, len(rows), chunk):
                 put("neighbor", rows[start:start + chunk])

@@ -39,8 +39,10 @@ class StoreWriter:
 
     def __init__(self, connect: Callable[[], Any], max_rows: int, *,
                  errors: tuple[tuple[type, ...], type], batch_rows: int = 5000,
-                 backoff: tuple[float, float] = BACKOFF, name: str = "store") -> None:
+                 backoff: tuple[float, float] = BACKOFF, name: str = "store",
+                 rows: dict[str, Callable[[Any], Any]] | None = None) -> None:
         self._connect = connect
+        self._rows = rows or {}  # kind -> item -> row, run in the worker
         self.max_rows = max_rows
         self.batch_rows = batch_rows
         self._down_errors = (*errors[0], StoreError)  # StoreError: schema too new
@@ -143,6 +145,17 @@ class StoreWriter:
                 count += len(rows)
             self._queued -= count
             self._cond.notify_all()  # a final save may be waiting for room
+        return self._convert(batch)
+
+    def _convert(self, batch: dict[str, list]) -> dict[str, list]:
+        """Items into rows (``rows``); a kind that fails to convert is refused."""
+        for kind, make in self._rows.items():
+            if kind not in batch:
+                continue
+            try:
+                batch[kind] = [make(item) for item in batch[kind]]
+            except Exception as exc:  # noqa: BLE001 - a bug here must not stop the worker
+                self._reject(None, {kind: batch.pop(kind)}, exc)
         return batch
 
     def _write(self, conn: Any, batch: dict[str, list]) -> Any:
