@@ -21,13 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from needs import need_root, need_tool
+from needs import missing, need_root, need_tool
 from netns import MONITOR, PEER, VethPair
 from pgserver import PASSWORD, PgServer
 from services import wait_for
 from test_live import na, ra
 
-pytest.importorskip("psycopg")
 
 NDPMON = [sys.executable, "-m", "ndpmon"]
 ROOT = Path(__file__).parents[1]
@@ -39,6 +38,10 @@ SHARED_IP = "2001:db8:1::99"
 def pg():
     """A private PostgreSQL server for the module, removed afterwards."""
     need_root()  # the server runs as the postgres user: runuser needs root
+    try:
+        import psycopg  # noqa: F401 - the store's driver, in the test extra
+    except ImportError:
+        missing("psycopg is not installed (pip install -e '.[test]')")
     need_tool("runuser")
     server = PgServer()
     try:
