@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-alerts-xml", action="store_true", help="do not write alerts.xml")
     p.add_argument("--check-config", action="store_true",
                    help="validate the config (and the cache) and exit 0, or 2 on error")
+    p.add_argument("--store", metavar="URL",
+                   help="write neighbours, routers and alerts into this PostgreSQL "
+                        "database (postgresql://host/db, no password: see <store>)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not print alerts on stderr")
     p.add_argument("-v", dest="verbose", action="store_true", help="print more on stderr")
@@ -103,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .report import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] in (["query"], ["central"]):  # the store's commands (ndpmon.query)
+        from .query import main as query_main
+
+        return query_main(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     args.learn = args.learn or args.learn_for is not None
     setup_logging(args.verbose)
@@ -128,6 +135,10 @@ def _run(args: argparse.Namespace) -> int:
         _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
     account = _account(args)
     config = runner.load_config(args.config, args.dtd)
+    if args.store:
+        from .store.url import with_store_url
+
+        config = with_store_url(config, args.store)
     _check_files(args, config, account)
     if args.check_config:
         runner.check_cache(config, args.cache)

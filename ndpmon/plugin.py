@@ -127,6 +127,12 @@ class Plugin:
         """Called just after the neighbour cache was written to ``path`` (same moments
         as ``on_cache_save``); for work that reads the files ndpmon wrote."""
 
+    def tick(self, now: float) -> Sequence[Alert]:
+        """Called every 10 s by the live loop (in the capture thread; never in a replay)
+        with the wall-clock time: alerts to raise about the plugin's own state, which
+        go through every output like the others (the store's ``store drops``). Quick."""
+        return ()
+
     def reconfigure(self, config: Config) -> None:
         """SIGHUP: the new config (already validated) replaces the old."""
         self.config = config

@@ -30,6 +30,7 @@ from .model import Config, Probe
 from .monitor import Monitor, default_learn_until
 from .plugin import load_plugins, overrides
 from .replay import read_batches
+from .store.sync import store_plugins
 
 __all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
            "Summary", "Pipeline"]
@@ -60,7 +61,7 @@ def _remote(config: Config) -> set[str]:
 
 def check_cache(config: Config, path: str) -> None:
     """Load the plugins and the neighbour cache into throw-away state, to validate them."""
-    engine = Engine(config, plugins=load_plugins(config))
+    engine = Engine(config, plugins=load_plugins(config) + store_plugins(config))
     cachefile.load_cache(path, _caches(engine), _remote(config))
 
 
@@ -261,7 +262,8 @@ def prepare(config: Config, args: argparse.Namespace) -> Engine:
     if args.learn:
         _check_writable(config.path)
     tune_gc()
-    engine = Engine(config, learning=args.learn, plugins=load_plugins(config))
+    engine = Engine(config, learning=args.learn,
+                    plugins=load_plugins(config) + store_plugins(config))
     _warn_plugins_off(config, engine)
     cachefile.load_cache(args.cache, _caches(engine), _remote(config))
     return engine
