@@ -5,7 +5,8 @@ router solicit every address of a /64; THC's flood_router26 and flood_advertise6
 every host's kernel), and the per-message alerts it causes say what each frame is, not
 that there are a hundred thousand of them. This check counts each message type per probe
 in fixed windows of ``<limits rate_window>`` seconds and raises one ``ND flood`` alert
-per type and window when the count passes ``rate * window``, naming the top sources.
+per type and window when the count passes ``rate * window``, naming the top sources of
+the window's second half (counted from half the limit on, see ratewatch.py).
 
 The defaults are well above a LAN of a few hundred hosts (RFC 4861 §10: a router sends
 an unsolicited RA every 4-1800 s and at most one solicited RA per 3 s; a host sends a
@@ -34,17 +35,19 @@ __all__ = ["watch_rates"]
 @check("watch_rates", reasons=("ND flood",))
 def watch_rates(msg: NdMessage, ctx: Context) -> int:
     """RFC 6583 §4, RFC 4861 §10: a message rate no LAN needs is an attack."""
-    rates = ctx.state.rates
-    count = rates.see(msg.type, msg.eth_src, ctx.now)
-    if count is None:
+    rates, now, kind = ctx.state.rates, ctx.now, msg.type
+    if not rates.start <= now < rates.end:
+        rates.open(now)
+    counts = rates.counts  # RateWatch.see, inlined: every ND message comes here
+    count = counts[kind] = counts.get(kind, 0) + 1
+    if count <= rates.half[kind] or rates.over_half(kind, msg.eth_src, count) is None:
         return 0
-    kind = TYPE_NAMES[msg.type]
-    sources = rates.sources[msg.type]
-    many = len(sources) >= MAX_SOURCES
-    top = ", ".join(f"{mac_str(m)} x{n}" for m, n in rates.top(msg.type))
+    name = TYPE_NAMES[kind]
+    seen = len(rates.sources[kind])
+    top = ", ".join(f"{mac_str(m)} x{n}" for m, n in rates.top(kind))
     ctx.alert(HIGH, "ND flood",
-              f"ND flood: {count} {kind} in {rates.window:g} s from "
-              f"{'at least ' if many else ''}{len(sources)} source"
-              f"{'' if len(sources) == 1 else 's'} (limit {rates.rates[msg.type]:g}/s); "
-              f"top: {top}", count=count, window=rates.window)
+              f"ND flood: {count} {name} in {rates.window:g} s (limit "
+              f"{rates.rates[kind]:g}/s); {'at least ' if seen >= MAX_SOURCES else ''}"
+              f"{seen} source{'' if seen == 1 else 's'} in its second half, top: {top}",
+              count=count, window=rates.window)
     return 1

@@ -1,7 +1,10 @@
 """Per-probe counters for the ND flood check (checks/rates.py): one window of counts.
 
 Kept apart from the check so that ProbeState (context.py) can hold one without
-importing the check registry.
+importing the check registry. Every ND message passes here, so the common case is one
+comparison and one dict update: sources are counted only once a type's count in the
+window has passed half its limit (ordinary traffic never gets there), which is what a
+flood alert then names.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ class RateWatch:
 
     def __init__(self, limits: Limits) -> None:
         self.configure(limits)
-        self.start: float | None = None
+        self.start = self.end = 0.0  # the first message opens a window
         self.counts: dict[int, int] = {}
         self.sources: dict[int, dict[bytes, int]] = {}
         self.alerted: set[int] = set()
@@ -32,12 +35,28 @@ class RateWatch:
                  NA: limits.na_rate, REDIRECT: limits.redirect_rate}
         self.rates = rates
         self.maximum = {t: int(r * self.window) for t, r in rates.items() if r}
+        #: the count from which sources are counted (no limit: never)
+        self.half = {t: int(r * self.window) // 2 if r else float("inf")
+                     for t, r in rates.items()}
+
+    def open(self, now: float) -> None:
+        """Start a new window at ``now``."""
+        self.start, self.end = now, now + self.window
+        self.counts, self.sources, self.alerted = {}, {}, set()
 
     def see(self, icmp_type: int, mac: bytes, now: float) -> int | None:
-        """Count one message; its type's count if this one passes the limit (once)."""
-        if self.start is None or not 0 <= now - self.start < self.window:
-            self.start, self.counts, self.sources, self.alerted = now, {}, {}, set()
-        count = self.counts[icmp_type] = self.counts.get(icmp_type, 0) + 1
+        """Count one message; its type's count if this one passes the limit (once).
+        (watch_rates inlines the common case: below half the limit.)"""
+        if not self.start <= now < self.end:
+            self.open(now)
+        counts = self.counts
+        count = counts[icmp_type] = counts.get(icmp_type, 0) + 1
+        if count <= self.half[icmp_type]:
+            return None
+        return self.over_half(icmp_type, mac, count)
+
+    def over_half(self, icmp_type: int, mac: bytes, count: int) -> int | None:
+        """The rest of ``see`` once the count passed half the limit."""
         sources = self.sources.setdefault(icmp_type, {})
         if mac in sources or len(sources) < MAX_SOURCES:
             sources[mac] = sources.get(mac, 0) + 1

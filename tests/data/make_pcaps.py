@@ -992,20 +992,21 @@ def frag_hiding_samples() -> None:
 
 def flood_alert(count, kind, sources, top):
     tops = ", ".join(f"{ether(mac(n))} x{k}" for n, k in top)
-    return (HIGH, "ND flood", f"ND flood: {count} {kind} in 2 s from {sources} "
-            f"source{'' if sources == 1 else 's'} (limit 1/s); top: {tops}")
+    return (HIGH, "ND flood", f"ND flood: {count} {kind} in 2 s (limit 1/s); {sources} "
+            f"source{'' if sources == 1 else 's'} in its second half, top: {tops}")
 
 
 def flood_samples() -> None:
     """The ND flood check (RFC 6583 §4) with limits of 1/s over 2 s windows."""
-    Sample("flood", "a third RA and a third NS within one 2 s window alert once each; "
-           "a fourth does not; the next window starts afresh", config="router1_rates",
+    Sample("flood", "a third RA and a third NS within one 2 s window alert once each, "
+           "naming the sources from half the limit on; a fourth does not; the next "
+           "window starts afresh", config="router1_rates",
            cache=CACHE) \
         .add(ra(), at=0).add(ra(), at=0) \
-        .add(ra(), flood_alert(3, "RA", 1, [(R, 3)]), at=0) \
+        .add(ra(), flood_alert(3, "RA", 1, [(R, 2)]), at=0) \
         .add(ra(), at=1) \
         .add(ns(A, lla(A), lla(R)), at=1).add(ns(B, lla(B), lla(R)), at=1) \
-        .add(ns(C, lla(C), lla(R)), flood_alert(3, "NS", 3, [(A, 1), (B, 1), (C, 1)]),
+        .add(ns(C, lla(C), lla(R)), flood_alert(3, "NS", 2, [(B, 1), (C, 1)]),
              new_station(C, lla(C)), at=1) \
         .add(ra(), at=2).add(ra(), at=3)
     Sample("flood_clean", "two RAs and two NSs in each 2 s window: no flood",
