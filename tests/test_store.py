@@ -25,7 +25,7 @@ from needs import missing, need_root, need_tool
 from netns import MONITOR, PEER, VethPair
 from pgserver import PASSWORD, PgServer
 from services import wait_for
-from test_live import na, ra
+from test_live import Ndpmon, na, ra
 
 
 NDPMON = [sys.executable, "-m", "ndpmon"]
@@ -150,7 +150,7 @@ def test_a_password_on_the_command_line_is_refused(tmp_path):
 # -- two probes, an outage, the central view ---------------------------------------------
 
 
-class Instance:
+class Instance(Ndpmon):
     """One ``ndpmon`` capturing on mon0 of its own namespace pair, writing to the store."""
 
     def __init__(self, pair: VethPair, tmp: Path, source: str, store: str) -> None:
@@ -158,21 +158,7 @@ class Instance:
         self.dir.mkdir()
         (self.dir / "config.xml").write_text(
             config(store, f'    <probe name="{MONITOR}" type="interface"/>\n'))
-        self.json, self.log = self.dir / "alerts.jsonl", self.dir / "ndpmon.log"
-        cmd = ["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f",
-               str(self.dir / "config.xml"), "-g", str(self.dir / "neighbors.xml"),
-               "-i", MONITOR, "-q", "--json-alerts", str(self.json)]
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(cmd, stderr=self.log.open("w"), env=env)
-        wait_for(lambda: "on mon0" in self.stderr() or self.proc.poll() is not None, 60)
-        assert self.proc.poll() is None, self.stderr()
-
-    def stderr(self) -> str:
-        return self.log.read_text()
-
-    def alerts(self) -> list[dict]:
-        text = self.json.read_text() if self.json.exists() else ""
-        return [json.loads(line) for line in text.splitlines()]
+        super().__init__(pair, self.dir)
 
     def send(self, frames: list[bytes]) -> None:
         self.pair.send("b", PEER, frames)
