@@ -1119,7 +1119,8 @@ def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
     for group in (general_samples, station_samples, ra_samples, na_samples,
-                  proxy_samples, redirect_samples, malformed_samples, ext_samples, frag_hiding_samples,
+                  proxy_samples, redirect_samples, malformed_samples, ext_samples,
+                  frag_hiding_samples,
                   flood_samples,
                   limit_samples,
                   other_samples):
