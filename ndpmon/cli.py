@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="append alerts to this alerts.xml (default: alerts.xml beside "
                         "the neighbour cache)")
     p.add_argument("--no-alerts-xml", action="store_true", help="do not write alerts.xml")
+    p.add_argument("--npd6-conf", metavar="FILE",
+                   help="run the ND proxy (plugin ndproxy) with the settings of this "
+                        "npd6.conf; its interfaces are captured too")
     p.add_argument("--check-config", action="store_true",
                    help="validate the config (and the cache) and exit 0, or 2 on error")
     p.add_argument("-q", "--quiet", action="store_true",
@@ -118,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.daemon:
         _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
-    config = runner.load_config(args.config, args.dtd)
+    config = _npd6(runner.load_config(args.config, args.dtd), args)
     if args.check_config:
         runner.check_cache(config, args.cache)
         print(f"{args.config}: OK ({len(config.probes)} probes, "
@@ -167,7 +170,8 @@ def _live(args: argparse.Namespace, config) -> int:
 
 
 def _absolute_paths(args: argparse.Namespace) -> None:
-    for name in ("config", "dtd", "cache", "alerts_xml", "json_alerts", "pidfile"):
+    for name in ("config", "dtd", "cache", "alerts_xml", "json_alerts", "pidfile",
+                 "npd6_conf"):
         value = getattr(args, name)
         if value and value != "-":
             setattr(args, name, os.path.abspath(value))
@@ -177,7 +181,20 @@ def _reload(args: argparse.Namespace):
     """SIGHUP: load and validate the config file again (NdpmonError if it is broken)."""
     from . import runner
 
-    return runner.live_config(runner.load_config(args.config, args.dtd), args.ifaces)[0]
+    config = _npd6(runner.load_config(args.config, args.dtd), args)
+    return runner.live_config(config, args.ifaces)[0]
+
+
+def _npd6(config, args: argparse.Namespace):
+    """``--npd6-conf FILE``: switch the ndproxy plugin on with that npd6.conf."""
+    if not args.npd6_conf:
+        return config
+    from .npd6conf import with_npd6_conf
+
+    config, outside = with_npd6_conf(config, args.npd6_conf)
+    if args.ifaces and not args.replay:  # -i lists what is captured: add the outside
+        args.ifaces += [name for name in outside if name not in args.ifaces]
+    return config
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -237,9 +237,10 @@ def _discovery(text: str) -> float:
     return seconds
 
 
-def with_npd6_conf(config: Config, path: str) -> Config:
+def with_npd6_conf(config: Config, path: str) -> tuple[Config, tuple[str, ...]]:
     """``ndpmon --npd6-conf FILE``: the config with the ndproxy plugin reading FILE (its
-    other ``<param>``s kept) and a probe for each outside interface it lacks."""
+    other ``<param>``s kept) and a probe for each outside interface it lacks; and the
+    outside interfaces."""
     try:
         settings = read_npd6(path)
     except OSError as exc:
@@ -256,4 +257,5 @@ def with_npd6_conf(config: Config, path: str) -> Config:
     if not found:
         specs.append(PluginSpec("ndproxy", {"npd6_conf": absolute}))
     extra = tuple(Probe(name) for name in settings.interfaces if config.probe(name) is None)
-    return replace(config, plugins=tuple(specs), probes=config.probes + extra)
+    return (replace(config, plugins=tuple(specs), probes=config.probes + extra),
+            settings.interfaces)
