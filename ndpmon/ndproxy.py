@@ -33,7 +33,7 @@ from .ndmsg import NA_ROUTER, NA_SOLICITED, NS, NdMessage
 from .npd6conf import ProxySettings
 from .state import NeighborCache
 
-__all__ = ["Iface", "Answer", "decide", "alive", "listed", "NaBuilder", "REASONS",
+__all__ = ["Iface", "Answer", "decide", "alive", "listed", "flags", "NaBuilder", "REASONS",
            "na_checksum"]
 
 ZERO16 = bytes(16)
@@ -128,10 +128,14 @@ def _answer(msg: NdMessage, iface: Iface, settings: ProxySettings) -> Answer:
     src = msg.src
     local = src[0] == 0xFE and src[1] & 0xC0 == 0x80
     own = iface.lla if local or not iface.globals_ else iface.globals_[0]
-    flags = NA_SOLICITED | (NA_ROUTER if settings.router_na else 0)
     return Answer(iface.name, msg.slla or msg.eth_src, own or iface.lla or ZERO16, src,
-                  msg.target, flags, msg.dst[0] == 0xFF or settings.link_option,
+                  msg.target, flags(settings), msg.dst[0] == 0xFF or settings.link_option,
                   settings.max_hops)
+
+
+def flags(settings: ProxySettings) -> int:
+    """The NA flags byte: Solicited, Router as ``routerNA`` says, never Override."""
+    return NA_SOLICITED | (NA_ROUTER if settings.router_na else 0)
 
 
 def na_checksum(src: bytes, dst: bytes, icmp: bytes) -> int:

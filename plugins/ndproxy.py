@@ -30,7 +30,7 @@ from pathlib import Path
 from ndpmon.atomic import write_atomic
 from ndpmon.decode import decode
 from ndpmon.fmt import ip_short
-from ndpmon.ndproxy import REASONS, Iface, NaBuilder, decide
+from ndpmon.ndproxy import REASONS, Answer, Iface, NaBuilder, decide, flags
 from ndpmon.ndmsg import NdMessage
 from ndpmon.npd6conf import NPD6_KEYS, OWN_KEYS, ProxySettings, from_params
 from ndpmon.plugin import Plugin as Base, PluginError, known_params
@@ -96,6 +96,7 @@ class NdProxy(Base):
             self.sender = PacketSender()
         if self.sender is not None:
             self.refresh()
+            self._warm()
             if signal.getsignal(signal.SIGUSR1) not in (None, signal.SIG_DFL):
                 self._old_usr1 = signal.signal(signal.SIGUSR1, self._on_usr1)
         else:
@@ -117,6 +118,15 @@ class NdProxy(Base):
                 continue
             self.ifaces[name] = _iface(name, mac, addresses(name))
 
+    def _warm(self) -> None:
+        """Build the NA templates now (scapy's import takes a good part of a second),
+        so that the first answer is as quick as the others."""
+        for iface in self.ifaces.values():
+            for tlla in (False, True):
+                answer = Answer(iface.name, bytes(6), bytes(16), bytes(16), bytes(16),
+                                flags(self.settings), tlla, self.settings.max_hops)
+                self.builder.build(answer, iface.mac)
+
     def stop(self) -> None:
         self._log_counters()
         self._write_targets()
@@ -136,6 +146,7 @@ class NdProxy(Base):
             return
         if self.sender is not None:
             self.refresh()
+            self._warm()
         log.info("ndproxy: SIGHUP: %d prefixes on %s", len(self.settings.pairs),
                  ", ".join(self.settings.interfaces))
 
