@@ -21,7 +21,7 @@ inside probes' neighbour caches saw alive within ``discovery`` seconds.
 
 ``NaBuilder`` makes the answer's bytes: scapy builds a template once per (interface,
 flags, option), then each answer patches addresses and the checksum into a copy
-(``bench/bench_ndproxy.py``: about 30 times faster than building each NA with scapy).
+(``bench/bench_ndproxy.py``: 2.5 µs instead of 385 µs with scapy per NA).
 """
 
 from __future__ import annotations
