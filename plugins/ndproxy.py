@@ -156,7 +156,7 @@ class NdProxy(Base):
         if self.sent and frame in self.sent:
             return True  # our own answer, seen on another interface of the link
         if (len(frame) < 78 or frame[54] != NS_TYPE or frame[20] != ICMPV6
-                or frame[12:14] != b"\x86\xdd" or probe not in self.ifaces_wanted):
+                or frame[12:14] != b"\x86\xdd" or probe not in self.outside):
             return False
         msg = decode(frame)
         if type(msg) is NdMessage:
@@ -164,8 +164,13 @@ class NdProxy(Base):
         return False
 
     @property
-    def ifaces_wanted(self) -> tuple[str, ...]:
-        return self.settings.interfaces
+    def settings(self) -> ProxySettings:
+        return self._settings_now
+
+    @settings.setter
+    def settings(self, value: ProxySettings) -> None:
+        self._settings_now = value
+        self.outside = frozenset(value.interfaces)
 
     def handle(self, probe: str, now: float, msg: NdMessage) -> None:
         """Decide on one NS seen on outside interface ``probe``; answer or count."""
