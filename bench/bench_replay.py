@@ -9,49 +9,31 @@ whole replay (pcap reading through scapy's RawPcapReader + engine, as ``ndpmon -
 runs it, with no alert outputs).
 
 Run: ``python bench/bench_replay.py [--frames N]``. Not part of the test run; no timing
-is asserted anywhere. Frames are built with struct (scapy would take minutes for 400k).
+is asserted anywhere. Frames are built with struct by tests/floodgen.py (scapy would take
+minutes for 400k).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from ndpmon.engine import Engine  # noqa: E402
 from ndpmon.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
 from ndpmon.replay import read_batches  # noqa: E402
 from ndpmon.runner import Pipeline, tune_gc  # noqa: E402
+import floodgen  # noqa: E402  (tests/floodgen.py)
+from floodgen import PREFIX, na, ns  # noqa: E402
 
 ROUTER_MAC = bytes.fromhex("00005e005301")
 ROUTER_LLA = bytes.fromhex("fe800000000000000200" + "5efffe005301")
-PREFIX = bytes.fromhex("20010db8000100000000000000000000")
-ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
-
-
-def checksum(src: bytes, dst: bytes, icmp: bytes) -> int:
-    """RFC 4443 §2.3 ICMPv6 checksum."""
-    data = src + dst + struct.pack("!I3xB", len(icmp), 58) + icmp
-    if len(data) & 1:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def frame(eth_src: bytes, eth_dst: bytes, src: bytes, dst: bytes, icmp: bytes) -> bytes:
-    """Ethernet + IPv6 (hop limit 255) + ICMPv6 with a correct checksum."""
-    csum = checksum(src, dst, icmp)
-    icmp = icmp[:2] + struct.pack("!H", csum) + icmp[4:]
-    ip = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255) + src + dst
-    return eth_dst + eth_src + b"\x86\xdd" + ip + icmp
 
 
 def host(i: int) -> tuple[bytes, bytes, bytes]:
@@ -61,22 +43,8 @@ def host(i: int) -> tuple[bytes, bytes, bytes]:
     return mac, bytes.fromhex("fe800000000000000000")[:8] + iid, PREFIX[:8] + iid
 
 
-def ns(mac, src, target) -> bytes:
-    body = struct.pack("!BBHI", 135, 0, 0, 0) + target + struct.pack("!BB", 1, 1) + mac
-    dst = bytes.fromhex("ff0200000000000000000001ff") + target[13:]
-    return frame(mac, b"\x33\x33\xff" + target[13:], src, dst, body)
-
-
-def na(mac, src, target, dst=ALL_NODES) -> bytes:
-    body = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + struct.pack("!BB", 2, 1) + mac
-    return frame(mac, b"\x33\x33\x00\x00\x00\x01", src, dst, body)
-
-
 def ra() -> bytes:
-    body = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
-    body += struct.pack("!BB", 1, 1) + ROUTER_MAC
-    body += struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 2592000, 604800, 0) + PREFIX
-    return frame(ROUTER_MAC, b"\x33\x33\x00\x00\x00\x01", ROUTER_LLA, ALL_NODES, body)
+    return floodgen.ra(ROUTER_MAC, ROUTER_LLA, PREFIX)
 
 
 def benign(n: int) -> list[bytes]:

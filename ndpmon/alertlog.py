@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable
 from typing import BinaryIO
@@ -70,20 +71,25 @@ def _element(tag: str, text: str) -> str:
 
 
 def _render(alert: Alert) -> str:
-    """The ``<alert>`` block of one alert, indented, ending with a newline."""
-    fields = (
-        ("ethernet_address1", mac_str(alert.mac or _ZERO_MAC)),
-        ("ethernet_address2", mac_str(alert.mac2 or _ZERO_MAC)),
-        ("ipv6_address", ip_short(alert.ipv6 or _ZERO_IP)),
-        ("message", alert.message),
-        ("priority", str(int(alert.priority))),
-        ("probe", alert.probe),
-        ("reason", alert.reason),
-        ("time", str(int(alert.time))),
-        ("time_str", time.strftime("%c", time.localtime(alert.time))),
+    """The ``<alert>`` block of one alert, indented, ending with a newline.
+
+    Only the message, probe and reason can hold characters to escape; the addresses,
+    numbers and time are written as they are (one hostile RA can raise dozens of
+    alerts, so this runs often: see fuzz/).
+    """
+    return (
+        "  <alert>\n"
+        f"    <ethernet_address1>{mac_str(alert.mac or _ZERO_MAC)}</ethernet_address1>\n"
+        f"    <ethernet_address2>{mac_str(alert.mac2 or _ZERO_MAC)}</ethernet_address2>\n"
+        f"    <ipv6_address>{ip_short(alert.ipv6 or _ZERO_IP)}</ipv6_address>\n"
+        + _element("message", alert.message)
+        + f"    <priority>{int(alert.priority)}</priority>\n"
+        + _element("probe", alert.probe)
+        + _element("reason", alert.reason)
+        + f"    <time>{int(alert.time)}</time>\n"
+        f"    <time_str>{time.strftime('%c', time.localtime(alert.time))}</time_str>\n"
+        "  </alert>\n"
     )
-    body = "".join(_element(tag, text) for tag, text in fields)
-    return f"  <alert>\n{body}  </alert>\n"
 
 
 class AlertsXml:
@@ -106,6 +112,9 @@ class AlertsXml:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise self._error("cannot open", exc) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO cannot even be buffered
+            os.close(fd)
+            raise ConfigError(self.path, None, "cannot open: not a regular file")
         self._file = os.fdopen(fd, "r+b")
         try:
             self._end = self._find_end()

@@ -52,12 +52,9 @@ def load_cache(
     must be a key of ``caches``.  Raises ConfigError on the first problem.
     """
     try:
-        with open(path, "rb") as file:
-            data = file.read()
+        data = xmlsafe.read(path, xmlsafe.MAX_CACHE_BYTES)
     except FileNotFoundError:
         return
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if not data.strip():
         return
     _Reader(path).load(_parse(path, data), caches, remote)

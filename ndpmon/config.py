@@ -103,10 +103,9 @@ check = load
 def _read(path: str, what: str) -> bytes:
     """The bytes of ``path``, or ``path: cannot read<what>: <OS reason>``."""
     try:
-        return Path(path).read_bytes()
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(path, None, f"cannot read{what}: {reason}") from None
+        return xmlsafe.read(path, xmlsafe.MAX_CONFIG_BYTES, what)
+    except FileNotFoundError as exc:
+        raise ConfigError(path, None, f"cannot read{what}: {exc.strerror}") from None
 
 
 def _parse(path: str) -> etree._ElementTree:
@@ -319,6 +318,7 @@ class _Converter:
         convs = {"mail_relay": convert.relay, "mail_from": convert.one_line,
                  "sendmail_program": _path, "syslog_socket": _path,
                  "dedupe_window": convert.seconds, "queue_size": convert.positive,
+                 "burst": convert.positive,
                  "exec_timeout": convert.seconds, "dns_timeout": convert.seconds}
         return Delivery(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
 

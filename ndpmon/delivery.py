@@ -4,10 +4,13 @@ capture path, with dedupe and a bounded queue.
 NDPMon ran every handler synchronously on its event thread (REFERENCE §4), so a slow
 mail transport stalled detection, and a flood of identical alerts became a flood of
 mails. Here ``notify`` only files the alert: the same (probe, reason, message) within
-``dedupe_window`` seconds is held back and summarised once the window closes, and the
-rest waits in a bounded queue for one worker thread; when the queue is full, alerts
-are counted and reported, never waited for. Each priority has its own action set, so
-a high alert is mailed whatever the low priority's ``sendmail`` says (NDPMon's bug B6).
+``dedupe_window`` seconds is held back and summarised once the window closes; of one
+kind (probe, reason) at most ``burst`` different alerts are sent per window and the
+others are summarised as one alert with their count (a flood from random sources gives
+each alert its own message, so only this bounds the mails). The rest waits in a bounded
+queue for one worker thread; when the queue is full, alerts are counted and reported,
+never waited for. Each priority has its own action set, so a high alert is mailed
+whatever the low priority's ``sendmail`` says (NDPMon's bug B6).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ log = logging.getLogger("ndpmon")
 
 OVERFLOW_REASON = "alert queue overflow"
 MAX_WINDOWS = 10_000
+MAX_KINDS = 1_000
 OVERFLOW_REPORT_EVERY = 60.0  # seconds between reports while the queue stays full
 
 
@@ -92,6 +96,22 @@ class _Window:
         return self.first._replace(message=text, time=self.last_time)
 
 
+@dataclass
+class _Kind:
+    """A (probe, reason) in the current window: alerts sent, alerts held back."""
+
+    until: float
+    sent: int = 0
+    held: int = 0
+    last: Alert | None = None
+
+    def summary(self, window: float) -> Alert:
+        last = self.last
+        text = (f"{last.reason}: {self.held} more alert{'' if self.held == 1 else 's'} "
+                f"held back in {window:g} s (the last: {last.message.rstrip()})")
+        return last._replace(message=text)
+
+
 class Dispatcher(Action):
     """Asynchronous delivery of alerts to the configured actions.
 
@@ -113,6 +133,7 @@ class Dispatcher(Action):
             settings.delivery.queue_size)
         self._seq = 0  # number of the last alert queued
         self._windows: OrderedDict[tuple[str, str, str], _Window] = OrderedDict()
+        self._kinds: OrderedDict[tuple[str, str], _Kind] = OrderedDict()
         # Summaries waiting for the worker, each after the alert queued before it.
         self._ready: list[tuple[int, Alert]] = []
         self._lock = threading.Lock()
@@ -164,8 +185,44 @@ class Dispatcher(Action):
             self._close(key)
         elif len(self._windows) >= MAX_WINDOWS:
             self._close(next(iter(self._windows)))
+        if self._over_burst(alert, now, window):
+            return True
         self._windows[key] = _Window(alert, now + window, last_time=alert.time)
         return False
+
+    def _over_burst(self, alert: Alert, now: float, window: float) -> bool:
+        """Per kind (under the lock): True when ``burst`` alerts of it went out already
+        in this window; the alert is then counted for the kind's summary."""
+        key = (alert.probe, alert.reason)
+        kind = self._kinds.get(key)
+        if kind is not None and now >= kind.until:
+            self._close_kind(key)
+            kind = None
+        if kind is None:
+            if len(self._kinds) >= MAX_KINDS:
+                self._close_kind(next(iter(self._kinds)))
+            kind = self._kinds[key] = _Kind(now + window)
+        if kind.sent < self._settings.delivery.burst:
+            kind.sent += 1
+            return False
+        kind.held += 1
+        kind.last = alert
+        self.held_back += 1
+        return True
+
+    def _close_all(self) -> None:
+        """Close every window (under the lock): at stop, or when its length changes."""
+        for key in list(self._windows):
+            self._close(key)
+        for kind in list(self._kinds):
+            self._close_kind(kind)
+
+    def _close_kind(self, key: tuple[str, str]) -> None:
+        """Close one kind's window (under the lock); its summary goes to the worker."""
+        closed = self._kinds.pop(key)
+        if closed.held:
+            summary = closed.summary(self._settings.delivery.dedupe_window)
+            self._ready.append((self._seq, summary))
 
     def _close(self, key: tuple[str, str, str]) -> None:
         """Close one window (under the lock); its summary goes to the worker."""
@@ -213,8 +270,7 @@ class Dispatcher(Action):
             action.start()
         with self._lock:
             if settings.delivery.dedupe_window != self._settings.delivery.dedupe_window:
-                for key in list(self._windows):
-                    self._close(key)
+                self._close_all()
             self._settings = settings
             with self._queue.mutex:
                 self._queue.maxsize = settings.delivery.queue_size
@@ -292,8 +348,7 @@ class Dispatcher(Action):
             self._stop_actions(self._routes.unique())
             return
         with self._lock:
-            for key in list(self._windows):
-                self._close(key)
+            self._close_all()
         self._deliver_all(self._take_ready())
         self._report_overflow(True)
         self._notice(STOP_TEXT)
@@ -317,6 +372,11 @@ class Dispatcher(Action):
                 if first.until > now:
                     break
                 self._close(key)
+            while self._kinds:
+                key, kind = next(iter(self._kinds.items()))
+                if kind.until > now:
+                    break
+                self._close_kind(key)
 
     def _take_ready(self, before: int | None = None) -> list[Alert]:
         """The summaries due before alert number ``before`` (all of them: None)."""

@@ -61,8 +61,8 @@ class Limits:
     #: ``rate_window`` seconds; 0 turns a type off.
     ra_rate: int = 10
     rs_rate: int = 50
-    ns_rate: int = 500
-    na_rate: int = 500
+    ns_rate: int = 100
+    na_rate: int = 100
     redirect_rate: int = 20
     rate_window: float = 10.0
 
@@ -81,6 +81,7 @@ class Delivery:
     syslog_socket: str = "/dev/log"
     dedupe_window: float = 60.0
     queue_size: int = 1000
+    burst: int = 20
     exec_timeout: float = 10.0
     dns_timeout: float = 1.0
 

@@ -118,6 +118,10 @@ class Plugin:
         """Called just before the neighbour cache is written (every 60 s while frames
         arrive, on SIGUSR1 and at exit) with the engine and its probes."""
 
+    def cache_saved(self, path: str) -> None:
+        """Called just after the neighbour cache was written to ``path`` (same moments
+        as ``on_cache_save``); for work that reads the files ndpmon wrote."""
+
     def reconfigure(self, config: Config) -> None:
         """SIGHUP: the new config (already validated) replaces the old."""
         self.config = config

@@ -65,14 +65,22 @@ def check_cache(config: Config, path: str) -> None:
 
 
 def save_cache(engine: Engine, path: str) -> None:
-    """Write the neighbour cache, after the plugins' ``on_cache_save`` hooks."""
-    for plugin in engine.plugins:
-        try:
-            plugin.on_cache_save(engine)
-        except Exception as exc:  # a plugin's bug must not lose the cache
-            log.error("plugin %s: on_cache_save failed: %s: %s", plugin.name,
-                      type(exc).__name__, exc)
+    """Write the neighbour cache between the plugins' ``on_cache_save`` and
+    ``cache_saved`` hooks."""
+    _plugin_hook(engine, "on_cache_save", engine)
     cachefile.save_cache(path, _caches(engine))
+    _plugin_hook(engine, "cache_saved", path)
+
+
+def _plugin_hook(engine: Engine, hook: str, *args) -> None:
+    """Call ``hook`` on every plugin defining it; a plugin's bug must not lose the cache."""
+    for plugin in engine.plugins:
+        if overrides(plugin, hook):
+            try:
+                getattr(plugin, hook)(*args)
+            except Exception as exc:
+                log.error("plugin %s: %s failed: %s: %s", plugin.name, hook,
+                          type(exc).__name__, exc)
 
 
 def _caches(engine: Engine):

@@ -344,7 +344,7 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cachefile, "open", refuse, raising=False)
+    monkeypatch.setattr(cachefile.xmlsafe, "_open_fd", refuse)
     with pytest.raises(ConfigError) as info:
         load_one("/var/lib/ndpmon/neighbor_list.xml")
     assert str(info.value) == "/var/lib/ndpmon/neighbor_list.xml: cannot read: Permission denied"

@@ -746,11 +746,11 @@ def test_directory_instead_of_file(tmp_path):
 def test_unreadable_file(tmp_path, monkeypatch):
     """A file we may not read gives the OS reason (faked: the tests may run as root)."""
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(path: str) -> int:
+        raise PermissionError(13, "Permission denied", path)
 
     path = with_base(tmp_path)
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(config.xmlsafe, "_open_fd", refuse)
     assert load_error(path) == f"{path}: cannot read: Permission denied"
 
 

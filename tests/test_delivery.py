@@ -106,15 +106,16 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def settings(window: float = 0.0, queue_size: int = 100, **kw) -> Settings:
-    """Settings with the given dedupe window and queue size."""
-    return Settings(delivery=Delivery(dedupe_window=window, queue_size=queue_size), **kw)
+def settings(window: float = 0.0, queue_size: int = 100, burst: int = 20, **kw) -> Settings:
+    """Settings with the given dedupe window, queue size and burst."""
+    return Settings(delivery=Delivery(dedupe_window=window, queue_size=queue_size,
+                                      burst=burst), **kw)
 
 
 def dispatcher(routes: Routes, window: float = 0.0, queue_size: int = 100,
-               clock: FakeClock | None = None) -> Dispatcher:
+               clock: FakeClock | None = None, burst: int = 20) -> Dispatcher:
     """A started Dispatcher over fixed fake routes, waking every 20 ms."""
-    d = Dispatcher(settings(window, queue_size), clock=clock or FakeClock(),
+    d = Dispatcher(settings(window, queue_size, burst), clock=clock or FakeClock(),
                    actions_factory=lambda s: routes, tick=0.02)
     d.start()
     return d
@@ -345,6 +346,39 @@ def test_repeats_are_held_back_and_summarised_when_the_window_closes():
     d.stop()
     assert high.messages()[3] == msg
     assert len(high.alerts) == 4
+
+
+def test_a_flood_of_one_kind_is_summarised_with_its_count():
+    """10,000 different new-station alerts in one window: ``burst`` are sent, then one
+    summary per kind when the window closes; another kind is not held back by it."""
+    clock = FakeClock()
+    low = Recording()
+    d = dispatcher(Routes(low=[low], high=[low]), window=60, clock=clock, burst=3)
+    for n in range(10_000):
+        d.notify(alert(f"new station 0:18:0:0:{n >> 8:x}:{n & 255:x} fe80::{n:x}",
+                       Priority.LOW, "new station"))
+    d.notify(alert())  # wrong ipv6 router: its own kind
+    wait_for(lambda: len(low.alerts) == 4)
+    assert d.held_back == 9997
+    clock.now += 61
+    wait_for(lambda: len(low.alerts) == 5)
+    summary = low.alerts[4]
+    assert summary.reason == "new station" and summary.priority == Priority.LOW
+    assert summary.message == ("new station: 9997 more alerts held back in 60 s (the "
+                               "last: new station 0:18:0:0:27:f fe80::270f)")
+    d.notify(alert("new station 0:18:0:0:0:0 fe80::", Priority.LOW, "new station"))
+    d.stop()
+    assert len(low.alerts) == 6  # a new window sends again
+
+
+def test_open_kind_windows_are_summarised_at_stop():
+    high = Recording()
+    d = dispatcher(Routes(high=[high]), window=60, burst=1)
+    for n in range(5):
+        d.notify(alert(f"wrong ipv6 router {n}"))
+    d.stop()
+    assert high.messages() == ["wrong ipv6 router 0", "wrong ipv6 router: 4 more alerts "
+                               "held back in 60 s (the last: wrong ipv6 router 4)"]
 
 
 def test_window_counts_from_the_first_alert_not_the_last():

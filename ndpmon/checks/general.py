@@ -15,6 +15,17 @@ from .context import Context
 
 EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
 BAD_SOURCE_MACS = (bytes(6), b"\xff" * 6)
+#: Headers named in an alert; a longer chain ends in ``+N more``, so that a frame with
+#: 150 headers cannot make a 1.6 KB alert message (found by fuzz/, tests/test_fuzz.py).
+MAX_NAMED_HEADERS = 8
+
+
+def _chain(ext: tuple[int, ...]) -> str:
+    """``hop-by-hop,destination``: the header names, at most MAX_NAMED_HEADERS of them."""
+    names = [EXT_NAMES[h] for h in ext[:MAX_NAMED_HEADERS]]
+    if len(ext) > MAX_NAMED_HEADERS:
+        names.append(f"+{len(ext) - MAX_NAMED_HEADERS} more")
+    return ",".join(names)
 
 
 @check("watch_ext_headers",
@@ -23,7 +34,7 @@ def ext_headers(msg: NdMessage, ctx: Context) -> int:
     """RFC 6980 §5: hosts MUST drop fragmented ND; headers before ND evade RA-Guard."""
     if not msg.ext:
         return 0
-    chain = ",".join(EXT_NAMES[h] for h in msg.ext)
+    chain = _chain(msg.ext)
     head = f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {msg.type_name} headers={chain}"
     if msg.fragment:
         ctx.alert(HIGH, "fragmented ND message", f"fragmented ND message {head}",

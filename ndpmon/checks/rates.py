@@ -7,10 +7,13 @@ that there are a hundred thousand of them. This check counts each message type p
 in fixed windows of ``<limits rate_window>`` seconds and raises one ``ND flood`` alert
 per type and window when the count passes ``rate * window``, naming the top sources.
 
-The defaults are well above a busy LAN (RFC 4861 §10: a router sends an unsolicited
-RA every 4-1800 s and at most one solicited RA per 3 s; hosts send a few NS per new
-peer) and in the range IDS rule sets use for ND floods: RA 10/s, RS 50/s, NS 500/s,
-NA 500/s, Redirect 20/s; 0 turns a type off.
+The defaults are well above a LAN of a few hundred hosts (RFC 4861 §10: a router sends
+an unsolicited RA every 4-1800 s and at most one solicited RA per 3 s; a host sends a
+few NS per new peer and one NUD probe per peer and reachable time): RA 10/s, RS 50/s,
+NS 100/s, NA 100/s, Redirect 20/s; 0 turns a type off. A Linux router whose neighbour
+table is full (1024 entries by default) solicits at most about 1000 addresses a second
+during a cache exhaustion, so the NS limit must stay well below that to see one; raise
+it on a segment with thousands of hosts.
 
 State per probe: one counter per type and at most ``MAX_SOURCES`` source MACs per type
 per window (later new sources are counted together), so a flood from random MACs costs

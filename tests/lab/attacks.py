@@ -28,7 +28,7 @@ class Attack:
     must: tuple[frozenset[str], ...]
     meanwhile: str = ""  # a Lab action run while the tool runs (see test_lab.MEANWHILE)
     role: str = "atk"
-    seconds: float = 4.0
+    seconds: float = 5.0
     why: str = ""
 
 

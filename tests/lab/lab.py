@@ -8,7 +8,9 @@ Unit samples prove the checks; this lab proves the tool on a real link. It build
      +------------+-----------+-----------+-----------+-----------+
    router        host1       host2        mon         atk
    radvd: 2001:db8:1::/64,   SLAAC +     ndpmon      thc-ipv6
-   RDNSS, DNSSL, a route     privacy     (no autoconf)
+   RDNSS, DNSSL, a route     privacy     (no autoconf)  2001:db8:1::bad
+     | eth1: 2001:db8:ff::1
+   wan (2001:db8:ff::2, default route via the router): an off-link attacker
 
 Every ND frame reaches every port: the bridge floods all multicast (``mcast_snooping 0``)
 and, with MAC learning off, all unicast too, so the monitor port sees solicited NAs and

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import Lab, LabError, _wait
+from lab import ROUTER_ADDR, Lab, LabError, _wait
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,16 +93,18 @@ def try_it(lab: Lab) -> None:
     """``lab.py try``: build the lab, learn for 20 s, then monitor until Ctrl-C."""
     workdir = lab.workdir / "ndpmon"
     print(f"building lab {lab.name} ...", flush=True)
-    lab.up()
+    lab.up(hosts=False)
+    mon = None
     try:
         workdir.mkdir(parents=True, exist_ok=True)
         mon = Ndpmon(lab, workdir)
         mon.start("-L", "--learn-for", "20s")
         print(f"learning for 20 s (files in {workdir}) ...", flush=True)
-        lab.sh("host1", "ping", "-c", "3", "-i", "0.3", ROUTER, check=False)
+        lab.hosts_up()
+        lab.sh("host1", "ping", "-c", "3", "-i", "0.3", ROUTER_ADDR, check=False)
         mon.proc.wait(60)
         mon.start()
-        print(f"monitoring; alerts in {mon.json}. Try, in another terminal:\n"
+        print(f"monitoring; alerts also in {mon.json}. Try, in another terminal:\n"
               f"  ip netns exec {lab.ns('atk')} atk6-fake_router6 eth0 2001:db8:bad::/64\n"
               f"  ip netns exec {lab.ns('atk')} atk6-parasite6 eth0\n"
               "Ctrl-C stops ndpmon and removes the lab.", flush=True)
@@ -116,9 +118,6 @@ def try_it(lab: Lab) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if mon.running():
+        if mon is not None and mon.running():
             mon.stop()
         lab.down()
-
-
-ROUTER = "2001:db8:1::1"
