@@ -491,3 +491,13 @@ def test_with_npd6_conf_adds_probe_and_keeps_own_params(tmp_path):
     [spec] = new.plugins
     # npd6's keys come from the file only (collectTargets is one of them)
     assert spec.params == {"inside": "in0", "npd6_conf": str(Path(conf).resolve())}
+
+
+def test_outside_interface_must_be_captured(tmp_path):
+    """Capturing live without an outside interface (``-i in0`` only): the plugin stops
+    ndpmon at start with one line saying which interface to add."""
+    engine, plugin = proxy_engine(tmp_path)
+    engine.live, engine.captured = True, ("in0",)
+    with pytest.raises(PluginError, match=r"plugin ndproxy: outside interface out0 is "
+                                          r"not captured \(add -i out0\)"):
+        plugin.start()
