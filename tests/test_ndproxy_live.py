@@ -17,6 +17,7 @@ inside, forwarding on, the /64 routed to ``in0``), ``in`` an inside host
    address, which the kernel answers too.
 3. Discovery mode: ndpmon answers only for the inside host once it was seen on ``in0``,
    never for an address nobody uses.
+4. SIGHUP reads the npd6.conf again; a broken one is refused.
 """
 
 from __future__ import annotations
@@ -313,6 +314,37 @@ def test_discovery_mode_answers_only_for_live_neighbours(tmp_path):
     assert pinged.returncode == 0, pinged.stdout + log
     assert "not seen alive" in log
     assert (tmp_path / "targets.txt").read_text().startswith(f"{HOST} out0 ")
+
+
+def test_sighup_reads_the_npd6_conf_again(tmp_path):
+    """SIGHUP: a broken npd6.conf is refused (one line, the running settings stay), a
+    good one takes effect: the NS for the new prefix is then answered."""
+    need_root()
+    need_tool("ip", "sysctl")
+    from test_ndproxy import ns
+
+    conf = tmp_path / "npd6.conf"
+    conf.write_text("prefix = 2001:db8:9:\ninterface = out0\n")
+    probe = [ns("2001:db8:1::a1", eth_src=UP_MAC)]
+    with GatewayLab() as lab:
+        ours = start_ndpmon(lab, tmp_path, "--npd6-conf", str(conf))
+        try:
+            before = lab.exchange(probe)
+            conf.write_text("prefix = 2001:db8:1:\ninterface = out0\nmaxHops = x\n")
+            ours.proc.send_signal(signal.SIGHUP)
+            ours.wait_text("keeping the running config")
+            broken = lab.exchange(probe)
+            conf.write_text("prefix = 2001:db8:1:\ninterface = out0\n")
+            ours.proc.send_signal(signal.SIGHUP)
+            ours.wait_text("ndproxy: SIGHUP: 1 prefixes on out0")
+            after = lab.exchange(probe)
+        finally:
+            code = ours.stop()
+    log = ours.text()
+    assert code == 0, log
+    assert (len(before), len(broken), len(after)) == (0, 0, 1), log
+    assert f"SIGHUP: {conf}:3: maxHops: not a number from 0 to 255: 'x'; keeping the " \
+           "running config" in log
 
 
 def _counters(log: str) -> dict[str, int]:
