@@ -109,7 +109,7 @@ class AlertsXml:
         """(Re)open the file: after log rotation, or from ``__init__``."""
         self.close()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
         except OSError as exc:
             raise self._error("cannot open", exc) from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO cannot even be buffered

@@ -72,11 +72,12 @@ def _running(pid: int) -> bool:
 
 
 def _copy_owner_and_mode(target: str, fd: int) -> None:
-    """Give the new file the old one's permission bits (0o644 if new) and owner."""
+    """Give the new file the old one's permission bits (0o640 if new: root and
+    ndpmon's group read it, nobody else) and owner."""
     try:
         old = os.stat(target)
     except FileNotFoundError:
-        os.fchmod(fd, 0o644)
+        os.fchmod(fd, 0o640)
         return
     try:
         os.fchown(fd, old.st_uid, old.st_gid)

@@ -61,6 +61,7 @@ class _Port:
     received: int = 0
     dropped: int = 0
     reported: int = 0
+    denied: bool = False
 
 
 class LiveCapture:
@@ -217,7 +218,11 @@ class LiveCapture:
     def _reopen(self, port: _Port) -> None:
         try:
             self._start(port)
-        except CaptureError:
+        except CaptureError as exc:
+            if "permission denied" in str(exc) and not port.denied:  # --user dropped root
+                port.denied = True
+                log.warning("%s: the interface is back but cannot be opened again without "
+                            "root or CAP_NET_RAW; restart ndpmon", port.iface)
             return  # still gone: logged once already
         if not port.down:
             log.warning("%s: interface is back; capture resumed", port.iface)

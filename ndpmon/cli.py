@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-from . import __version__
+from . import __version__, privs, safepath
 from .daemonize import PidFile, detach, setup_logging
 from .errors import NdpmonError
 
@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "are checked; log to syslog")
     p.add_argument("--pidfile", metavar="FILE",
                    help="write the pid to FILE and refuse to start if another ndpmon holds it")
+    p.add_argument("--user", metavar="USER",
+                   help="after opening the capture sockets, run as this unprivileged user "
+                        "(with its groups, no capabilities); see 'Running unprivileged'")
+    p.add_argument("--group", metavar="GROUP",
+                   help="with --user: run with this group instead of the user's own")
     p.add_argument("--json-alerts", metavar="FILE",
                    help="write one JSON object per alert per line to FILE ('-' = stdout)")
     p.add_argument("--alerts-xml", metavar="FILE",
@@ -69,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "npd6.conf; its interfaces are captured too")
     p.add_argument("--check-config", action="store_true",
                    help="validate the config (and the cache) and exit 0, or 2 on error")
+    p.add_argument("--store", metavar="URL",
+                   help="write neighbours, routers and alerts into this PostgreSQL "
+                        "database (postgresql://host/db, no password: see <store>)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not print alerts on stderr")
     p.add_argument("-v", dest="verbose", action="store_true", help="print more on stderr")
@@ -101,9 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .report import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] in (["query"], ["central"]):  # the store's commands (ndpmon.query)
+        from .query import main as query_main
+
+        return query_main(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     args.learn = args.learn or args.learn_for is not None
     setup_logging(args.verbose)
+    umask = os.umask(0o027)  # what ndpmon writes is for root and its group only
     try:
         return _run(args)
     except NdpmonError as exc:
@@ -114,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # ``ndpmon --json-alerts - ... | head``: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        os.umask(umask)  # for callers in the same process (tests)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -121,7 +136,13 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.daemon:
         _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
+    account = _account(args)
     config = _npd6(runner.load_config(args.config, args.dtd), args)
+    if args.store:
+        from .store.url import with_store_url
+
+        config = with_store_url(config, args.store)
+    _check_files(args, config, account)
     if args.check_config:
         runner.check_cache(config, args.cache)
         print(f"{args.config}: OK ({len(config.probes)} probes, "
@@ -130,6 +151,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.replay:
         if args.daemon:
             raise NdpmonError("-D and -r do not go together: a replay ends by itself")
+        if account is not None:  # nothing to open first: drop root now
+            privs.drop(account)
         summary = runner.replay(config, args, args.replay)
         print(f"ndpmon: {summary}", file=sys.stderr)
         return 0
@@ -155,7 +178,9 @@ def _live(args: argparse.Namespace, config) -> int:
     try:
         capture = LiveCapture(ifaces)
         capture.open()
-        summary = runner.live(engine, args, capture, lambda: _reload(args))
+        account = args.account
+        drop = None if account is None else (lambda: privs.drop(account, _net_raw(engine)))
+        summary = runner.live(engine, args, capture, lambda: _reload(args), drop)
         log.info("%s", summary)
     except NdpmonError as exc:
         if context is not None:  # stderr is gone: the log is all the admin has
@@ -182,7 +207,44 @@ def _reload(args: argparse.Namespace):
     from . import runner
 
     config = _npd6(runner.load_config(args.config, args.dtd), args)
+    safepath.check_inputs(config, args.dtd, _uids(args.account))
     return runner.live_config(config, args.ifaces)[0]
+
+
+# -- --user and files others can modify (ndpmon.privs, ndpmon.safepath) ---------------
+
+def _account(args: argparse.Namespace):
+    """The ``--user`` account, or None."""
+    if args.group and not args.user:
+        raise NdpmonError("--group needs --user")
+    args.account = privs.lookup(args.user, args.group) if args.user else None
+    return args.account
+
+
+def _uids(account) -> tuple[int, ...]:
+    return (account.uid,) if account is not None else (os.geteuid(),)
+
+
+def _check_files(args: argparse.Namespace, config, account) -> None:
+    """Refuse files others can modify; with --user, check what the user will need."""
+    uids = _uids(account)
+    safepath.check_inputs(config, args.dtd, uids)
+    outputs = safepath.output_files(args, config)
+    safepath.check_outputs(outputs, uids)
+    if account is None:
+        return
+    written = [f for f in outputs if f != args.pidfile]  # the pid file stays root's
+    privs.check_access(account, [config.path, safepath.dtd_file(config, args.dtd)], written)
+    privs.program_runs(account, safepath.pipe_programs(config))
+
+
+def _net_raw(engine) -> bool:
+    """Does a plugin need to open packet sockets after the drop?"""
+    wanting = [p.name for p in engine.plugins if p.needs_net_raw]
+    if wanting:
+        log.info("keeping CAP_NET_RAW for plugin%s %s", "s" * (len(wanting) > 1),
+                 ", ".join(wanting))
+    return bool(wanting)
 
 
 def _npd6(config, args: argparse.Namespace):

@@ -38,6 +38,7 @@ from ndpmon.model import (
     Router,
     Rule,
     Settings,
+    Store,
 )
 
 __all__ = ["load", "check", "PACKAGED_DTD"]
@@ -188,6 +189,14 @@ def _switch(text: str) -> bool:
     return convert.boolean01(text) if text else False
 
 
+def _source(text: str) -> str:
+    """``<store source>``: the first part of this instance's probe names."""
+    value = convert.one_line(text)
+    if "/" in value:
+        raise ValueError(f"must not contain '/': {convert.quote(value)}")
+    return value
+
+
 def _autoconf(text: str) -> int:
     """``ignor_autoconf`` is written as-is to /proc by NDPMon: keep it an int."""
     return int(convert.boolean01(text))
@@ -287,6 +296,7 @@ class _Converter:
             ),
             limits=self.limits(el.find("limits")),
             delivery=self.delivery(el.find("delivery")),
+            store=self.store(el.find("store")),
         )
 
     def actions(self, el: Element | None) -> ActionSet:
@@ -321,6 +331,18 @@ class _Converter:
                  "burst": convert.positive,
                  "exec_timeout": convert.seconds, "dns_timeout": convert.seconds}
         return Delivery(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
+
+    def store(self, el: Element | None) -> Store | None:
+        """``<store>``: the PostgreSQL store; its URL must not hold a password."""
+        if el is None:
+            return None
+        from ndpmon.store.url import check_url
+
+        return Store(url=self.attr(el, "url", check_url),
+                     password_file=self.attr(el, "password_file", _path, None),
+                     source=self.attr(el, "source", _source, None),
+                     queue_size=self.attr(el, "queue_size", convert.positive, 100_000),
+                     line=el.sourceline)
 
     def probes(self, el: Element | None) -> tuple[Probe, ...]:
         """Every ``<probe>``; a name used twice is an error."""

@@ -48,6 +48,7 @@ class PidFile:
                 from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        os.fchmod(fd, 0o644)  # anyone may read a pid (the umask is 027)
         self._fd = fd
         return self
 
@@ -62,6 +63,8 @@ class PidFile:
             return
         try:
             os.unlink(self.path)
+        except PermissionError:  # --user cannot remove root's file: leave it empty
+            os.ftruncate(self._fd, 0)
         except OSError:
             pass  # removed by someone else: nothing left to clean
         os.close(self._fd)
@@ -77,7 +80,7 @@ def detach(pidfile: str | None) -> Any:
     import daemon  # python-daemon: only needed for -D
 
     context = daemon.DaemonContext(
-        working_directory="/", umask=0o022, signal_map={},
+        working_directory="/", umask=0o027, signal_map={},
         pidfile=PidFile(pidfile) if pidfile else None, prevent_core=True)
     context.open()
     return context

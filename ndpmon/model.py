@@ -16,6 +16,7 @@ __all__ = [
     "ActionSet",
     "Limits",
     "Delivery",
+    "Store",
     "Settings",
     "Prefix",
     "Route",
@@ -87,6 +88,23 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Store:
+    """``<store>`` (ndpmon extension): the PostgreSQL store (ndpmon.store).
+
+    ``url`` is a libpq URL or key=value string without a password; the password comes
+    from ``password_file`` or libpq's environment (PGPASSWORD, ~/.pgpass). ``source``
+    prefixes this instance's probe names in the store (``source/eth0``; default: the
+    host name). ``queue_size``: rows waiting for the database at most.
+    """
+
+    url: str
+    password_file: str | None = None
+    source: str | None = None
+    queue_size: int = 100_000
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """``<settings>``: global behaviour."""
 
@@ -98,6 +116,7 @@ class Settings:
     use_reverse_hostlookups: bool = False
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
+    store: Store | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from typing import Callable
 from .alert import Alert, Priority
 from .errors import NdpmonError
 from .model import Config
+from .plugin import overrides
 
 __all__ = ["Monitor", "Flags", "SAVE_EVERY", "DROPS_EVERY"]
 
@@ -97,6 +98,7 @@ class Monitor:
             if now >= next_drops:
                 next_drops = now + DROPS_EVERY
                 self._check_drops()
+                self._tick_plugins()
             if self.flags.save or (now >= next_save and engine.frames != saved_frames):
                 self.flags.save = False
                 next_save, saved_frames = now + SAVE_EVERY, engine.frames
@@ -143,6 +145,22 @@ class Monitor:
                             probe.name)
         log.info("SIGHUP: reloaded %s (%d probes, %d routers)", config.path,
                  len(config.probes), sum(len(p.routers) for p in config.probes))
+
+    def _tick_plugins(self) -> None:
+        """The plugins' periodic ``tick``: their alerts go through the pipeline."""
+        for plugin in self.pipeline.engine.plugins:
+            if not overrides(plugin, "tick"):
+                continue
+            try:
+                alerts = list(plugin.tick(self.wallclock()))
+            except Exception as exc:  # a plugin's bug must not stop the monitor
+                log.error("plugin %s: tick failed: %s: %s", plugin.name,
+                          type(exc).__name__, exc)
+                continue
+            if alerts:
+                self._count(self.pipeline.raise_alerts(alerts))
+                for action in self.pipeline.actions:
+                    action.flush()
 
     def _check_drops(self) -> None:
         """Frames the kernel dropped (the socket buffer was full) raise an alert."""

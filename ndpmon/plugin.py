@@ -93,6 +93,11 @@ class Plugin:
     #: ``engine.probes[name]`` is a probe's state, ``engine.live`` says whether frames
     #: come from interfaces (True) or a capture file.
     engine: Any = None
+    #: With ``--user``, ndpmon drops root after ``start``: a plugin that sends frames
+    #: opens its packet socket in ``start`` (enough for any interface, see the
+    #: countermeasures plugin); one that must open sockets later sets this to True, and
+    #: CAP_NET_RAW is kept (ndpmon.privs).
+    needs_net_raw = False
 
     def __init__(self, params: Mapping[str, str], config: Config) -> None:
         self.params = dict(params)
@@ -122,12 +127,19 @@ class Plugin:
         """Called just after the neighbour cache was written to ``path`` (same moments
         as ``on_cache_save``); for work that reads the files ndpmon wrote."""
 
+    def tick(self, now: float) -> Sequence[Alert]:
+        """Called every 10 s by the live loop (in the capture thread; never in a replay)
+        with the wall-clock time: alerts to raise about the plugin's own state, which
+        go through every output like the others (the store's ``store drops``). Quick."""
+        return ()
+
     def reconfigure(self, config: Config) -> None:
         """SIGHUP: the new config (already validated) replaces the old."""
         self.config = config
 
     def start(self) -> None:
-        """Called once before the first frame."""
+        """Called once before the first frame (live: while ndpmon is still root, before
+        ``--user`` takes effect)."""
 
     def stop(self) -> None:
         """Called once at the end; release what ``start`` took."""

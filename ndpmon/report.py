@@ -187,22 +187,32 @@ def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
 
 
 def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
-           now: float | None = None, max_alerts: int = MAX_ALERTS) -> Report:
+           now: float | None = None, max_alerts: int = MAX_ALERTS,
+           store=None) -> Report:
     """Write index.html, config.html, neighbors.html and alerts.html into ``out_dir``.
 
     A missing alerts file gives a report without alerts and a note saying so; a
     missing or broken config or cache, or an unreadable alerts file, raises
     ConfigError (``file:line: what``) and writes nothing.  ``now`` (default: the
-    clock) is the time the pages say they were made.
+    clock) is the time the pages say they were made.  With a ``store``
+    (model.Store), the config's remote probes are read from it (ndpmon.store.remote)
+    and the cache may be missing.
     """
     config = _read(config_path, "config_ndpmon", required=True)
-    cache = _read(cache_path, "neighbors", required=True)
+    cache = _read(cache_path, "neighbors", required=store is None)
     alerts = _read(alerts_path, "alerts", required=False)
     note = ""
     if alerts is None:
         note = f"No alerts file {alerts_path}: no alert has been written yet."
         alerts = etree.ElementTree(etree.Element("alerts"))
-    assert config is not None and cache is not None
+    if cache is None:
+        cache = etree.ElementTree(etree.Element("neighbors"))
+    assert config is not None
+    if store is not None:
+        from .store.remote import add_remote
+
+        add_remote(store, config.getroot(), cache.getroot(), alerts.getroot(), max_alerts)
+        note = ""
     neighbors = _prepare_cache(cache.getroot())
     counts = _prepare_alerts(alerts.getroot(), max_alerts)
     when = time.time() if now is None else now
@@ -253,7 +263,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "file is a report without alerts")
     p.add_argument("--out", metavar="DIR", required=True,
                    help="directory for the HTML pages (created if missing)")
+    p.add_argument("--store", metavar="URL",
+                   help="read the config's remote probes from this PostgreSQL store "
+                        "(default: the config's <store>, if it has remote probes)")
     return p
+
+
+def _store(args: argparse.Namespace):
+    """The store to read remote probes from: --store, or the config's <store> when the
+    config has remote probes; None without either."""
+    from . import config as configmod
+    from .store.url import with_store_url
+
+    if not args.store:
+        try:
+            with open(args.config, "rb") as file:
+                text = file.read()
+        except OSError:
+            return None  # render() reports the missing config
+        if b"remote" not in text or b"<store" not in text:
+            return None
+    config = configmod.load(args.config)
+    if args.store:
+        config = with_store_url(config, args.store)
+    return config.settings.store
 
 
 def main(argv: Sequence[str]) -> int:
@@ -262,7 +295,7 @@ def main(argv: Sequence[str]) -> int:
     alerts = args.alerts or os.path.join(os.path.dirname(os.path.abspath(args.cache)),
                                          "alerts.xml")
     try:
-        report = render(args.config, args.cache, alerts, args.out)
+        report = render(args.config, args.cache, alerts, args.out, store=_store(args))
     except NdpmonError as exc:
         print(f"ndpmon: {exc}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Callable, Iterable
 
 from . import cachefile, config as configmod
 from .actions import Action
@@ -30,6 +30,7 @@ from .model import Config, Probe
 from .monitor import Monitor, default_learn_until
 from .plugin import load_plugins, overrides
 from .replay import read_batches
+from .store.sync import store_plugins
 
 __all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
            "Summary", "Pipeline"]
@@ -60,7 +61,7 @@ def _remote(config: Config) -> set[str]:
 
 def check_cache(config: Config, path: str) -> None:
     """Load the plugins and the neighbour cache into throw-away state, to validate them."""
-    engine = Engine(config, plugins=load_plugins(config))
+    engine = Engine(config, plugins=load_plugins(config) + store_plugins(config))
     cachefile.load_cache(path, _caches(engine), _remote(config))
 
 
@@ -126,9 +127,13 @@ class Pipeline:
         self._act = [p for p in plugins if overrides(p, "notify")]
         self.plugin_failures = 0
 
-    def start(self) -> None:
+    def start(self, between: Callable[[], None] | None = None) -> None:
+        """Start the plugins, call ``between`` (``--user`` drops root there), then
+        start the actions (so that files are opened and programs run as that user)."""
         for plugin in self.engine.plugins:
             plugin.start()
+        if between is not None:
+            between()
         for action in self.actions:
             action.start()
 
@@ -257,7 +262,8 @@ def prepare(config: Config, args: argparse.Namespace) -> Engine:
     if args.learn:
         _check_writable(config.path)
     tune_gc()
-    engine = Engine(config, learning=args.learn, plugins=load_plugins(config))
+    engine = Engine(config, learning=args.learn,
+                    plugins=load_plugins(config) + store_plugins(config))
     _warn_plugins_off(config, engine)
     cachefile.load_cache(args.cache, _caches(engine), _remote(config))
     return engine
@@ -329,8 +335,12 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
     return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
 
 
-def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Summary:
-    """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it."""
+def live(engine: Engine, args: argparse.Namespace, capture, reload_config,
+         drop: Callable[[], None] | None = None) -> Summary:
+    """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it.
+
+    ``drop`` (``--user``) is called once the sockets are open and the plugins started,
+    before the actions start."""
     config = engine.config
     engine.live = True  # plugins may act on the network (countermeasures)
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
@@ -344,7 +354,7 @@ def live(engine: Engine, args: argparse.Namespace, capture, reload_config) -> Su
              ", ".join(capture.ports), os.getpid())
     summary = Summary("live: " + ", ".join(capture.ports))
     started = time.perf_counter()
-    pipeline.start()
+    pipeline.start(drop)
     try:
         why = monitor.run()
         log.info("%s", why)

@@ -46,30 +46,29 @@ class SentFrames:
 
 
 class PacketSender:
-    """Frames out of the probes' interfaces, one packet socket each (opened at first use)."""
+    """Frames out of any interface through one packet socket, opened by ``open``.
+
+    The socket listens to nothing (protocol 0) and names the interface at every
+    ``sendto``: opened in a plugin's ``start``, before ``--user`` drops root, it keeps
+    working without any capability, on interfaces that come back and on probes a
+    SIGHUP switches on (ndpmon.privs).
+    """
 
     def __init__(self) -> None:
-        self.socks: dict[str, socket.socket] = {}
+        self.sock: socket.socket | None = None
 
-    def _sock(self, iface: str) -> socket.socket:
-        sock = self.socks.get(iface)
-        if sock is None:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-            try:
-                sock.bind((iface, 0))
-            except OSError:
-                sock.close()
-                raise
-            self.socks[iface] = sock
-        return sock
+    def open(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        return self.sock
 
     def send(self, iface: str, frame: bytes) -> None:
-        self._sock(iface).send(frame)
+        self.open().sendto(frame, (iface, 0))
 
     def mac(self, iface: str) -> bytes:
         """The interface's MAC address."""
         raw = iface.encode()[:15]
-        out = socket_ioctl(self._sock(iface), SIOCGIFHWADDR, struct.pack("16s24x", raw))
+        out = socket_ioctl(self.open(), SIOCGIFHWADDR, struct.pack("16s24x", raw))
         return out[18:24]
 
     def address(self, iface: str) -> tuple[bytes, bytes | None]:
@@ -77,9 +76,9 @@ class PacketSender:
         return self.mac(iface), link_local(iface)
 
     def close(self) -> None:
-        for sock in self.socks.values():
-            sock.close()
-        self.socks.clear()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 def socket_ioctl(sock: socket.socket, request: int, arg: bytes) -> bytes:

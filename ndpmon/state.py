@@ -4,7 +4,9 @@ NDPMon kept neighbours in linked lists scanned for every packet (REFERENCE §6.2
 forgot anything. Here every lookup (by MAC, by link-local address, by global address) is a
 dict access, and both the number of neighbours per probe and the number of addresses per
 neighbour are capped: when a cap is reached the least recently seen entry is evicted and
-counted (see ``Evictions``). Time is always passed in by the caller.
+counted (see ``Evictions``). Time is always passed in by the caller. When ``dirty`` is a
+dict (the PostgreSQL store sets it), every neighbour that changes is recorded there, so
+that only those are written at the next save.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class NeighborCache:
         self._lru: OrderedDict[int, Neighbor] = OrderedDict()
         self._found: dict[int, Neighbor] = {}
         self.evictions = Evictions()
+        #: id -> neighbour changed since the store last took them (None: not tracked).
+        self.dirty: dict[int, Neighbor] | None = None
 
     def __len__(self) -> int:
         return len(self._lru)
@@ -96,8 +100,11 @@ class NeighborCache:
             del self._found[key]
             self._unindex(oldest)
             self.evictions.neighbors += 1
+            if self.dirty is not None:
+                self.dirty.pop(key, None)
         nb = Neighbor(mac, lla, now)
         self._lru[id(nb)] = self._found[id(nb)] = nb
+        self._changed(nb)
         self.by_mac[mac] = nb
         if lla != UNSPECIFIED:
             self.by_lla[lla] = nb
@@ -135,6 +142,12 @@ class NeighborCache:
         """Mark ``nb`` as seen now (NDPMon's timer reset)."""
         nb.lastseen = now
         self._lru.move_to_end(id(nb))
+        if self.dirty is not None:
+            self.dirty[id(nb)] = nb
+
+    def _changed(self, nb: Neighbor) -> None:
+        if self.dirty is not None:
+            self.dirty[id(nb)] = nb
 
     # -- changes ------------------------------------------------------------------
 
@@ -144,6 +157,7 @@ class NeighborCache:
             del self.by_lla[nb.lla]
         nb.lla = lla
         self.by_lla[lla] = nb
+        self._changed(nb)
 
     def set_mac(self, nb: Neighbor, mac: bytes) -> None:
         """Give ``nb`` a new current MAC, keeping the old-MAC history as NDPMon does.
@@ -161,6 +175,7 @@ class NeighborCache:
             del self.by_mac[old]
         nb.mac = mac
         self.by_mac[mac] = nb
+        self._changed(nb)
 
     def add_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
         """Record a global address of ``nb`` (evicting its least recently seen one if full)."""
@@ -172,12 +187,14 @@ class NeighborCache:
             self.evictions.addresses += 1
         nb.addresses[addr] = Address(addr, now, now)
         self.by_ip[addr] = nb
+        self._changed(nb)
 
     def see_address(self, nb: Neighbor, addr: bytes, now: float) -> None:
         """Update the last-seen time of a known address of ``nb``."""
         entry = nb.addresses.pop(addr, None)
         if entry is not None:  # re-inserted: now the most recently seen
             nb.addresses[addr] = Address(addr, entry.firstseen, now)
+            self._changed(nb)
 
     def move_address(self, addr: bytes, to: Neighbor, now: float) -> None:
         """An address changed hands: remove it from its owner and give it to ``to``."""
@@ -185,5 +202,6 @@ class NeighborCache:
         if owner is not None and owner is not to:
             owner.addresses.pop(addr, None)
             del self.by_ip[addr]
+            self._changed(owner)
         if addr not in to.addresses:
             self.add_address(to, addr, now)

@@ -109,6 +109,11 @@ class Countermeasures(Base):
     def start(self) -> None:
         if self.sender is None and self.engine is not None and self.engine.live:
             self.sender = PacketSender()
+            try:
+                self.sender.open()  # now, while ndpmon may still be root
+            except OSError as exc:
+                log.warning("countermeasures: cannot open a packet socket: %s; "
+                            "none will be sent", exc.strerror or exc)
         if self.sender is None and self.probes:
             log.info("countermeasures: not capturing live, no packet is sent")
 

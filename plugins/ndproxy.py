@@ -94,6 +94,11 @@ class NdProxy(Base):
                                              f"captured (add -i {missing[0]})")
         if self.sender is None and self.engine is not None and self.engine.live:
             self.sender = PacketSender()
+            try:
+                self.sender.open()  # now, while ndpmon may still be root (--user)
+            except OSError as exc:
+                raise PluginError("ndproxy", f"cannot open a packet socket: "
+                                             f"{exc.strerror or exc}") from None
         if self.sender is not None:
             self.refresh()
             self._warm()

@@ -73,7 +73,9 @@ class WebReport(Base):
         alerts = self.alerts or os.path.join(os.path.dirname(os.path.abspath(cache)),
                                              "alerts.xml")
         try:
-            report = render(self.config.path, cache, alerts, self.out)
+            remote = any(p.type == "remote" for p in self.config.probes)
+            store = self.config.settings.store if remote else None  # the central view
+            report = render(self.config.path, cache, alerts, self.out, store=store)
         except (NdpmonError, OSError) as exc:
             log.error("webreport: %s", exc)
             return

@@ -11,20 +11,11 @@ from __future__ import annotations
 import random
 import struct
 
+from fuzz.frames import checksum  # RFC 4443 §2.3, the fuzzer's own
+
 ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
 PREFIX = bytes.fromhex("20010db8000100000000000000000000")
-
-
-def checksum(src: bytes, dst: bytes, icmp: bytes) -> int:
-    """RFC 4443 §2.3 ICMPv6 checksum over the RFC 8200 §8.1 pseudo-header."""
-    data = src + dst + struct.pack("!I3xB", len(icmp), 58) + icmp
-    if len(data) & 1:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def frame(eth_src: bytes, eth_dst: bytes, src: bytes, dst: bytes, icmp: bytes) -> bytes:

@@ -378,14 +378,14 @@ def test_save_into_missing_directory(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: cannot write: No such file or directory"
 
 
-def test_save_keeps_mode_and_defaults_to_644(tmp_path: Path) -> None:
-    """A new cache file is 0644; rewriting an existing one keeps its permission bits."""
+def test_save_keeps_mode_and_defaults_to_640(tmp_path: Path) -> None:
+    """A new cache file is 0640; rewriting an existing one keeps its permission bits."""
     path = tmp_path / "neighbor_list.xml"
     save_cache(str(path), {"pcap0": NeighborCache()})
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    path.chmod(0o640)
-    save_cache(str(path), {"pcap0": NeighborCache()})
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    path.chmod(0o600)
+    save_cache(str(path), {"pcap0": NeighborCache()})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_save_through_symlink_keeps_link(tmp_path: Path) -> None:

@@ -410,8 +410,8 @@ def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     changed = {name for name in original if original[name] != ours[name]}
     assert changed == {"settings", "probe", "config_ndpmon"}
     assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery",
-                                         "plugins", "plugin", "param", "proxies",
-                                         "proxy"}
+                                         "plugins", "plugin", "param", "store",
+                                         "proxies", "proxy"}
     assert ours["limits"][2] == [
         (name, "cdata", "implied", None) for name in sorted(
             ("max_addresses", "max_neighbors", "ra_rate", "rs_rate", "ns_rate", "na_rate",

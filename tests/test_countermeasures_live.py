@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+import asuser
 from needs import need_root, need_tool
 from netns import _reap_stale, ip, run_forked, send_frames
 from plugkit import ROGUE_LLA, ROGUE_MAC, config_text
@@ -124,27 +126,38 @@ CONFIG = config_text(
 ).replace("<ignor_autoconf>1</ignor_autoconf>", "<ignor_autoconf>0</ignor_autoconf>")
 
 
-def test_kill_illegitimate_router_removes_the_hosts_default_route(tmp_path):
+@pytest.mark.parametrize("user", [None, "nobody"])
+def test_kill_illegitimate_router_removes_the_hosts_default_route(tmp_path, user, request):
     """Rogue RA -> default route on the host; with ndpmon (kill_illegitimate_router
     RESPOND) watching, the next rogue RA is answered and the host's route is gone.
-    ndpmon raises one alert: its own RA is not taken for another rogue."""
+    ndpmon raises one alert: its own RA is not taken for another rogue. With
+    ``--user nobody`` the same, with no capability left (the packet socket is opened
+    before the drop)."""
     need_root()
     need_tool("ip", "sysctl")
+    python, env, extra = sys.executable, dict(os.environ, PYTHONPATH=str(
+        Path(__file__).parents[1])), []
+    if user is not None:
+        python, env, extra = asuser.python(), asuser.env(), ["--user", user]
+        tmp_path = asuser.workdir()
+        request.addfinalizer(lambda: shutil.rmtree(tmp_path))
     (tmp_path / "config.xml").write_text(CONFIG)
     with BridgeLab() as lab:
         lab.send("rogue", [rogue_ra()])
         wait_for(lambda: "fe80::666" in lab.default_routes(), 20)
         assert "via fe80::666 dev eth0" in lab.default_routes()
         log = tmp_path / "ndpmon.log"
-        cmd = ["ip", "netns", "exec", lab.ns["mon"], sys.executable, "-m", "ndpmon",
+        cmd = ["ip", "netns", "exec", lab.ns["mon"], python, "-m", "ndpmon",
                "-f", str(tmp_path / "config.xml"), "-g", str(tmp_path / "cache.xml"),
-               "-i", "mon0", "-v", "--json-alerts", str(tmp_path / "alerts.jsonl")]
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
-        proc = subprocess.Popen(cmd, stderr=log.open("w"), env=env)
+               "-i", "mon0", "-v", "--json-alerts", str(tmp_path / "alerts.jsonl"), *extra]
+        proc = subprocess.Popen(cmd, stderr=log.open("w"), env=env, cwd="/")
         try:
             wait_for(lambda: "monitoring on mon0" in log.read_text()
                      or proc.poll() is not None, 60)
             assert proc.poll() is None, log.read_text()
+            if user is not None:
+                caps = Path(f"/proc/{proc.pid}/status").read_text()
+                assert "\nCapEff:\t0000000000000000\n" in caps, caps
             # The rogue's next RA goes to the monitor's MAC only: the host's kernel drops
             # it (not its MAC), ndpmon (promiscuous) sees it. A multicast one would also
             # refresh the host's route, and could reach the host after ndpmon's answer.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TextIO
 
@@ -25,7 +26,8 @@ class JsonLines(Action):
             self._out = sys.stdout
             return
         try:
-            self._out = open(self.path, "a", encoding="utf-8")
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._out = open(fd, "a", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(self.path, None, f"cannot write: {exc.strerror}") from None
 
