@@ -18,6 +18,7 @@ inside, forwarding on, the /64 routed to ``in0``), ``in`` an inside host
 3. Discovery mode: ndpmon answers only for the inside host once it was seen on ``in0``,
    never for an address nobody uses.
 4. SIGHUP reads the npd6.conf again; a broken one is refused.
+5. ``--user nobody``: the answers still go out, with no capability left.
 """
 
 from __future__ import annotations
@@ -345,6 +346,48 @@ def test_sighup_reads_the_npd6_conf_again(tmp_path):
     assert (len(before), len(broken), len(after)) == (0, 0, 1), log
     assert f"SIGHUP: {conf}:3: maxHops: not a number from 0 to 255: 'x'; keeping the " \
            "running config" in log
+
+
+def test_proxy_works_as_nobody(tmp_path):
+    """``--user nobody``: the proxy's packet socket is opened before the drop, so the
+    answers still go out (the ping goes through) with no capability left."""
+    import shutil
+
+    import asuser
+
+    need_tool("ip", "sysctl", "ping")
+    python = asuser.python()
+    work = asuser.workdir()
+    etc = work / "etc"
+    etc.mkdir(mode=0o755)  # root's: nobody may read, not change, the config
+    for name in ("config_ndpmon.xml", "config_ndpmon.dtd"):
+        (etc / name).write_bytes((REPO / name).read_bytes())
+    (etc / "npd6.conf").write_text(NPD6_CONF)
+    try:
+        with GatewayLab() as lab:
+            cmd = [python, "-m", "ndpmon", "-f", str(etc / "config_ndpmon.xml"), "-g",
+                   str(work / "cache.xml"), "-i", "out0", "-i", "in0", "-q", "--user",
+                   asuser.USER, "--npd6-conf", str(etc / "npd6.conf")]
+            log = work / "ndpmon.log"
+            proc = subprocess.Popen(["ip", "netns", "exec", lab.ns["gw"], *cmd],
+                                    stderr=log.open("w"), env=asuser.env(), cwd="/")
+            try:
+                wait_for(lambda: "running as user" in log.read_text()
+                         or proc.poll() is not None, 60)
+                assert proc.poll() is None, log.read_text()
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                lab.flush_upstream()
+                pinged = lab.ping("up", HOST)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(60)
+        text = log.read_text()
+    finally:
+        shutil.rmtree(work)
+    assert code == 0, text
+    assert "CapEff:\t0000000000000000" in status, status
+    assert pinged.returncode == 0, pinged.stdout + text
+    assert _counters(text)["answered"] >= 1, text
 
 
 def _counters(log: str) -> dict[str, int]:
