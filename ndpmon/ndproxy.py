@@ -38,10 +38,11 @@ __all__ = ["Iface", "Answer", "decide", "alive", "listed", "flags", "NaBuilder",
 
 ZERO16 = bytes(16)
 
-#: Why an NS is not answered (the plugin's counters), in the order they are tested.
+#: Why an NS is not answered (the plugin's counters), in the order they are tested;
+#: the last one is the plugin's (the interface's MAC cannot be read).
 REASONS = ("malformed", "hop limit", "dad", "vlan", "target is destination",
            "not for prefix", "own address", "blacklisted", "not whitelisted",
-           "not seen alive")
+           "not seen alive", "interface unknown")
 
 
 class Iface(NamedTuple):

@@ -179,7 +179,14 @@ class NdProxy(Base):
 
     def handle(self, probe: str, now: float, msg: NdMessage) -> None:
         """Decide on one NS seen on outside interface ``probe``; answer or count."""
-        iface = self.ifaces.get(probe) or _iface(probe, bytes(6), ())
+        iface = self.ifaces.get(probe)
+        if iface is None and self.sender is not None:
+            self.refresh()  # its MAC could not be read before (interface was gone)
+            iface = self.ifaces.get(probe)
+            if iface is None:
+                self.ignored["interface unknown"] += 1
+                return
+        iface = iface or _iface(probe, bytes(6), ())  # a replay: nothing is sent
         caches = [self.engine.probes[name].neighbors for name in self.settings.inside
                   if name in self.engine.probes] if self.settings.discovery else ()
         result = decide(msg, iface, self.settings, caches, now)

@@ -501,3 +501,18 @@ def test_outside_interface_must_be_captured(tmp_path):
     with pytest.raises(PluginError, match=r"plugin ndproxy: outside interface out0 is "
                                           r"not captured \(add -i out0\)"):
         plugin.start()
+
+
+def test_no_answer_without_the_interfaces_mac(tmp_path):
+    """Live, with an outside interface whose MAC cannot be read: nothing is sent (never
+    an answer from a zero MAC), the NS is counted."""
+    engine, plugin = proxy_engine(tmp_path)
+
+    class Gone(FakeSender):
+        def mac(self, iface: str) -> bytes:
+            raise OSError(19, "No such device")
+
+    plugin.sender = Gone()
+    del plugin.ifaces["out0"]
+    engine.handle("out0", T, ns("2001:db8:1::a1"))
+    assert plugin.sender.frames == [] and plugin.ignored["interface unknown"] == 1
