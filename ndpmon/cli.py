@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="append alerts to this alerts.xml (default: alerts.xml beside "
                         "the neighbour cache)")
     p.add_argument("--no-alerts-xml", action="store_true", help="do not write alerts.xml")
+    p.add_argument("--npd6-conf", metavar="FILE",
+                   help="run the ND proxy (plugin ndproxy) with the settings of this "
+                        "npd6.conf; its interfaces are captured too")
     p.add_argument("--check-config", action="store_true",
                    help="validate the config (and the cache) and exit 0, or 2 on error")
     p.add_argument("--store", metavar="URL",
@@ -134,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.daemon:
         _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
     account = _account(args)
-    config = runner.load_config(args.config, args.dtd)
+    config = _npd6(runner.load_config(args.config, args.dtd), args)
     if args.store:
         from .store.url import with_store_url
 
@@ -192,7 +195,8 @@ def _live(args: argparse.Namespace, config) -> int:
 
 
 def _absolute_paths(args: argparse.Namespace) -> None:
-    for name in ("config", "dtd", "cache", "alerts_xml", "json_alerts", "pidfile"):
+    for name in ("config", "dtd", "cache", "alerts_xml", "json_alerts", "pidfile",
+                 "npd6_conf"):
         value = getattr(args, name)
         if value and value != "-":
             setattr(args, name, os.path.abspath(value))
@@ -202,7 +206,7 @@ def _reload(args: argparse.Namespace):
     """SIGHUP: load and validate the config file again (NdpmonError if it is broken)."""
     from . import runner
 
-    config = runner.load_config(args.config, args.dtd)
+    config = _npd6(runner.load_config(args.config, args.dtd), args)
     safepath.check_inputs(config, args.dtd, _uids(args.account))
     return runner.live_config(config, args.ifaces)[0]
 
@@ -241,6 +245,18 @@ def _net_raw(engine) -> bool:
         log.info("keeping CAP_NET_RAW for plugin%s %s", "s" * (len(wanting) > 1),
                  ", ".join(wanting))
     return bool(wanting)
+
+
+def _npd6(config, args: argparse.Namespace):
+    """``--npd6-conf FILE``: switch the ndproxy plugin on with that npd6.conf."""
+    if not args.npd6_conf:
+        return config
+    from .npd6conf import with_npd6_conf
+
+    config, outside = with_npd6_conf(config, args.npd6_conf)
+    if args.ifaces and not args.replay:  # -i lists what is captured: add the outside
+        args.ifaces += [name for name in outside if name not in args.ifaces]
+    return config
 
 
 if __name__ == "__main__":  # pragma: no cover

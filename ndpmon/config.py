@@ -33,6 +33,7 @@ from ndpmon.model import (
     MatchClause,
     Prefix,
     Probe,
+    Proxy,
     Route,
     Router,
     Rule,
@@ -365,7 +366,14 @@ class _Converter:
             ),
             routers=tuple(self.router(child) for child in routers),
             rules=tuple(self.rule(child) for child in rules),
+            proxies=tuple(self.proxy(child) for child in _children(el.find("proxies"),
+                                                                   "proxy")),
         )
+
+    def proxy(self, el: Element) -> Proxy:
+        """A declared ND proxy: ``<proxy mac="..." prefix="2001:db8:1::/64"/>``."""
+        address, length = self.attr(el, "prefix", convert.prefix)
+        return Proxy(self.attr(el, "mac", convert.mac), address, length)
 
     def router(self, el: Element) -> Router:
         """A legitimate router; its param_* are None when not given."""

@@ -140,6 +140,17 @@ def prefix_len(text: str) -> int:
     return _ranged(text, 0, 128, "a prefix length")
 
 
+def prefix(text: str) -> tuple[bytes, int]:
+    """``ADDRESS/LENGTH`` (a bare address is /128) as (16 bytes with the host bits
+    cleared, length)."""
+    value = text.strip()
+    addr, slash, length = value.partition("/")
+    size = prefix_len(length) if slash else 128
+    raw = int.from_bytes(ipv6(addr), "big")
+    mask = ((1 << size) - 1) << (128 - size) if size else 0
+    return (raw & mask).to_bytes(16, "big"), size
+
+
 def boolean01(text: str) -> bool:
     """NDPMon's switches: ``1`` is on, ``0`` is off, anything else is refused.
 

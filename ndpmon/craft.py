@@ -17,7 +17,7 @@ from typing import Iterable
 from .model import Router
 
 __all__ = ["kill_router", "router_ra", "kill_prefix", "kill_route", "kill_rdnss",
-           "kill_dnssl", "neighbor_na", "presence", "ALL_NODES", "PRESENCE_TYPE",
+           "kill_dnssl", "neighbor_na", "presence", "proxy_na", "ALL_NODES", "PRESENCE_TYPE",
            "PRESENCE_CODE"]
 
 ALL_NODES, ALL_NODES_MAC = "ff02::1", "33:33:00:00:00:01"
@@ -154,3 +154,21 @@ def presence(mac: bytes, lla: bytes, version: tuple[int, int, int], flags: int) 
     return bytes(Ether(src=_mac(mac), dst=ALL_NODES_MAC)
                  / IPv6(src=_text(lla), dst=ALL_NODES, hlim=255)
                  / ICMPv6Unknown(type=PRESENCE_TYPE, code=PRESENCE_CODE, msgbody=data))
+
+
+def proxy_na(mac: bytes, src: bytes, dst: bytes, target: bytes, flags: int, tlla: bool,
+             hlim: int = 255, eth_dst: bytes = b"") -> bytes:
+    """An ND proxy's answer (RFC 4861 §7.2.8): an NA for ``target`` from the proxy's
+    ``mac`` and address ``src`` to the solicitor ``dst`` (``eth_dst``), with the NA
+    ``flags`` byte (Router, Solicited; never Override) and, if ``tlla``, the proxy's MAC
+    as Target Link-Layer option. The reference builder: ndpmon.ndproxy patches copies."""
+    from scapy.layers.inet6 import ICMPv6NDOptDstLLAddr, ICMPv6ND_NA, IPv6
+    from scapy.layers.l2 import Ether
+
+    pkt = (Ether(src=_mac(mac), dst=_mac(eth_dst or bytes(6)))
+           / IPv6(src=_text(src), dst=_text(dst), hlim=hlim)
+           / ICMPv6ND_NA(tgt=_text(target), R=flags >> 7 & 1, S=flags >> 6 & 1,
+                         O=flags >> 5 & 1))
+    if tlla:
+        pkt = pkt / ICMPv6NDOptDstLLAddr(lladdr=_mac(mac))
+    return bytes(pkt)

@@ -24,6 +24,7 @@ __all__ = [
     "MatchClause",
     "Rule",
     "Probe",
+    "Proxy",
     "Guard",
     "Config",
     "PluginSpec",
@@ -179,6 +180,17 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Proxy:
+    """A declared ND proxy of a probe's link (``<proxies><proxy mac prefix/>``): its NAs
+    for targets inside ``prefix/length`` are answers on behalf of others (RFC 4861
+    §7.2.8, RFC 4389), not a station claiming those addresses."""
+
+    mac: bytes
+    prefix: bytes
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
 class Probe:
     """A ``<probe>``: one capture point (an interface) or a remote probe."""
 
@@ -187,6 +199,7 @@ class Probe:
     countermeasures_enabled: bool = False
     routers: tuple[Router, ...] = ()
     rules: tuple[Rule, ...] = ()
+    proxies: tuple[Proxy, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,6 +343,7 @@ def live(engine: Engine, args: argparse.Namespace, capture, reload_config,
     before the actions start."""
     config = engine.config
     engine.live = True  # plugins may act on the network (countermeasures)
+    engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, _actions(args, config, deliver=True))
     monitor = Monitor(pipeline, capture, reload_config=reload_config,

@@ -33,21 +33,18 @@ another monitor (which crashed NDPMon 2.1, B5) is logged once per sender and dro
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import socket
-import struct
 from collections import OrderedDict
 
 from ndpmon import __version__, craft
 from ndpmon.fmt import ip_short, mac_str
 from ndpmon.plugin import Plugin as Base, known_params
+from ndpmon.sendframes import PacketSender, SentFrames
 
 log = logging.getLogger("ndpmon")
 
 MAX_SENT = 1024      # hashes of frames sent, remembered to recognise them
 MAX_OTHERS = 256     # other monitors remembered (each logged once)
-SIOCGIFHWADDR = 0x8927
 FLAG_LEARNING, FLAG_COUNTERMEASURES, FLAG_MAC_RESOLV = 0x80, 0x02, 0x01
 
 KILL_ROUTER = ("wrong couple IP/MAC", "wrong router ip", "wrong router mac",
@@ -77,57 +74,6 @@ class GuardState:
         return False
 
 
-class PacketSender:
-    """Frames out of any interface through one packet socket, opened by ``open``.
-
-    The socket listens to nothing (protocol 0) and names the interface at every
-    ``sendto``: opened in ``start``, before ``--user`` drops root, it keeps working
-    without any capability, on interfaces that come back and on probes a SIGHUP
-    switches on (ndpmon.privs).
-    """
-
-    def __init__(self) -> None:
-        self.sock: socket.socket | None = None
-
-    def open(self) -> socket.socket:
-        if self.sock is None:
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        return self.sock
-
-    def send(self, iface: str, frame: bytes) -> None:
-        self.open().sendto(frame, (iface, 0))
-
-    def address(self, iface: str) -> tuple[bytes, bytes | None]:
-        """The interface's MAC and link-local address (None if it has none)."""
-        raw = iface.encode()[:15]
-        out = socket_ioctl(self.open(), SIOCGIFHWADDR, struct.pack("16s24x", raw))
-        return out[18:24], _link_local(iface)
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-
-def socket_ioctl(sock: socket.socket, request: int, arg: bytes) -> bytes:
-    import fcntl
-
-    return fcntl.ioctl(sock, request, arg)
-
-
-def _link_local(iface: str) -> bytes | None:
-    """The first link-local address of ``iface`` (/proc/net/if_inet6, this namespace)."""
-    try:
-        with open("/proc/net/if_inet6") as file:
-            for line in file:
-                fields = line.split()
-                if len(fields) >= 6 and fields[5] == iface and fields[0].startswith("fe80"):
-                    return bytes.fromhex(fields[0])
-    except OSError:
-        pass
-    return None
-
-
 class Countermeasures(Base):
     description = "NDPMon's countermeasures (active replies to attacks)"
 
@@ -137,7 +83,7 @@ class Countermeasures(Base):
         self.guards: dict[str, GuardState] = {}
         self.reconfigure(config)
         self.sender = None
-        self.sent: OrderedDict[bytes, None] = OrderedDict()
+        self.sent = SentFrames(MAX_SENT)
         self.others: OrderedDict[tuple[str, bytes], None] = OrderedDict()
         self.handlers = {reason: (name, build) for reasons, name, build in (
             (KILL_ROUTER, "kill_illegitimate_router", self._kill_router),
@@ -179,7 +125,7 @@ class Countermeasures(Base):
 
     def frame(self, probe: str, now: float, frame: bytes) -> bool:
         """Drop our own frames and other monitors' presence messages."""
-        if self.sent and hashlib.sha1(frame).digest() in self.sent:
+        if self.sent and frame in self.sent:
             return True
         if (len(frame) >= 62 and frame[12:14] == b"\x86\xdd" and frame[20] == 58
                 and frame[54] == craft.PRESENCE_TYPE and frame[55] == craft.PRESENCE_CODE):
@@ -219,11 +165,7 @@ class Countermeasures(Base):
                  len(frames), "" if len(frames) == 1 else "s", alert.message.strip())
 
     def _send(self, iface: str, frame: bytes) -> None:
-        digest = hashlib.sha1(frame).digest()
-        self.sent[digest] = None
-        self.sent.move_to_end(digest)
-        if len(self.sent) > MAX_SENT:
-            self.sent.popitem(last=False)
+        self.sent.remember(frame)
         try:
             self.sender.send(iface, frame)
         except OSError as exc:

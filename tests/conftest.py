@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from ndpmon.engine import Engine
+from ndpmon import convert
 from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
-from ndpmon.model import Config, Limits, Prefix, Probe, Route, Router, Settings
+from ndpmon.model import Config, Limits, Prefix, Probe, Proxy, Route, Router, Settings
 from ndpmon.state import Address, Neighbor
 from services import rsyslog  # noqa: F401  (a fixture for every test module)
 
@@ -52,7 +53,10 @@ def make_config(desc: dict[str, Any], probe: str = "lan0") -> Config:
     """A Config with one probe from ``{"routers": [...], "limits": {...}}``."""
     settings = Settings(limits=Limits(**desc.get("limits", {})))
     routers = tuple(_router(r) for r in desc.get("routers", ()))
-    return Config("<test>", settings=settings, probes=(Probe(probe, routers=routers),))
+    proxies = tuple(Proxy(parse_mac(p["mac"]), *convert.prefix(p["prefix"]))
+                    for p in desc.get("proxies", ()))
+    return Config("<test>", settings=settings,
+                  probes=(Probe(probe, routers=routers, proxies=proxies),))
 
 
 def make_engine(desc: dict[str, Any], cache: list[dict[str, Any]] | None = None,

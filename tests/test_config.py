@@ -403,14 +403,15 @@ def test_dtd_symlink_points_at_packaged_dtd():
 
 def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     """Our DTD declares every original element identically, except that <settings>
-    gets an optional <limits>, <probe> an optional <last_dad_address> and the root
-    an optional <plugins>."""
+    gets an optional <limits>, <probe> an optional <proxies> and <last_dad_address>
+    and the root an optional <plugins>."""
     original = _declarations(etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd")))
     ours = _declarations(etree.DTD(str(config.PACKAGED_DTD)))
     changed = {name for name in original if original[name] != ours[name]}
     assert changed == {"settings", "probe", "config_ndpmon"}
     assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery",
-                                         "plugins", "plugin", "param", "store"}
+                                         "plugins", "plugin", "param", "store",
+                                         "proxies", "proxy"}
     assert ours["limits"][2] == [
         (name, "cdata", "implied", None) for name in sorted(
             ("max_addresses", "max_neighbors", "ra_rate", "rs_rate", "ns_rate", "na_rate",

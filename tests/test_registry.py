@@ -24,6 +24,7 @@ NDPMON_TABLE = [
     ("watch_dad", {NS}, False),
     ("watch_dad_dos", {NA}, True),
     ("watch_na_target", {NA}, True),
+    ("watch_na_proxy", {NA}, True),  # new: declared proxies stop here (checks/proxy.py)
     ("new_station", {NA}, False),
     ("watch_R_flag", {NA}, False),
     ("watch_rd_src", {REDIRECT}, False),

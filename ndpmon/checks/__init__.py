@@ -76,6 +76,7 @@ ORDER: tuple[tuple[str, frozenset[int]], ...] = (
     ("watch_dad", frozenset((NS,))),          # 14
     ("watch_dad_dos", frozenset((NA,))),      # 15
     ("watch_na_target", frozenset((NA,))),    # 16
+    ("watch_na_proxy", frozenset((NA,))),     # new: declared and undeclared ND proxies
     ("new_station", frozenset((NA,))),        # 17
     ("watch_R_flag", frozenset((NA,))),       # 18
     ("watch_rd_src", frozenset((REDIRECT,))), # 19
@@ -90,7 +91,7 @@ def registry() -> list[tuple[Check, frozenset[int]]]:
 
 
 def _load() -> None:
-    from . import general, neighbors, ra, na, rates, redirect  # noqa: F401  (they register)
+    from . import general, neighbors, ra, na, proxy, rates, redirect  # noqa: F401  (they register)
 
 
 def plan(icmp_type: int) -> list[Check]:

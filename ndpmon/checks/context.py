@@ -17,6 +17,7 @@ from ..model import Probe, Router, Settings
 from ..ndmsg import TYPE_NAMES, NdMessage
 from ..state import NeighborCache
 from .fragments import FragmentTable
+from .proxywatch import ProxyWatch
 from .ratewatch import RateWatch
 
 __all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD", "unknown_pair"]
@@ -42,6 +43,7 @@ class ProbeState:
         self.dad: OrderedDict[bytes, tuple[bytes, float]] = OrderedDict()
         self.fragments = FragmentTable()
         self.rates = RateWatch(settings.limits)
+        self.proxy_watch = ProxyWatch()  # checks/proxy.py
         self.set_routers(probe.routers)
         self.context = Context(self)
 

@@ -118,6 +118,8 @@ CONFIGS = {
     "two_routers": {"routers": [ROUTER1, ROUTER2]},
     "router1_max3": {"routers": [ROUTER1], "limits": {"max_neighbors": 3, "max_addresses": 64}},
     "router1_addr2": {"routers": [ROUTER1], "limits": {"max_addresses": 2}},
+    "router1_proxy": {"routers": [ROUTER1],
+                      "proxies": [{"mac": mac(D), "prefix": "2001:db8:1::/64"}]},
     "router1_rates": {"routers": [ROUTER1],
                       "limits": {"ra_rate": 1, "ns_rate": 1, "rate_window": 2}},
 }
@@ -798,6 +800,39 @@ def na_samples() -> None:
         .add(na(B, lla(B), lla(B), O=1), at=83)
 
 
+def proxy_samples() -> None:
+    """watch_na_proxy: NAs whose target is not their source (RFC 4861 §7.2.8)."""
+    answer = dict(S=1, dst=lla(R))
+    text = f"undeclared ND proxy {ether(mac(X))} {short(lla(X))} answers for"
+    Sample("na_proxy", "one MAC answers for four addresses that are not its own (an "
+           "undeclared proxy or a spoofer): one alert at the fourth, none for the fifth "
+           "within the hour, one again with the new count an hour later", cache=CACHE) \
+        .add(na(X, lla(X), gua("c1"), **answer), new_station(X, lla(X))) \
+        .add(na(X, lla(X), gua("c2"), **answer)) \
+        .add(na(X, lla(X), gua("c3"), **answer)) \
+        .add(na(X, lla(X), gua("c4"), **answer),
+             (HIGH, "undeclared ND proxy", f"{text} 4 addresses: "
+              f"{short(gua('c1'))}, {short(gua('c2'))}, {short(gua('c3'))}, "
+              f"{short(gua('c4'))}", {"targets": 4})) \
+        .add(na(X, lla(X), gua("c5"), **answer)) \
+        .add(na(X, lla(X), gua("c6"), **answer),
+             (HIGH, "undeclared ND proxy", f"{text} 6 addresses: "
+              f"{short(gua('c1'))}, {short(gua('c2'))}, {short(gua('c3'))}, "
+              f"{short(gua('c4'))}, ...", {"targets": 6}), at=3700)
+    Sample("na_proxy_clean", "a declared proxy (R=1, its MAC and prefix in <proxies>) "
+           "answering for five addresses raises nothing, not even new station or NA "
+           "router flag; a host answering for its own address from its LLA, a router "
+           "answering for its subnet anycast address", config="router1_proxy",
+           cache=CACHE, clean_for=["undeclared ND proxy"]) \
+        .add(na(D, lla(D), gua("d1"), R=1, **answer)) \
+        .add(na(D, lla(D), gua("d2"), R=1, **answer)) \
+        .add(na(D, lla(D), gua("d3"), R=1, **answer)) \
+        .add(na(D, lla(D), gua("d4"), R=1, **answer)) \
+        .add(na(D, lla(D), gua("d5"), R=1, **answer)) \
+        .add(na(B, lla(B), gua("b"), S=1, dst=lla(A))) \
+        .add(na(R, lla(R), "2001:db8:1::", R=1, **answer))
+
+
 def redirect_samples() -> None:
     """watch_rd_src() (monitoring_rd.c:39-106)."""
     args = (gua("c"), gua("c"))
@@ -1085,7 +1120,8 @@ def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
     for group in (general_samples, station_samples, ra_samples, na_samples,
-                  redirect_samples, malformed_samples, ext_samples, frag_hiding_samples,
+                  proxy_samples, redirect_samples, malformed_samples, ext_samples,
+                  frag_hiding_samples,
                   flood_samples,
                   limit_samples,
                   other_samples):

@@ -1,0 +1,278 @@
+# ndpmon.plugin.description = an npd6-compatible ND proxy that can answer only for live neighbours
+"""ndproxy: answer Neighbor Solicitations on a gateway's outside interfaces, as npd6 does.
+
+Switched on with ``<plugin name="ndproxy">`` and npd6's keys as ``<param>``s (or
+``npd6_conf`` naming an npd6.conf), or with ``ndpmon --npd6-conf FILE``. The decision
+is ndpmon.ndproxy.decide (pure); this module is the I/O around it:
+
+* ``frame`` sees every captured frame: an NS on an outside interface is decoded with
+  ndpmon's decoder, decided on, and answered from a packet socket on that interface
+  (only while capturing live). The frame then goes on to the checks as usual. Frames
+  the proxy sent are remembered by SHA-1 and dropped if another captured interface on
+  the same link sees them (ndpmon.sendframes).
+* Counters (answered, ignored per reason) are logged at exit and on SIGUSR1; the
+  targets answered (npd6's collectTargets, at most that many) are written to
+  ``targets_file`` (one line per target: address, interface, answers, first and last
+  time) at every save of the neighbour cache and at exit, and logged on SIGUSR1 when
+  there is no file.
+* SIGHUP reads the settings again (also the npd6.conf); bad settings are logged and the
+  running ones kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+from ndpmon.atomic import write_atomic
+from ndpmon.decode import decode
+from ndpmon.fmt import ip_short
+from ndpmon.ndproxy import REASONS, Answer, Iface, NaBuilder, decide, flags
+from ndpmon.ndmsg import NdMessage
+from ndpmon.npd6conf import NPD6_KEYS, OWN_KEYS, ProxySettings, from_params
+from ndpmon.plugin import Plugin as Base, PluginError, known_params
+from ndpmon.sendframes import PacketSender, SentFrames, addresses
+
+log = logging.getLogger("ndpmon")
+
+NS_TYPE, ICMPV6 = 135, 58
+
+
+class Target:
+    """A target answered: where, how often, first and last time."""
+
+    __slots__ = ("iface", "count", "first", "last")
+
+    def __init__(self, iface: str, now: float) -> None:
+        self.iface, self.count, self.first, self.last = iface, 0, now, now
+
+
+class NdProxy(Base):
+    description = "ND proxy (npd6-compatible), optionally only for neighbours seen alive"
+
+    def __init__(self, params, config):
+        super().__init__(params, config)
+        known_params(params, NPD6_KEYS + OWN_KEYS)
+        self.settings = self._settings(config)
+        self.sender = None
+        self.ifaces: dict[str, Iface] = {}
+        self.sent = SentFrames()
+        self.builder = NaBuilder()
+        self.answered = 0
+        self.ignored: Counter[str] = Counter()
+        self.send_errors = 0
+        self.targets: dict[bytes, Target] = {}
+        self._usr1 = False
+        self._old_usr1 = None
+
+    def _settings(self, config) -> ProxySettings:
+        """The settings from the config's ``<plugin name="ndproxy">`` (ValueError)."""
+        spec = next((s for s in config.plugins if s.name == "ndproxy"), None)
+        params = dict(spec.params) if spec is not None else dict(self.params)
+        settings = from_params(params, str(Path(config.path).resolve().parent))
+        names = {p.name for p in config.probes}
+        for iface in settings.interfaces + settings.inside:
+            if iface not in names:
+                raise ValueError(f"interface {iface} is not a probe of {config.path} "
+                                 f"(add <probe name=\"{iface}\" type=\"interface\"/> "
+                                 f"or -i {iface})")
+        if settings.discovery is not None and not settings.inside:
+            raise ValueError("discovery needs the inside probes (<param name=\"inside\">)")
+        return settings
+
+    # -- life cycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        captured = getattr(self.engine, "captured", None)
+        if captured is not None:
+            missing = [i for i in self.settings.interfaces if i not in captured]
+            if missing:
+                raise PluginError("ndproxy", f"outside interface {missing[0]} is not "
+                                             f"captured (add -i {missing[0]})")
+        if self.sender is None and self.engine is not None and self.engine.live:
+            self.sender = PacketSender()
+            try:
+                self.sender.open()  # now, while ndpmon may still be root (--user)
+            except OSError as exc:
+                raise PluginError("ndproxy", f"cannot open a packet socket: "
+                                             f"{exc.strerror or exc}") from None
+        if self.sender is not None:
+            self.refresh()
+            self._warm()
+            if signal.getsignal(signal.SIGUSR1) not in (None, signal.SIG_DFL):
+                self._old_usr1 = signal.signal(signal.SIGUSR1, self._on_usr1)
+        else:
+            log.info("ndproxy: not capturing live, no answer is sent")
+        s = self.settings
+        log.info("ndproxy: answering on %s%s", ", ".join(
+            f"{p.iface} for {ip_short(p.prefix)}/{p.length}" for p in s.pairs),
+            f"; discovery: only for neighbours seen on {', '.join(s.inside)} within "
+            f"{s.discovery:g} s" if s.discovery is not None else "")
+
+    def refresh(self) -> None:
+        """Read the outside interfaces' MAC and addresses again (at start, every save
+        of the cache, SIGHUP): an address added later is then known to ignoreLocal."""
+        for name in self.settings.interfaces:
+            try:
+                mac = self.sender.mac(name)
+            except OSError as exc:
+                log.warning("ndproxy: %s: %s", name, exc.strerror or exc)
+                continue
+            self.ifaces[name] = _iface(name, mac, addresses(name))
+
+    def _warm(self) -> None:
+        """Build the NA templates now (scapy's import takes a good part of a second),
+        so that the first answer is as quick as the others."""
+        for iface in self.ifaces.values():
+            for tlla in (False, True):
+                answer = Answer(iface.name, bytes(6), bytes(16), bytes(16), bytes(16),
+                                flags(self.settings), tlla, self.settings.max_hops)
+                self.builder.build(answer, iface.mac)
+
+    def stop(self) -> None:
+        self._log_counters()
+        self._write_targets()
+        if self._old_usr1 is not None:
+            signal.signal(signal.SIGUSR1, self._old_usr1)
+            self._old_usr1 = None
+        if isinstance(self.sender, PacketSender):
+            self.sender.close()
+
+    def reconfigure(self, config) -> None:
+        """SIGHUP: the new settings (the npd6.conf is read again), or the old ones."""
+        super().reconfigure(config)
+        try:
+            self.settings = self._settings(config)
+        except (ValueError, OSError) as exc:
+            log.error("ndproxy: SIGHUP: %s; keeping the running settings", exc)
+            return
+        if self.sender is not None:
+            self.refresh()
+            self._warm()
+        log.info("ndproxy: SIGHUP: %d prefixes on %s", len(self.settings.pairs),
+                 ", ".join(self.settings.interfaces))
+
+    # -- frames ---------------------------------------------------------------
+
+    def frame(self, probe: str, now: float, frame: bytes) -> bool:
+        if self.sent and frame in self.sent:
+            return True  # our own answer, seen on another interface of the link
+        if (len(frame) < 78 or frame[54] != NS_TYPE or frame[20] != ICMPV6
+                or frame[12:14] != b"\x86\xdd" or probe not in self.outside):
+            return False
+        msg = decode(frame)
+        if type(msg) is NdMessage:
+            self.handle(probe, now, msg)
+        return False
+
+    @property
+    def settings(self) -> ProxySettings:
+        return self._settings_now
+
+    @settings.setter
+    def settings(self, value: ProxySettings) -> None:
+        self._settings_now = value
+        self.outside = frozenset(value.interfaces)
+
+    def handle(self, probe: str, now: float, msg: NdMessage) -> None:
+        """Decide on one NS seen on outside interface ``probe``; answer or count."""
+        iface = self.ifaces.get(probe)
+        if iface is None and self.sender is not None:
+            self.refresh()  # its MAC could not be read before (interface was gone)
+            iface = self.ifaces.get(probe)
+            if iface is None:
+                self.ignored["interface unknown"] += 1
+                return
+        iface = iface or _iface(probe, bytes(6), ())  # a replay: nothing is sent
+        caches = [self.engine.probes[name].neighbors for name in self.settings.inside
+                  if name in self.engine.probes] if self.settings.discovery else ()
+        result = decide(msg, iface, self.settings, caches, now)
+        if isinstance(result, str):
+            self.ignored[result] += 1
+            if self.settings.listlogging and result in ("blacklisted", "not whitelisted"):
+                log.info("ndproxy: %s: NS for %s %s", probe, ip_short(msg.target), result)
+            return
+        self.answered += 1
+        self._collect(result.target, probe, now)
+        if self.settings.listlogging and self.settings.listtype == "white":
+            log.info("ndproxy: %s: NS for %s whitelisted", probe, ip_short(msg.target))
+        if self.sender is None:
+            return
+        frame = self.builder.build(result, iface.mac)
+        self.sent.remember(frame)
+        try:
+            self.sender.send(probe, frame)
+        except OSError as exc:
+            self.send_errors += 1
+            if self.send_errors % 1000 == 1:
+                log.warning("ndproxy: cannot send on %s: %s (%d errors)", probe,
+                            exc.strerror or exc, self.send_errors)
+
+    def _collect(self, target: bytes, iface: str, now: float) -> None:
+        entry = self.targets.get(target)
+        if entry is None:
+            if len(self.targets) >= self.settings.collect_targets:
+                return
+            entry = self.targets[target] = Target(iface, now)
+        entry.count += 1
+        entry.last = now
+
+    # -- counters and the listing -------------------------------------------------
+
+    def _on_usr1(self, signum, frame) -> None:
+        self._usr1 = True
+        if callable(self._old_usr1):
+            self._old_usr1(signum, frame)
+
+    def on_cache_save(self, engine) -> None:
+        if self.sender is not None:
+            self.refresh()
+        self._write_targets()
+        if self._usr1:
+            self._usr1 = False
+            self._log_counters()
+            if not self.settings.targets_file:
+                for line in self.listing():
+                    log.info("ndproxy: target %s", line)
+
+    def counters(self) -> dict[str, int]:
+        """answered, then every ignore reason (REASONS order), zeros included."""
+        return {"answered": self.answered, **{r: self.ignored[r] for r in REASONS}}
+
+    def _log_counters(self) -> None:
+        log.info("ndproxy: %s", ", ".join(f"{n} {name}" for name, n in
+                                          self.counters().items() if n or name ==
+                                          "answered"))
+
+    def listing(self) -> list[str]:
+        """One line per collected target, sorted by address."""
+        return [f"{ip_short(addr)} {t.iface} {t.count} {_iso(t.first)} {_iso(t.last)}"
+                for addr, t in sorted(self.targets.items())]
+
+    def _write_targets(self) -> None:
+        path = self.settings.targets_file
+        if not path:
+            return
+        text = "".join(line + "\n" for line in self.listing())
+        try:
+            write_atomic(path, text.encode())
+        except OSError as exc:
+            log.warning("ndproxy: %s: %s", path, exc.strerror or exc)
+
+
+def _iface(name: str, mac: bytes, addrs) -> Iface:
+    addrs = tuple(addrs)
+    lla = next((a for a in addrs if a[0] == 0xFE and a[1] & 0xC0 == 0x80), None)
+    globals_ = tuple(a for a in addrs if a[0] != 0xFF and not (a[0] == 0xFE
+                                                                and a[1] & 0xC0 == 0x80))
+    return Iface(name, mac, lla, frozenset(addrs), globals_)
+
+
+def _iso(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+Plugin = NdProxy
