@@ -19,7 +19,6 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -29,6 +28,7 @@ from .actions.mailbody import ReverseDns
 from .actions.pipe import Pipe
 from .actions.syslog import STOP_TEXT, Syslog, start_text
 from .alert import Alert, Priority
+from .dedupe import Dedupe
 from .model import Settings
 
 __all__ = ["Dispatcher", "Routes", "build_actions", "OVERFLOW_REASON"]
@@ -36,8 +36,6 @@ __all__ = ["Dispatcher", "Routes", "build_actions", "OVERFLOW_REASON"]
 log = logging.getLogger("ndpmon")
 
 OVERFLOW_REASON = "alert queue overflow"
-MAX_WINDOWS = 10_000
-MAX_KINDS = 1_000
 OVERFLOW_REPORT_EVERY = 60.0  # seconds between reports while the queue stays full
 
 
@@ -81,37 +79,6 @@ def build_actions(settings: Settings) -> Routes:
     return routes
 
 
-@dataclass
-class _Window:
-    """An open dedupe window: the first alert, when it closes, what was held back."""
-
-    first: Alert
-    until: float
-    held: int = 0
-    last_time: float = 0.0
-
-    def summary(self, window: float) -> Alert:
-        text = (f"{self.first.message.rstrip()} "
-                f"(repeated {self.held} more times in {window:g} s)")
-        return self.first._replace(message=text, time=self.last_time)
-
-
-@dataclass
-class _Kind:
-    """A (probe, reason) in the current window: alerts sent, alerts held back."""
-
-    until: float
-    sent: int = 0
-    held: int = 0
-    last: Alert | None = None
-
-    def summary(self, window: float) -> Alert:
-        last = self.last
-        text = (f"{last.reason}: {self.held} more alert{'' if self.held == 1 else 's'} "
-                f"held back in {window:g} s (the last: {last.message.rstrip()})")
-        return last._replace(message=text)
-
-
 class Dispatcher(Action):
     """Asynchronous delivery of alerts to the configured actions.
 
@@ -132,8 +99,8 @@ class Dispatcher(Action):
         self._queue: queue.Queue[tuple[int, Alert] | None] = queue.Queue(
             settings.delivery.queue_size)
         self._seq = 0  # number of the last alert queued
-        self._windows: OrderedDict[tuple[str, str, str], _Window] = OrderedDict()
-        self._kinds: OrderedDict[tuple[str, str], _Kind] = OrderedDict()
+        self._dedupe = Dedupe(settings.delivery.dedupe_window, settings.delivery.burst,
+                              emit=lambda summary: self._ready.append((self._seq, summary)))
         # Summaries waiting for the worker, each after the alert queued before it.
         self._ready: list[tuple[int, Alert]] = []
         self._lock = threading.Lock()
@@ -143,9 +110,14 @@ class Dispatcher(Action):
         self._dropped = 0  # overflow not reported yet
         self._dropped_last: Alert | None = None
         self._reported_at: float | None = None
-        self.delivered = self.overflow = self.held_back = 0
+        self.delivered = self.overflow = 0
         self._errors = 0
         self._retired_failures = 0
+
+    @property
+    def held_back(self) -> int:
+        """Alerts held back by dedupe or burst (each counted in a later summary)."""
+        return self._dedupe.held_back
 
     # -- the capture side --------------------------------------------------------------
 
@@ -154,7 +126,7 @@ class Dispatcher(Action):
         with self._lock:
             if not (self._next_routes or self._routes).of(alert.priority):
                 return  # nothing configured for this priority
-            if self._held_back(alert):
+            if self._dedupe.held(alert, self._clock()):
                 return
             try:
                 self._queue.put_nowait((self._seq + 1, alert))
@@ -163,73 +135,7 @@ class Dispatcher(Action):
                 self.overflow += 1
                 self._dropped += 1
                 self._dropped_last = alert
-                key = (alert.probe, alert.reason, alert.message)
-                opened = self._windows.get(key)
-                if opened is not None and opened.first is alert:
-                    del self._windows[key]  # a repeat once there is room is news
-
-    def _held_back(self, alert: Alert) -> bool:
-        """Dedupe (under the lock): True when ``alert`` repeats an open window."""
-        window = self._settings.delivery.dedupe_window
-        if window <= 0:
-            return False
-        key = (alert.probe, alert.reason, alert.message)
-        now = self._clock()
-        open_ = self._windows.get(key)
-        if open_ is not None and now < open_.until:
-            open_.held += 1
-            open_.last_time = alert.time
-            self.held_back += 1
-            return True
-        if open_ is not None:
-            self._close(key)
-        elif len(self._windows) >= MAX_WINDOWS:
-            self._close(next(iter(self._windows)))
-        if self._over_burst(alert, now, window):
-            return True
-        self._windows[key] = _Window(alert, now + window, last_time=alert.time)
-        return False
-
-    def _over_burst(self, alert: Alert, now: float, window: float) -> bool:
-        """Per kind (under the lock): True when ``burst`` alerts of it went out already
-        in this window; the alert is then counted for the kind's summary."""
-        key = (alert.probe, alert.reason)
-        kind = self._kinds.get(key)
-        if kind is not None and now >= kind.until:
-            self._close_kind(key)
-            kind = None
-        if kind is None:
-            if len(self._kinds) >= MAX_KINDS:
-                self._close_kind(next(iter(self._kinds)))
-            kind = self._kinds[key] = _Kind(now + window)
-        if kind.sent < self._settings.delivery.burst:
-            kind.sent += 1
-            return False
-        kind.held += 1
-        kind.last = alert
-        self.held_back += 1
-        return True
-
-    def _close_all(self) -> None:
-        """Close every window (under the lock): at stop, or when its length changes."""
-        for key in list(self._windows):
-            self._close(key)
-        for kind in list(self._kinds):
-            self._close_kind(kind)
-
-    def _close_kind(self, key: tuple[str, str]) -> None:
-        """Close one kind's window (under the lock); its summary goes to the worker."""
-        closed = self._kinds.pop(key)
-        if closed.held:
-            summary = closed.summary(self._settings.delivery.dedupe_window)
-            self._ready.append((self._seq, summary))
-
-    def _close(self, key: tuple[str, str, str]) -> None:
-        """Close one window (under the lock); its summary goes to the worker."""
-        closed = self._windows.pop(key)
-        if closed.held:
-            summary = closed.summary(self._settings.delivery.dedupe_window)
-            self._ready.append((self._seq, summary))
+                self._dedupe.forget(alert)  # a repeat once there is room is news
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -269,8 +175,7 @@ class Dispatcher(Action):
         for action in routes.unique():
             action.start()
         with self._lock:
-            if settings.delivery.dedupe_window != self._settings.delivery.dedupe_window:
-                self._close_all()
+            self._dedupe.configure(settings.delivery.dedupe_window, settings.delivery.burst)
             self._settings = settings
             with self._queue.mutex:
                 self._queue.maxsize = settings.delivery.queue_size
@@ -348,7 +253,7 @@ class Dispatcher(Action):
             self._stop_actions(self._routes.unique())
             return
         with self._lock:
-            self._close_all()
+            self._dedupe.close_all()
         self._deliver_all(self._take_ready())
         self._report_overflow(True)
         self._notice(STOP_TEXT)
@@ -363,20 +268,8 @@ class Dispatcher(Action):
         self._retire(old)
 
     def _close_expired(self) -> None:
-        now = self._clock()
         with self._lock:
-            # Windows are in opening order, all of the same length: the first
-            # one still open ends the scan (reconfigure closes all on a new length).
-            while self._windows:
-                key, first = next(iter(self._windows.items()))
-                if first.until > now:
-                    break
-                self._close(key)
-            while self._kinds:
-                key, kind = next(iter(self._kinds.items()))
-                if kind.until > now:
-                    break
-                self._close_kind(key)
+            self._dedupe.close_expired(self._clock())
 
     def _take_ready(self, before: int | None = None) -> list[Alert]:
         """The summaries due before alert number ``before`` (all of them: None)."""

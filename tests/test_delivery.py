@@ -16,7 +16,7 @@ from typing import Callable
 
 import pytest
 
-from ndpmon import delivery
+from ndpmon import dedupe
 from ndpmon.actions import Action
 from ndpmon.actions.mail import Mail, mail_message, recipients, subject
 from ndpmon.actions.mailbody import ReverseDns, _resolve, body_for, mail_body
@@ -428,7 +428,7 @@ def test_dedupe_off_and_distinct_probes():
 
 def test_window_table_is_bounded(monkeypatch):
     """Beyond the cap the oldest window closes early, with its summary."""
-    monkeypatch.setattr(delivery, "MAX_WINDOWS", 2)
+    monkeypatch.setattr(dedupe, "MAX_WINDOWS", 2)
     high = Recording()
     d = dispatcher(Routes(high=[high]), window=60)
     for text in ("a", "a", "b", "c"):
