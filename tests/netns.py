@@ -36,7 +36,7 @@ import time
 import traceback
 from typing import Any, Callable, Iterator
 
-__all__ = ["VethPair", "run_forked", "send_frames", "ip"]
+__all__ = ["VethPair", "NamespaceGroup", "run_forked", "send_frames", "ip"]
 
 CLONE_NEWNET = 0x40000000
 MONITOR, PEER = "mon0", "peer0"
@@ -222,13 +222,49 @@ def _read_all(pipe, pid: int, timeout: float) -> bytes:
         chunks.append(chunk)
 
 
-def _reap_stale() -> None:
-    """Delete ``ndpt<pid>-*`` namespaces whose test process no longer exists."""
+def _reap_stale(prefix: str = "ndpt") -> None:
+    """Delete ``<prefix><pid>-*`` namespaces whose test process no longer exists."""
     try:
         names = os.listdir("/run/netns")
     except OSError:
         return
     for name in names:
-        pid = name[4:].partition("-")[0]
-        if name.startswith("ndpt") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        pid = name[len(prefix):].partition("-")[0]
+        if name.startswith(prefix) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             ip("netns", "delete", name, check=False)
+
+
+class NamespaceGroup:
+    """Namespaces ``<PREFIX><pid>-<n><name>`` for each of NAMES, built by ``_create``
+    (a subclass's) on entry and deleted on exit, also when building fails; groups left
+    by dead test runs are reaped first."""
+
+    PREFIX = "ndpt"
+    NAMES: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        base = f"{self.PREFIX}{os.getpid()}-{next(_counter)}"
+        self.ns = {name: base + name for name in self.NAMES}
+
+    def __enter__(self):
+        _reap_stale(self.PREFIX)
+        try:
+            self._create()
+        except BaseException:
+            self.delete()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.delete()
+
+    def _create(self) -> None:
+        raise NotImplementedError
+
+    def delete(self) -> None:
+        for name in self.ns.values():
+            ip("netns", "delete", name, check=False)
+
+    def run(self, name: str, *args: str) -> subprocess.CompletedProcess:
+        """``ip -n <namespace of name> ARGS``."""
+        return ip("-n", self.ns[name], *args)

@@ -11,7 +11,6 @@ the route (checked with ``ip -6 route`` inside the host's namespace).
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import signal
@@ -24,40 +23,21 @@ import pytest
 
 import asuser
 from needs import need_root, need_tool
-from netns import _reap_stale, ip, run_forked, send_frames
+from netns import NamespaceGroup, ip, run_forked, send_frames
 from plugkit import ROGUE_LLA, ROGUE_MAC, config_text
 from services import wait_for
 
 from ndpmon import craft
 from ndpmon.convert import ipv6, mac
 
-_counter = itertools.count(1)
 MONITOR_MAC = "02:00:00:00:00:0a"
 
 
-class BridgeLab:
+class BridgeLab(NamespaceGroup):
     """Namespaces lan (bridge br0), host, rogue, mon, each joined to br0 by a veth."""
 
     MEMBERS = ("host", "rogue", "mon")
-
-    def __init__(self) -> None:
-        base = f"ndpt{os.getpid()}-cm{next(_counter)}"
-        self.ns = {name: f"{base}{name}" for name in ("lan", *self.MEMBERS)}
-
-    def __enter__(self) -> BridgeLab:
-        _reap_stale()
-        try:
-            self._create()
-        except BaseException:
-            self.delete()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.delete()
-
-    def run(self, name: str, *args: str) -> subprocess.CompletedProcess:
-        return ip("-n", self.ns[name], *args)
+    NAMES = ("lan", *MEMBERS)
 
     def sysctl(self, name: str, key: str, value: int) -> None:
         subprocess.run(["ip", "netns", "exec", self.ns[name], "sysctl", "-qw",
@@ -89,10 +69,6 @@ class BridgeLab:
         self.run("rogue", "link", "set", "eth0", "up")
         self.run("mon", "link", "set", "mon0", "address", MONITOR_MAC)
         self.run("mon", "link", "set", "mon0", "up")
-
-    def delete(self) -> None:
-        for name in self.ns.values():
-            ip("netns", "delete", name, check=False)
 
     def send(self, name: str, frames: list[bytes]) -> None:
         """Put frames on the wire from ``eth0`` of namespace ``name``."""

@@ -23,7 +23,6 @@ inside, forwarding on, the /64 routed to ``in0``), ``in`` an inside host
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import socket
@@ -35,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from needs import need_root, need_tool
-from netns import ip, run_forked
+from netns import NamespaceGroup, ip, run_forked
 from services import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,34 +50,13 @@ listtype = black
 addrlist = 2001:db8:1::66
 collectTargets = 100
 """
-_counter = itertools.count(1)
 
 
-class GatewayLab:
+class GatewayLab(NamespaceGroup):
     """Namespaces up, gw, in: up0 <-> out0 (gw), in0 (gw) <-> eth0 (in)."""
 
-    def __init__(self) -> None:
-        base = f"ndpx{os.getpid()}-{next(_counter)}"
-        self.ns = {name: base + name for name in ("up", "gw", "in")}
-
-    def __enter__(self) -> GatewayLab:
-        _reap_stale()
-        try:
-            self._create()
-        except BaseException:
-            self.delete()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.delete()
-
-    def delete(self) -> None:
-        for name in self.ns.values():
-            ip("netns", "delete", name, check=False)
-
-    def run(self, name: str, *args: str) -> subprocess.CompletedProcess:
-        return ip("-n", self.ns[name], *args)
+    PREFIX = "ndpx"
+    NAMES = ("up", "gw", "in")
 
     def sysctl(self, name: str, *pairs: str) -> None:
         subprocess.run(["ip", "netns", "exec", self.ns[name], "sysctl", "-qw", *pairs],
@@ -404,18 +382,6 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
-
-
-def _reap_stale() -> None:
-    """Delete ``ndpx<pid>-*`` namespaces whose test process no longer exists."""
-    try:
-        names = os.listdir("/run/netns")
-    except OSError:
-        return
-    for name in names:
-        pid = name[4:].partition("-")[0]
-        if name.startswith("ndpx") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            ip("netns", "delete", name, check=False)
 
 
 @pytest.fixture(autouse=True)
