@@ -62,16 +62,20 @@ def _setns(fd: int) -> None:
         raise OSError(err, f"setns: {os.strerror(err)}")
 
 
-class VethPair:
-    """Namespaces ``a`` and ``b`` with veth ``mon0`` (in a) <-> ``peer0`` (in b)."""
+class NamespaceGroup:
+    """Namespaces ``<PREFIX><pid>-<n><name>`` for each of NAMES, built by ``_create``
+    (a subclass's) on entry and deleted on exit, also when building fails; groups left
+    by dead test runs are reaped first."""
 
-    def __init__(self, *, peer_ipv6: bool = False) -> None:
-        base = f"ndpt{os.getpid()}-{next(_counter)}"
-        self.ns = {"a": base + "a", "b": base + "b"}
-        self.peer_ipv6 = peer_ipv6
+    PREFIX = "ndpt"
+    NAMES: tuple[str, ...] = ()
 
-    def __enter__(self) -> VethPair:
-        _reap_stale()
+    def __init__(self) -> None:
+        base = f"{self.PREFIX}{os.getpid()}-{next(_counter)}"
+        self.ns = {name: base + name for name in self.NAMES}
+
+    def __enter__(self):
+        _reap_stale(self.PREFIX)
         try:
             self._create()
         except BaseException:
@@ -81,6 +85,28 @@ class VethPair:
 
     def __exit__(self, *exc: Any) -> None:
         self.delete()
+
+    def _create(self) -> None:
+        raise NotImplementedError
+
+    def delete(self) -> None:
+        """Delete the namespaces (and so their links); quiet if already gone."""
+        for name in self.ns.values():
+            ip("netns", "delete", name, check=False)
+
+    def run(self, name: str, *args: str) -> subprocess.CompletedProcess:
+        """``ip -n <namespace of name> ARGS``."""
+        return ip("-n", self.ns[name], *args)
+
+
+class VethPair(NamespaceGroup):
+    """Namespaces ``a`` and ``b`` with veth ``mon0`` (in a) <-> ``peer0`` (in b)."""
+
+    NAMES = ("a", "b")
+
+    def __init__(self, *, peer_ipv6: bool = False) -> None:
+        super().__init__()
+        self.peer_ipv6 = peer_ipv6
 
     def _create(self) -> None:
         for name in self.ns.values():
@@ -113,11 +139,6 @@ class VethPair:
     def ip(self, side: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """``ip -n NS ARGS`` in namespace ``side`` ("a" or "b")."""
         return ip("-n", self.ns[side], *args, check=check)
-
-    def delete(self) -> None:
-        """Delete both namespaces (and so the veth link); quiet if already gone."""
-        for name in self.ns.values():
-            ip("netns", "delete", name, check=False)
 
     @contextlib.contextmanager
     def inside(self, side: str) -> Iterator[None]:
@@ -232,39 +253,3 @@ def _reap_stale(prefix: str = "ndpt") -> None:
         pid = name[len(prefix):].partition("-")[0]
         if name.startswith(prefix) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             ip("netns", "delete", name, check=False)
-
-
-class NamespaceGroup:
-    """Namespaces ``<PREFIX><pid>-<n><name>`` for each of NAMES, built by ``_create``
-    (a subclass's) on entry and deleted on exit, also when building fails; groups left
-    by dead test runs are reaped first."""
-
-    PREFIX = "ndpt"
-    NAMES: tuple[str, ...] = ()
-
-    def __init__(self) -> None:
-        base = f"{self.PREFIX}{os.getpid()}-{next(_counter)}"
-        self.ns = {name: base + name for name in self.NAMES}
-
-    def __enter__(self):
-        _reap_stale(self.PREFIX)
-        try:
-            self._create()
-        except BaseException:
-            self.delete()
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.delete()
-
-    def _create(self) -> None:
-        raise NotImplementedError
-
-    def delete(self) -> None:
-        for name in self.ns.values():
-            ip("netns", "delete", name, check=False)
-
-    def run(self, name: str, *args: str) -> subprocess.CompletedProcess:
-        """``ip -n <namespace of name> ARGS``."""
-        return ip("-n", self.ns[name], *args)
