@@ -35,7 +35,8 @@ class RateWatch:
                  NA: limits.na_rate, REDIRECT: limits.redirect_rate}
         self.rates = rates
         self.maximum = {t: int(r * self.window) for t, r in rates.items() if r}
-        #: the count from which sources are counted (no limit: never)
+        #: the count from which sources are counted (a type without limit: never, so
+        #: over_half only sees types that have one)
         self.half = {t: int(r * self.window) // 2 if r else float("inf")
                      for t, r in rates.items()}
 
@@ -44,24 +45,14 @@ class RateWatch:
         self.start, self.end = now, now + self.window
         self.counts, self.sources, self.alerted = {}, {}, set()
 
-    def see(self, icmp_type: int, mac: bytes, now: float) -> int | None:
-        """Count one message; its type's count if this one passes the limit (once).
-        (watch_rates inlines the common case: below half the limit.)"""
-        if not self.start <= now < self.end:
-            self.open(now)
-        counts = self.counts
-        count = counts[icmp_type] = counts.get(icmp_type, 0) + 1
-        if count <= self.half[icmp_type]:
-            return None
-        return self.over_half(icmp_type, mac, count)
-
     def over_half(self, icmp_type: int, mac: bytes, count: int) -> int | None:
-        """The rest of ``see`` once the count passed half the limit."""
+        """Count ``mac`` for a message whose type's ``count`` passed half the limit
+        (watch_rates counts every message itself); the count if this one passes the
+        limit, once per type and window."""
         sources = self.sources.setdefault(icmp_type, {})
         if mac in sources or len(sources) < MAX_SOURCES:
             sources[mac] = sources.get(mac, 0) + 1
-        limit = self.maximum.get(icmp_type)
-        if limit is None or count <= limit or icmp_type in self.alerted:
+        if count <= self.maximum[icmp_type] or icmp_type in self.alerted:
             return None
         self.alerted.add(icmp_type)
         return count
