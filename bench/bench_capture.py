@@ -2,7 +2,7 @@
 
 bench_replay.py measures the engine on frames already in memory; this measures what a
 live monitor does on top: frames put on a real (veth) link, filtered by the kernel's BPF
-program, queued on the packet socket and read by ``ndpmon.capture.LiveCapture``. It
+program, queued on the packet socket and read by ``ndpmon.capture.live.LiveCapture``. It
 creates throw-away network namespaces (``tests/netns.py``: ``mon0`` in ``a`` <-> ``peer0``
 in ``b``), opens the capture on ``mon0`` inside ``a``, and sends pre-built frames (the
 struct builders of bench_replay.py) on ``peer0`` from a forked child in ``b``, through a raw
@@ -43,9 +43,9 @@ sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "tests")]
 from bench_replay import benign, config, flood  # noqa: E402
 from netns import MONITOR, PEER, VethPair, run_forked  # noqa: E402
 
-from ndpmon.capture import LiveCapture  # noqa: E402
-from ndpmon.engine import Engine  # noqa: E402
-from ndpmon.runner import Pipeline, tune_gc  # noqa: E402
+from ndpmon.capture.live import LiveCapture  # noqa: E402
+from ndpmon.engine.engine import Engine  # noqa: E402
+from ndpmon.run.session import Pipeline, tune_gc  # noqa: E402
 
 FLOOD_MACS = 100_000
 TRAFFIC = {"a": "(a) benign mix, 50 hosts", "b": "(b) NA flood, 100k MACs"}

@@ -4,10 +4,10 @@ Three measurements on NS frames already in memory (10k distinct targets in the
 prefix, multicast, with a Source Link-Layer option), each the best of five runs:
 
   scapy NA:   craft.proxy_na per answer (building each NA with scapy);
-  template:   ndpmon.ndproxy.NaBuilder per answer (scapy's frame built once, then the
+  template:   ndpmon.proxy.decide.NaBuilder per answer (scapy's frame built once, then the
               addresses and checksum patched into a copy);
   plugin:     the whole per-frame path of the plugin: its ``frame`` hook (prefilter,
-              ndpmon.decode, decide, build, remember the SHA-1, hand to a sender that
+              ndpmon.codec.decode, decide, build, remember the SHA-1, hand to a sender that
               drops the frame), i.e. everything but the send system call.
 
 Run: ``.venv/bin/python bench/bench_ndproxy.py``. Not part of the test run; no timing is
@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ndpmon import craft  # noqa: E402
-from ndpmon.convert import mac  # noqa: E402
-from ndpmon.decode import decode  # noqa: E402
-from ndpmon.ndproxy import NaBuilder, decide  # noqa: E402
-from ndpmon.npd6conf import from_params  # noqa: E402
+from ndpmon.capture import craft  # noqa: E402
+from ndpmon.config.values import mac  # noqa: E402
+from ndpmon.codec.decode import decode  # noqa: E402
+from ndpmon.proxy.decide import NaBuilder, decide  # noqa: E402
+from ndpmon.proxy.npd6conf import from_params  # noqa: E402
 from test_ndproxy import IFACE, GW_MAC, ns  # noqa: E402
 
 N = 10_000

@@ -25,10 +25,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from ndpmon.engine import Engine  # noqa: E402
-from ndpmon.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
-from ndpmon.replay import read_batches  # noqa: E402
-from ndpmon.runner import Pipeline, tune_gc  # noqa: E402
+from ndpmon.engine.engine import Engine  # noqa: E402
+from ndpmon.config.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
+from ndpmon.capture.replay import read_batches  # noqa: E402
+from ndpmon.run.session import Pipeline, tune_gc  # noqa: E402
 import floodgen  # noqa: E402  (tests/floodgen.py)
 from floodgen import PREFIX, na, ns  # noqa: E402
 

@@ -23,11 +23,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from ndpmon.alert import Alert, Priority  # noqa: E402
-from ndpmon.alertlog import AlertsXml  # noqa: E402
-from ndpmon.cachefile import save_cache  # noqa: E402
-from ndpmon.report import render  # noqa: E402
-from ndpmon.state import NeighborCache  # noqa: E402
+from ndpmon.checks.alert import Alert, Priority  # noqa: E402
+from ndpmon.formats.alertsxml import AlertsXml  # noqa: E402
+from ndpmon.formats.cache import save_cache  # noqa: E402
+from ndpmon.commands.report import render  # noqa: E402
+from ndpmon.state.neighbors import NeighborCache  # noqa: E402
 
 START = 1_767_225_600.0
 CONFIG = os.path.join(os.path.dirname(HERE), "config_ndpmon.xml")

@@ -27,9 +27,9 @@ sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "tests"), HER
 from bench_replay import config, flood  # noqa: E402
 from pgserver import PgServer  # noqa: E402
 
-from ndpmon.engine import Engine  # noqa: E402
-from ndpmon.model import Store  # noqa: E402
-from ndpmon.runner import Pipeline, tune_gc  # noqa: E402
+from ndpmon.engine.engine import Engine  # noqa: E402
+from ndpmon.config.model import Store  # noqa: E402
+from ndpmon.run.session import Pipeline, tune_gc  # noqa: E402
 from ndpmon.store.sync import StoreSync  # noqa: E402
 
 

@@ -37,14 +37,15 @@ sys.path.insert(0, str(ROOT / "tests"))  # conftest.make_config: the test scenar
 from conftest import make_config  # noqa: E402
 
 from fuzz.frames import MAX_FRAME  # noqa: E402
-from ndpmon import alertlog, cachefile  # noqa: E402
-from ndpmon.actions import console, mail, mailbody, pipe  # noqa: E402
-from ndpmon.actions.syslog import Syslog  # noqa: E402
-from ndpmon.alert import Alert  # noqa: E402
+from ndpmon.formats import alertsxml as alertlog  # noqa: E402
+from ndpmon.formats import cache as cachefile  # noqa: E402
+from ndpmon.alerts import console, mail, mailbody, pipe  # noqa: E402
+from ndpmon.alerts.syslog import Syslog  # noqa: E402
+from ndpmon.checks.alert import Alert  # noqa: E402
 from ndpmon.checks.context import MAX_DAD  # noqa: E402
-from ndpmon.engine import Engine  # noqa: E402
-from ndpmon.model import Config, Limits, Settings  # noqa: E402
-from ndpmon.state import NeighborCache  # noqa: E402
+from ndpmon.engine.engine import Engine  # noqa: E402
+from ndpmon.config.model import Config, Limits, Settings  # noqa: E402
+from ndpmon.state.neighbors import NeighborCache  # noqa: E402
 
 __all__ = ["Target", "fuzz_config", "format_alert", "check_state", "roundtrip", "SLOW_NS",
            "SLOW_ALERT_NS"]
@@ -69,7 +70,7 @@ def fuzz_config(limits: Limits | None = None) -> Config:
     config = make_config({"routers": routers}, PROBE)
     golden = ROOT.parent / "shared/ndpmon-reference/golden/monitor/config_ndpmon.xml"
     if golden.exists():
-        from ndpmon.config import load
+        from ndpmon.config.loader import load
         extra = load(str(golden)).probes[0].routers
         probe = config.probes[0]
         config = Config(config.path, settings=config.settings, probes=(

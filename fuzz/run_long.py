@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fuzz import frames, harness  # noqa: E402
-from ndpmon.model import Limits  # noqa: E402
+from ndpmon.config.model import Limits  # noqa: E402
 
 SMALL = Limits(max_neighbors=4, max_addresses=2)
 

@@ -8,7 +8,7 @@ only while capturing live (never in a replay), and each only as often as its gua
 calls), LAUNCH AFTER n (from call n+1 on); one call counter per countermeasure, as in
 NDPMon (``cm_is_welcome``, saturating at 255).
 
-Each countermeasure, the alerts that call it, and what it sends (ndpmon.craft):
+Each countermeasure, the alerts that call it, and what it sends (ndpmon.capture.craft):
 
 * kill_illegitimate_router (the four unknown-router RA alerts): an RA with lifetime 0
   from the rogue's MAC and address;
@@ -36,10 +36,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-from ndpmon import __version__, craft
-from ndpmon.fmt import ip_short, mac_str
+from ndpmon import __version__
+from ndpmon.capture import craft
+from ndpmon.codec.addr import ip_short, mac_str
 from ndpmon.plugin import Plugin as Base, known_params
-from ndpmon.sendframes import PacketSender, SentFrames
+from ndpmon.capture.send import PacketSender, SentFrames
 
 log = logging.getLogger("ndpmon")
 

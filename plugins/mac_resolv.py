@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 from types import MappingProxyType
 
-from ndpmon.alert import Alert, Priority
-from ndpmon.fmt import ip_short, mac_str
-from ndpmon.ndmsg import NA, NS, RA, RS
-from ndpmon.oui import DEFAULT_PATHS, OuiDatabase
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.codec.message import NA, NS, RA, RS
+from ndpmon.formats.oui import DEFAULT_PATHS, OuiDatabase
 from ndpmon.plugin import Plugin as Base, PluginCheck, known_params
 
 UNKNOWN = "unknown"

@@ -3,13 +3,13 @@
 
 Switched on with ``<plugin name="ndproxy">`` and npd6's keys as ``<param>``s (or
 ``npd6_conf`` naming an npd6.conf), or with ``ndpmon --npd6-conf FILE``. The decision
-is ndpmon.ndproxy.decide (pure); this module is the I/O around it:
+is ndpmon.proxy.decide.decide (pure); this module is the I/O around it:
 
 * ``frame`` sees every captured frame: an NS on an outside interface is decoded with
   ndpmon's decoder, decided on, and answered from a packet socket on that interface
   (only while capturing live). The frame then goes on to the checks as usual. Frames
   the proxy sent are remembered by SHA-1 and dropped if another captured interface on
-  the same link sees them (ndpmon.sendframes).
+  the same link sees them (ndpmon.capture.send).
 * Counters (answered, ignored per reason) are logged at exit and on SIGUSR1; the
   targets answered (npd6's collectTargets, at most that many) are written to
   ``targets_file`` (one line per target: address, interface, answers, first and last
@@ -27,14 +27,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ndpmon.atomic import write_atomic
-from ndpmon.decode import decode
-from ndpmon.fmt import ip_short
-from ndpmon.ndproxy import REASONS, Answer, Iface, NaBuilder, decide, flags
-from ndpmon.ndmsg import NdMessage
-from ndpmon.npd6conf import NPD6_KEYS, OWN_KEYS, ProxySettings, from_params
+from ndpmon.files.atomic import write_atomic
+from ndpmon.codec.decode import decode
+from ndpmon.codec.addr import ip_short
+from ndpmon.proxy.decide import REASONS, Answer, Iface, NaBuilder, decide, flags
+from ndpmon.codec.message import NdMessage
+from ndpmon.proxy.npd6conf import NPD6_KEYS, OWN_KEYS, ProxySettings, from_params
 from ndpmon.plugin import Plugin as Base, PluginError, known_params
-from ndpmon.sendframes import PacketSender, SentFrames, addresses
+from ndpmon.capture.send import PacketSender, SentFrames, addresses
 
 log = logging.getLogger("ndpmon")
 

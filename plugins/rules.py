@@ -3,7 +3,7 @@
 ``<plugin name="rules"/>``.
 
 Each probe's ``<rules>`` holds ``<rule description="...">`` elements of ``<no-match>``
-and ``<match field="..." value="..."/>`` clauses (fields: ndpmon.rulefields, checked
+and ``<match field="..." value="..."/>`` clauses (fields: ndpmon.config.rulefields, checked
 when the config is loaded). A rule matches an ND message when every ``<match>`` holds
 and no ``<no-match>`` does (NDPMon ignored ``<no-match>``, B12); each matching rule
 raises ``user defined rule matched`` (low) with its description as the message. The
@@ -12,9 +12,9 @@ rules run last, and only when no check stopped the message (REFERENCE §1.2 row 
 
 from __future__ import annotations
 
-from ndpmon.alert import Priority
+from ndpmon.checks.alert import Priority
 from ndpmon.plugin import Plugin as Base, PluginCheck, known_params
-from ndpmon.rulefields import test
+from ndpmon.config.rulefields import test
 
 REASON = "user defined rule matched"
 

@@ -26,7 +26,7 @@ import threading
 
 from ndpmon.errors import NdpmonError
 from ndpmon.plugin import Plugin as Base, known_params
-from ndpmon.report import render
+from ndpmon.commands.report import render
 
 log = logging.getLogger("ndpmon")
 

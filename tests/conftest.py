@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from ndpmon.engine import Engine
-from ndpmon import convert
-from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
-from ndpmon.model import Config, Limits, Prefix, Probe, Proxy, Route, Router, Settings
-from ndpmon.state import Address, Neighbor
+from ndpmon.engine.engine import Engine
+from ndpmon.config import values as convert
+from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
+from ndpmon.config.model import Config, Limits, Prefix, Probe, Proxy, Route, Router, Settings
+from ndpmon.state.neighbors import Address, Neighbor
 from services import rsyslog  # noqa: F401  (a fixture for every test module)
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from ndpmon import config as configmod
-from ndpmon.engine import Engine
-from ndpmon.model import Config
-from ndpmon.plugin import load_plugins
+from ndpmon.config import loader as configmod
+from ndpmon.engine.engine import Engine
+from ndpmon.config.model import Config
+from ndpmon.engine.plugin import load_plugins
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data" / "plugins"

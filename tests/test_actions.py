@@ -6,9 +6,9 @@ import io
 import json
 from types import MappingProxyType
 
-from ndpmon.actions.console import Console
-from ndpmon.actions.jsonlines import JsonLines
-from ndpmon.alert import Alert, Priority
+from ndpmon.alerts.console import Console
+from ndpmon.alerts.jsonlines import JsonLines
+from ndpmon.checks.alert import Alert, Priority
 
 MAC = bytes.fromhex("00005e005366")
 SRC = bytes.fromhex("fe800000000000000000000000000666")

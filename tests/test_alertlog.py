@@ -1,4 +1,4 @@
-"""Tests for ndpmon.alertlog: alerts.xml appended to in NDPMon 2.x's format."""
+"""Tests for ndpmon.formats.alertsxml: alerts.xml appended to in NDPMon 2.x's format."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from ndpmon.alert import Alert, Priority
-from ndpmon.alertlog import HEADER, AlertsXml, xml_escape
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.formats.alertsxml import HEADER, AlertsXml, xml_escape
 from ndpmon.errors import ConfigError
-from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
+from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 
 GOLDEN = Path("/work/shared/ndpmon-reference/golden/monitor/alerts.xml")
 T = 1795348077

@@ -1,4 +1,4 @@
-"""Tests for ndpmon.cachefile: neighbor_list.xml read and written as NDPMon 2.1 does."""
+"""Tests for ndpmon.formats.cache: neighbor_list.xml read and written as NDPMon 2.1 does."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ndpmon import cachefile
-from ndpmon.cachefile import load_cache, save_cache
+from ndpmon.formats import cache as cachefile
+from ndpmon.formats.cache import load_cache, save_cache
 from ndpmon.errors import ConfigError
-from ndpmon.convert import ipv6 as parse_ipv6, mac as parse_mac
-from ndpmon.state import UNSPECIFIED, Address, Neighbor, NeighborCache
+from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
+from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
 
 GOLDEN = Path("/work/shared/ndpmon-reference/golden")
 T0 = 1795348064

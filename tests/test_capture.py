@@ -27,11 +27,11 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
 
-from ndpmon.bpf import JEQ, RET_K, assemble, nd_program
-from ndpmon.capture import LiveCapture
-from ndpmon.decode import decode
+from ndpmon.capture.bpf import JEQ, RET_K, assemble, nd_program
+from ndpmon.capture.live import LiveCapture
+from ndpmon.codec.decode import decode
 from ndpmon.errors import CaptureError
-from ndpmon.ndmsg import NdMessage
+from ndpmon.codec.message import NdMessage
 
 from needs import need_root, need_tool
 from netns import MONITOR, PEER, VethPair, run_forked

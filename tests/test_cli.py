@@ -11,7 +11,7 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.utils import wrpcap
 
-from ndpmon.cli import main
+from ndpmon.commands.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / "config_ndpmon.xml")
@@ -193,6 +193,6 @@ def test_learn_for_needs_a_duration(capsys, text):
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("1.5m", 90),
                                            ("12h", 43200), ("7d", 604800)])
 def test_learn_for_units(text, seconds):
-    from ndpmon.cli import _duration
+    from ndpmon.commands.main import _duration
 
     assert _duration(text) == seconds

@@ -1,4 +1,4 @@
-"""Tests of ndpmon.config: loading config_ndpmon.xml into model objects, and its errors.
+"""Tests of ndpmon.config.loader: loading config_ndpmon.xml into model objects, and its errors.
 
 Every error test asserts the exact one-line message the user sees.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from ndpmon import config
+from ndpmon.config import loader as config
 from ndpmon.errors import ConfigError
-from ndpmon.model import COUNTERMEASURES, ActionSet, Guard, Limits, MatchClause
+from ndpmon.config.model import COUNTERMEASURES, ActionSet, Guard, Limits, MatchClause
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "config_ndpmon.xml"

@@ -2,7 +2,7 @@
 
 Each test writes into a copy of a config (the shipped sample or a small inline one)
 and checks the bytes: everything outside the edited region is the original's, byte
-for byte, and the file loads again (ndpmon.config.load, DTD included) with exactly the
+for byte, and the file loads again (ndpmon.config.loader.load, DTD included) with exactly the
 learned routers. The NDPMon regressions B7 (low-priority actions overwritten), B8
 (router addresses written empty) and B9 (prefixes lost) have a test each.
 """
@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from ndpmon import config, configwrite
-from ndpmon.config import PACKAGED_DTD
-from ndpmon.convert import ipv6, mac
+from ndpmon.config import loader as config
+from ndpmon.config import writeback as configwrite
+from ndpmon.config.loader import PACKAGED_DTD
+from ndpmon.config.values import ipv6, mac
 from ndpmon.errors import ConfigError
-from ndpmon.model import Prefix, Route, Router
+from ndpmon.config.model import Prefix, Route, Router
 
 REPO = Path(__file__).resolve().parents[1]
 

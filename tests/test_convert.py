@@ -1,4 +1,4 @@
-"""Tests of ndpmon.convert: the small text-to-value converters of the config."""
+"""Tests of ndpmon.config.values: the small text-to-value converters of the config."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ndpmon import convert
-from ndpmon.model import Guard
+from ndpmon.config import values as convert
+from ndpmon.config.model import Guard
 
 
 def error_of(func, text: str) -> str:

@@ -11,11 +11,11 @@ import logging
 
 import pytest
 
-from ndpmon import craft
-from ndpmon.convert import ipv6, mac
-from ndpmon.decode import decode
-from ndpmon.ndmsg import NA, RA, NotND
-from ndpmon.runner import Pipeline, save_cache
+from ndpmon.capture import craft
+from ndpmon.config.values import ipv6, mac
+from ndpmon.codec.decode import decode
+from ndpmon.codec.message import NA, RA, NotND
+from ndpmon.run.session import Pipeline, save_cache
 from plugkit import (ROGUE_LLA, ROGUE_MAC, ROUTER_LLA, ROUTER_MAC, config_text, engine_for,
                      load, na, ra)
 

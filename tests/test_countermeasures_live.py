@@ -27,8 +27,8 @@ from netns import NamespaceGroup, ip, run_forked, send_frames
 from plugkit import ROGUE_LLA, ROGUE_MAC, config_text
 from services import wait_for
 
-from ndpmon import craft
-from ndpmon.convert import ipv6, mac
+from ndpmon.capture import craft
+from ndpmon.config.values import ipv6, mac
 
 MONITOR_MAC = "02:00:00:00:00:0a"
 

@@ -37,8 +37,8 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 from scapy.utils import RawPcapReader
 
-from ndpmon.decode import decode
-from ndpmon.ndmsg import (
+from ndpmon.codec.decode import decode
+from ndpmon.codec.message import (
     NA,
     NS,
     RA,

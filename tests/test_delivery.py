@@ -16,15 +16,15 @@ from typing import Callable
 
 import pytest
 
-from ndpmon import dedupe
-from ndpmon.actions import Action
-from ndpmon.actions.mail import Mail, mail_message, recipients, subject
-from ndpmon.actions.mailbody import ReverseDns, _resolve, body_for, mail_body
-from ndpmon.actions.pipe import Pipe
-from ndpmon.actions.syslog import Syslog, start_text
-from ndpmon.alert import Alert, Priority
-from ndpmon.delivery import Dispatcher, Routes, build_actions
-from ndpmon.model import ActionSet, Delivery, Settings
+from ndpmon.alerts import dedupe
+from ndpmon.alerts.action import Action
+from ndpmon.alerts.mail import Mail, mail_message, recipients, subject
+from ndpmon.alerts.mailbody import ReverseDns, _resolve, body_for, mail_body
+from ndpmon.alerts.pipe import Pipe
+from ndpmon.alerts.syslog import Syslog, start_text
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.alerts.dispatch import Dispatcher, Routes, build_actions
+from ndpmon.config.model import ActionSet, Delivery, Settings
 
 MAC = bytes.fromhex("006666666666")
 MAC2 = bytes.fromhex("00005e005366")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ndpmon.actions.syslog import start_text
-from ndpmon.alert import Alert, Priority
-from ndpmon.delivery import Dispatcher
-from ndpmon.model import ActionSet, Delivery, Settings
+from ndpmon.alerts.syslog import start_text
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.alerts.dispatch import Dispatcher
+from ndpmon.config.model import ActionSet, Delivery, Settings
 from services import wait_for
 
 MAC = bytes.fromhex("006666666666")

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fuzz import frames, harness  # noqa: E402
 from ndpmon.checks.general import MAX_NAMED_HEADERS  # noqa: E402
-from ndpmon.model import Limits  # noqa: E402
+from ndpmon.config.model import Limits  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "fuzz"
 

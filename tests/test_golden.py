@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from ndpmon.cli import main
+from ndpmon.commands.main import main
 
 GOLDEN = Path(os.environ.get(
     "NDPMON_GOLDEN",

@@ -23,11 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ndpmon import config as config_mod, xmlsafe
-from ndpmon.alertlog import AlertsXml
-from ndpmon.cachefile import load_cache
+from ndpmon.config import loader as config_mod
+from ndpmon.files import reader as xmlsafe
+from ndpmon.formats.alertsxml import AlertsXml
+from ndpmon.formats.cache import load_cache
 from ndpmon.errors import ConfigError
-from ndpmon.state import NeighborCache
+from ndpmon.state.neighbors import NeighborCache
 from needs import need_tool
 
 ROOT = Path(__file__).resolve().parent.parent

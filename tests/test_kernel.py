@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ndpmon.kernel import KEYS, apply_ignor_autoconf
+from ndpmon.capture.sysctl import KEYS, apply_ignor_autoconf
 
 
 def fake_proc(tmp_path, *ifaces):

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from conftest import generator
 
-from ndpmon import config
-from ndpmon.convert import ipv6, mac
-from ndpmon.decode import decode
-from ndpmon.engine import Engine
-from ndpmon.learn import learn_na, learn_ra, learnable
-from ndpmon.model import Config, Prefix, Probe, Route, Router
-from ndpmon.replay import read_capture
+from ndpmon.config import loader as config
+from ndpmon.config.values import ipv6, mac
+from ndpmon.codec.decode import decode
+from ndpmon.engine.engine import Engine
+from ndpmon.state.learn import learn_na, learn_ra, learnable
+from ndpmon.config.model import Config, Prefix, Probe, Route, Router
+from ndpmon.capture.replay import read_capture
 
 G = generator()
 GOLDEN = Path(os.environ.get(

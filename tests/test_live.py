@@ -27,7 +27,7 @@ from needs import need_root, need_tool
 from netns import MONITOR, PEER, VethPair
 from services import wait_for
 
-from ndpmon import config as configmod
+from ndpmon.config import loader as configmod
 
 NDPMON = [sys.executable, "-m", "ndpmon"]
 ROUTER_MAC, ROUTER_LLA = "00:11:22:33:44:55", "fe80::1"

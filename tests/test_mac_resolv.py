@@ -1,4 +1,4 @@
-"""The mac_resolv plugin and ndpmon.oui: vendors from ieee-data or Wireshark's manuf.
+"""The mac_resolv plugin and ndpmon.formats.oui: vendors from ieee-data or Wireshark's manuf.
 
 Small hand-written databases pin the parsing and the longest-prefix rule; the real
 Debian files (ieee-data, libwireshark-data, installed by .ci/run) are checked too.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from ndpmon.actions.mailbody import mail_body
-from ndpmon.actions.pipe import alert_env
-from ndpmon.convert import mac as parse_mac
-from ndpmon.oui import OuiDatabase, short_name
-from ndpmon.plugin import PluginError, load_plugins
-from ndpmon.runner import Pipeline, save_cache
+from ndpmon.alerts.mailbody import mail_body
+from ndpmon.alerts.pipe import alert_env
+from ndpmon.config.values import mac as parse_mac
+from ndpmon.formats.oui import OuiDatabase, short_name
+from ndpmon.engine.plugin import PluginError, load_plugins
+from ndpmon.run.session import Pipeline, save_cache
 from needs import need_file
 from plugkit import config_text, engine_for, load, na, ns
 

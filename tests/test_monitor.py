@@ -14,10 +14,10 @@ import signal
 import pytest
 
 from conftest import generator, make_config, make_engine
-from ndpmon.actions import Action
+from ndpmon.alerts.action import Action
 from ndpmon.errors import ConfigError
-from ndpmon.monitor import SAVE_EVERY, Flags, Monitor
-from ndpmon.runner import Pipeline
+from ndpmon.run.live import SAVE_EVERY, Flags, Monitor
+from ndpmon.run.session import Pipeline
 
 gen = generator()
 

@@ -1,6 +1,6 @@
 """The ND proxy without a network: npd6.conf, the decision, the NA bytes, the plugin.
 
-The decision (ndpmon.ndproxy.decide) is a pure function of the decoded NS, the outside
+The decision (ndpmon.proxy.decide.decide) is a pure function of the decoded NS, the outside
 interface, the settings, the inside neighbour caches and the time, so each rule is one
 call here. The plugin runs inside an Engine with a fake sender that records frames;
 the frames are checked by decoding them with ndpmon's own decoder.
@@ -18,17 +18,17 @@ from pathlib import Path
 import pytest
 from plugkit import REPO, load
 
-from ndpmon import craft
-from ndpmon.cli import main
-from ndpmon.convert import ipv6, mac
-from ndpmon.decode import decode
-from ndpmon.engine import Engine
+from ndpmon.capture import craft
+from ndpmon.commands.main import main
+from ndpmon.config.values import ipv6, mac
+from ndpmon.codec.decode import decode
+from ndpmon.engine.engine import Engine
 from ndpmon.errors import ConfigError
-from ndpmon.ndmsg import NA, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, NdMessage
-from ndpmon.ndproxy import Answer, Iface, NaBuilder, decide, na_checksum
-from ndpmon.npd6conf import from_params, npd6_prefix, parse_npd6, read_npd6, with_npd6_conf
-from ndpmon.plugin import PluginError, load_plugins
-from ndpmon.state import NeighborCache
+from ndpmon.codec.message import NA, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, NdMessage
+from ndpmon.proxy.decide import Answer, Iface, NaBuilder, decide, na_checksum
+from ndpmon.proxy.npd6conf import from_params, npd6_prefix, parse_npd6, read_npd6, with_npd6_conf
+from ndpmon.engine.plugin import PluginError, load_plugins
+from ndpmon.state.neighbors import NeighborCache
 
 UP_MAC, GW_MAC = "02:00:00:00:01:01", "02:00:00:00:02:02"
 UP_LLA, GW_LLA, GW_GUA = "fe80::ff:fe00:101", "fe80::ff:fe00:202", "2001:db8:1::2"

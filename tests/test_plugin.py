@@ -1,4 +1,4 @@
-"""The plugin contract (ndpmon.plugin): loading, one-line failures, and every hook.
+"""The plugin contract (ndpmon.engine.plugin): loading, one-line failures, and every hook.
 
 The example plugin of plugins/README.md is taken from the README itself, so the
 documented code is the tested code.
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ndpmon.alert import Alert, Priority
+from ndpmon.checks.alert import Alert, Priority
 from ndpmon.checks import CORE
-from ndpmon.cli import main
-from ndpmon.ndmsg import NS
-from ndpmon.plugin import Plugin, PluginCheck, PluginError, load_plugins, plugin_dirs
-from ndpmon.runner import Pipeline, save_cache
+from ndpmon.commands.main import main
+from ndpmon.codec.message import NS
+from ndpmon.engine.plugin import Plugin, PluginCheck, PluginError, load_plugins, plugin_dirs
+from ndpmon.run.session import Pipeline, save_cache
 from plugkit import (FIXTURES, REPO, ROGUE_LLA, ROGUE_MAC, config_text, engine_for, load,
                      ns, ra, write_config)
 
@@ -149,7 +149,7 @@ def test_entry_point_plugin(tmp_path, monkeypatch):
     (site / "ep_demo-1.0.dist-info" / "entry_points.txt").write_text(
         "[ndpmon.plugins]\nep_demo = ep_demo_mod:Demo\n")
     (site / "ep_demo_mod.py").write_text(
-        "from ndpmon.plugin import Plugin\n\nclass Demo(Plugin):\n"
+        "from ndpmon.engine.plugin import Plugin\n\nclass Demo(Plugin):\n"
         "    description = 'from an entry point'\n")
     monkeypatch.syspath_prepend(str(site))
     config = load(tmp_path, config_text('    <plugin name="ep_demo"/>'))
@@ -218,7 +218,7 @@ def test_every_hook_in_order(tmp_path):
     """start; a check before new_station sees the cache before it learns the sender;
     outputs get the enriched alert, then the plugin's notify; a dropped frame reaches
     no check; on_cache_save before the save; stop."""
-    from ndpmon.engine import Engine
+    from ndpmon.engine.engine import Engine
 
     config = load(tmp_path, config_text())
     rec = Recorder({}, config)
@@ -249,7 +249,7 @@ def test_no_plugins_keep_the_core_plans(tmp_path):
 def test_a_failing_plugin_hook_never_stops_the_pipeline(tmp_path, caplog):
     """An exception in notify is logged with the plugin's name; the alert still went
     to the outputs."""
-    from ndpmon.engine import Engine
+    from ndpmon.engine.engine import Engine
 
     class Broken(Plugin):
         def notify(self, alert):

@@ -18,10 +18,11 @@ import pytest
 
 import asuser
 from needs import need_root
-from ndpmon import privs, safepath
-from ndpmon.atomic import write_atomic
-from ndpmon.cli import main
-from ndpmon.daemonize import PidFile
+from ndpmon.run import privs
+from ndpmon.run import safepath
+from ndpmon.files.atomic import write_atomic
+from ndpmon.commands.main import main
+from ndpmon.run.daemon import PidFile
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = (ROOT / "config_ndpmon.xml").read_text(encoding="latin-1")

@@ -7,13 +7,13 @@ import datetime as dt
 
 import pytest
 
-from ndpmon import query
-from ndpmon.alert import Alert, Priority
-from ndpmon.alertlog import AlertsXml
-from ndpmon.cachefile import save_cache
-from ndpmon.cli import main
-from ndpmon.convert import ipv6, mac
-from ndpmon.state import NeighborCache
+from ndpmon.commands import query
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.formats.alertsxml import AlertsXml
+from ndpmon.formats.cache import save_cache
+from ndpmon.commands.main import main
+from ndpmon.config.values import ipv6, mac
+from ndpmon.state.neighbors import NeighborCache
 
 HOST = mac("00:11:22:33:44:55")
 NEW = mac("00:11:22:33:44:66")
@@ -137,7 +137,7 @@ def test_store_urls_with_a_password_are_refused():
 
 def test_store_in_the_config(tmp_path):
     """<store> is parsed with its defaults; a password in its URL names file and line."""
-    from ndpmon import config as configmod
+    from ndpmon.config import loader as configmod
     from ndpmon.errors import ConfigError
 
     base = (tmp_path / "c.xml")

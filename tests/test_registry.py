@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ndpmon.checks import registry
-from ndpmon.ndmsg import NA, NS, RA, REDIRECT, RS
+from ndpmon.codec.message import NA, NS, RA, REDIRECT, RS
 
 ALL = {RS, RA, NS, NA, REDIRECT}
 

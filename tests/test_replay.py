@@ -8,7 +8,7 @@ from scapy.layers.l2 import Ether
 from scapy.utils import PcapWriter, wrpcapng
 
 from ndpmon.errors import CaptureError
-from ndpmon.replay import read_batches, read_capture
+from ndpmon.capture.replay import read_batches, read_capture
 
 TIMES = (1700000000.25, 1700000001.5, 1700000002.125)
 

@@ -11,8 +11,8 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from ndpmon import report
-from ndpmon.cli import main
+from ndpmon.commands import report
+from ndpmon.commands.main import main
 from ndpmon.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from ndpmon.cli import main
+from ndpmon.commands.main import main
 from needs import need_tool
 
 ROOT = Path(__file__).resolve().parents[1]

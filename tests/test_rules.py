@@ -1,13 +1,13 @@
-"""The rules plugin and ndpmon.rulefields: every field of NDPMon's rule language,
+"""The rules plugin and ndpmon.config.rulefields: every field of NDPMon's rule language,
 ``<no-match>`` (which NDPMon ignored, B12), and one-line errors for bad rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from ndpmon import rulefields
-from ndpmon.config import load as load_file
-from ndpmon.decode import decode
+from ndpmon.config import rulefields
+from ndpmon.config.loader import load as load_file
+from ndpmon.codec.decode import decode
 from ndpmon.errors import ConfigError
 from plugkit import (ROGUE_LLA, ROGUE_MAC, ROUTER_LLA, ROUTER_MAC, config_text, engine_for,
                      load, na, ns, ra, write_config)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from plugkit import ROGUE_LLA, ROGUE_MAC, config_text, engine_for, load, ns, ra, write_config
 
-from ndpmon.cli import main
-from ndpmon.plugin import PluginError
-from ndpmon.runner import Pipeline, save_cache
+from ndpmon.commands.main import main
+from ndpmon.engine.plugin import PluginError
+from ndpmon.run.session import Pipeline, save_cache
 
 WEB = '    <plugin name="webreport"><param name="out" value="web"/></plugin>'
 

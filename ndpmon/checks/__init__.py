@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..alert import Alert, Priority
-from ..ndmsg import NA, NS, RA, REDIRECT, RS, ND_TYPES, NdMessage
-from .context import Context, ProbeState
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.codec.message import NA, NS, RA, REDIRECT, RS, ND_TYPES, NdMessage
+from ndpmon.checks.context import Context, ProbeState
 
 __all__ = ["Check", "check", "ORDER", "registry", "run_checks", "Plans", "Context",
            "ProbeState"]
@@ -91,7 +91,13 @@ def registry() -> list[tuple[Check, frozenset[int]]]:
 
 
 def _load() -> None:
-    from . import general, neighbors, ra, na, proxy, rates, redirect  # noqa: F401  (they register)
+    from ndpmon.checks import general
+    from ndpmon.checks import neighbors
+    from ndpmon.checks import ra
+    from ndpmon.checks import na
+    from ndpmon.checks import proxy
+    from ndpmon.checks import rates
+    from ndpmon.checks import redirect  # noqa: F401  (they register)
 
 
 def plan(icmp_type: int) -> list[Check]:
@@ -104,7 +110,7 @@ Step = tuple[CheckFunc, bool, bool]  # (func, stop_on_error, skip_unspecified)
 
 class Plans:
     """Per ICMPv6 type, the steps to run, built at first use: the core checks in ORDER,
-    with the checks of plugins (ndpmon.plugin.PluginCheck) inserted before the core
+    with the checks of plugins (ndpmon.engine.plugin.PluginCheck) inserted before the core
     check they name, and those that name none in a tail that runs only when no check
     stopped the packet (NDPMon's rules, REFERENCE §1.2 row 21). The hot loop reads
     plain tuples rather than attributes."""

@@ -11,14 +11,14 @@ from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any
 
-from ..alert import Alert, Priority
-from ..fmt import ip_full, mac_str
-from ..model import Probe, Router, Settings
-from ..ndmsg import TYPE_NAMES, NdMessage
-from ..state import NeighborCache
-from .fragments import FragmentTable
-from .proxywatch import ProxyWatch
-from .ratewatch import RateWatch
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.codec.addr import ip_full, mac_str
+from ndpmon.config.model import Probe, Router, Settings
+from ndpmon.codec.message import TYPE_NAMES, NdMessage
+from ndpmon.state.neighbors import NeighborCache
+from ndpmon.checks.fragments import FragmentTable
+from ndpmon.state.proxies import ProxyWatch
+from ndpmon.state.rates import RateWatch
 
 __all__ = ["ProbeState", "Context", "DAD_WINDOW", "MAX_DAD", "unknown_pair"]
 

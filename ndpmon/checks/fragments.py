@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from types import MappingProxyType
 
-from ..alert import Alert, Priority
-from ..fmt import ip_full, mac_str
-from ..ndmsg import Fragment
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.codec.addr import ip_full, mac_str
+from ndpmon.codec.message import Fragment
 
 __all__ = ["FragmentTable", "watch_fragment", "REASONS", "REASSEMBLY_TIMEOUT"]
 

@@ -8,10 +8,10 @@ evade RA-Guard, RFC 7113) and messages that break RFC 4861's validity rules.
 
 from __future__ import annotations
 
-from ..fmt import ip_full, ip_short, mac_str
-from ..ndmsg import NA, REDIRECT, NdMessage
-from . import HIGH, LOW, check
-from .context import Context
+from ndpmon.codec.addr import ip_full, ip_short, mac_str
+from ndpmon.codec.message import NA, REDIRECT, NdMessage
+from ndpmon.checks import HIGH, LOW, check
+from ndpmon.checks.context import Context
 
 EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
 BAD_SOURCE_MACS = (bytes(6), b"\xff" * 6)

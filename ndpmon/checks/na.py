@@ -11,10 +11,10 @@ every recent probe with its MAC, bounded, and only another station answering wit
 
 from __future__ import annotations
 
-from ..fmt import ip_full, mac_str
-from ..ndmsg import NA, NA_OVERRIDE, NA_ROUTER, NS, NdMessage
-from . import HIGH, LOW, check
-from .context import DAD_WINDOW, MAX_DAD, Context
+from ndpmon.codec.addr import ip_full, mac_str
+from ndpmon.codec.message import NA, NA_OVERRIDE, NA_ROUTER, NS, NdMessage
+from ndpmon.checks import HIGH, LOW, check
+from ndpmon.checks.context import DAD_WINDOW, MAX_DAD, Context
 
 ZERO16 = bytes(16)
 

@@ -12,11 +12,11 @@ the newline that ends ``new IP`` and ``new lla``.
 
 from __future__ import annotations
 
-from ..fmt import ip_short, mac_str
-from ..ndmsg import NA, NS, RA, RS, NdMessage
-from ..state import UNSPECIFIED, Neighbor
-from . import HIGH, LOW, check
-from .context import Context
+from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.codec.message import NA, NS, RA, RS, NdMessage
+from ndpmon.state.neighbors import UNSPECIFIED, Neighbor
+from ndpmon.checks import HIGH, LOW, check
+from ndpmon.checks.context import Context
 
 #: A neighbour silent for longer than this comes back with ``new activity`` (6 x 30 days).
 NEW_ACTIVITY_AFTER = 6 * 30 * 24 * 3600

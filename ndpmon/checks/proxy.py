@@ -16,10 +16,10 @@ neighbour checks that looks like one station claiming many addresses.
 
 from __future__ import annotations
 
-from ..fmt import ip_short, mac_str
-from ..ndmsg import NA, NdMessage
-from . import HIGH, check
-from .context import Context
+from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.codec.message import NA, NdMessage
+from ndpmon.checks import HIGH, check
+from ndpmon.checks.context import Context
 
 __all__ = ["watch_na_proxy", "declared_proxy"]
 

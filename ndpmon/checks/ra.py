@@ -10,11 +10,12 @@ names cannot overflow anything (B3), and the lifetime message is the right way r
 
 from __future__ import annotations
 
-from ..fmt import ip_full, ip_prefix64, mac_str
-from ..model import Router
-from ..ndmsg import RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage, PrefixInfo, Rdnss, RouteInfo
-from . import HIGH, check
-from .context import Context, unknown_pair
+from ndpmon.codec.addr import ip_full, ip_prefix64, mac_str
+from ndpmon.config.model import Router
+from ndpmon.codec.message import (RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage,
+                                   PrefixInfo, Rdnss, RouteInfo)
+from ndpmon.checks import HIGH, check
+from ndpmon.checks.context import Context, unknown_pair
 
 MIN_VALID_LIFETIME = 7200  # RFC 4862 §5.5.3 e): the "two hours" rule
 ROUTE_PREF_RESERVED = 0x10  # RFC 4191 §2.1: preference 10 is reserved

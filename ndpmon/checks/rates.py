@@ -23,11 +23,11 @@ bounded memory.
 
 from __future__ import annotations
 
-from ..fmt import mac_str
-from ..ndmsg import TYPE_NAMES, NdMessage
-from . import HIGH, check
-from .context import Context
-from .ratewatch import MAX_SOURCES
+from ndpmon.codec.addr import mac_str
+from ndpmon.codec.message import TYPE_NAMES, NdMessage
+from ndpmon.checks import HIGH, check
+from ndpmon.checks.context import Context
+from ndpmon.state.rates import MAX_SOURCES
 
 __all__ = ["watch_rates"]
 

@@ -10,10 +10,10 @@ first hop it names, a station that is neither the destination nor a router.
 
 from __future__ import annotations
 
-from ..fmt import ip_full, mac_str
-from ..ndmsg import REDIRECT, NdMessage
-from . import HIGH, check
-from .context import Context, unknown_pair
+from ndpmon.codec.addr import ip_full, mac_str
+from ndpmon.codec.message import REDIRECT, NdMessage
+from ndpmon.checks import HIGH, check
+from ndpmon.checks.context import Context, unknown_pair
 
 
 UNKNOWN_REDIRECTOR = (("wrong couple IP/MAC in RD", "wrong router redirect ip",

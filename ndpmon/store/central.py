@@ -29,12 +29,12 @@ import time
 from types import MappingProxyType
 from typing import Any, Iterable, Sequence
 
-from ..alert import Alert, Priority
-from ..errors import NdpmonError
-from ..fmt import ip_short, mac_str
-from . import read
-from .rows import ROWS
-from .url import StoreError, connect, password, require_psycopg
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.errors import NdpmonError
+from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.store import read
+from ndpmon.store.rows import ROWS
+from ndpmon.store.url import StoreError, connect, password, require_psycopg
 
 __all__ = ["Central", "MAC_REASON", "ADDRESS_REASON", "pair_alerts", "main"]
 
@@ -108,7 +108,7 @@ class Central:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``ndpmon central``."""
-    from ..cli import DEFAULT_CONFIG
+    from ndpmon.commands.main import DEFAULT_CONFIG
 
     p = argparse.ArgumentParser(
         prog="ndpmon central",
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     """``ndpmon central ...``: 0 when stopped, 2 on a setup error (one line)."""
-    from ..daemonize import setup_logging
+    from ndpmon.run.daemon import setup_logging
 
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -143,8 +143,8 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _setup(args: argparse.Namespace):
-    from .. import config as configmod
-    from .url import with_store_url
+    from ndpmon.config import loader as configmod
+    from ndpmon.store.url import with_store_url
 
     config = configmod.load(args.config)
     if args.store:
@@ -159,8 +159,8 @@ def _setup(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..runner import _actions
-    from .writer import StoreWriter
+    from ndpmon.run.session import _actions
+    from ndpmon.store.writer import StoreWriter
 
     config, store, names = _setup(args)
     psycopg = require_psycopg()

@@ -1,6 +1,6 @@
 """The store's side of ``ndpmon query``: SQL that narrows the rows down to a question.
 
-ndpmon.query applies its own filter to what comes back, so the files and the store
+ndpmon.commands.query applies its own filter to what comes back, so the files and the store
 answer alike; the SQL here only keeps the database from sending every row (the
 indexes on MAC, address and time serve these conditions).
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..alert import Alert
-from ..fmt import ip_short, mac_str
-from ..model import Store
-from ..state import Neighbor
-from . import read
+from ndpmon.checks.alert import Alert
+from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.config.model import Store
+from ndpmon.state.neighbors import Neighbor
+from ndpmon.store import read
 
 __all__ = ["ask", "conditions"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import socket
 from typing import Any, Iterable
 
-from ..alert import Alert, Priority
-from ..state import UNSPECIFIED, Address, Neighbor, NeighborCache
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
 
 __all__ = ["neighbors", "alerts", "routers", "probes", "open_reader", "Where"]
 
@@ -108,7 +108,7 @@ def probes(conn: Any) -> list[tuple[str, str, float]]:
 def open_reader(store: Any) -> Any:
     """A connection for reading (autocommit); one-line StoreError when it fails or when
     no ndpmon has written to this database yet."""
-    from .url import StoreError, connect, password, require_psycopg
+    from ndpmon.store.url import StoreError, connect, password, require_psycopg
 
     psycopg = require_psycopg()
     try:

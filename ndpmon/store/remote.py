@@ -14,9 +14,11 @@ from typing import Any
 
 from lxml import etree
 
-from .. import alertlog, cachefile, xmlsafe
-from ..model import Store
-from . import read
+from ndpmon.formats import alertsxml as alertlog
+from ndpmon.formats import cache as cachefile
+from ndpmon.files import reader as xmlsafe
+from ndpmon.config.model import Store
+from ndpmon.store import read
 
 __all__ = ["remote_names", "add_remote"]
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from ..alert import Alert
-from ..configwrite import router_lines
-from ..fmt import ip_short
-from ..model import Router
-from ..state import UNSPECIFIED, Neighbor
+from ndpmon.checks.alert import Alert
+from ndpmon.config.writeback import router_lines
+from ndpmon.codec.addr import ip_short
+from ndpmon.config.model import Router
+from ndpmon.state.neighbors import UNSPECIFIED, Neighbor
 
 __all__ = ["clean", "snapshot", "neighbor_row", "ROWS", "alert_row", "router_rows",
            "router_xml", "hexmac", "NeighborRow", "AlertRow", "RouterRow"]
@@ -69,7 +69,7 @@ def alert_row(origin: str, seq: int, probe: str, alert: Alert) -> AlertRow:
 
 
 def router_xml(router: Router) -> str:
-    """The router as the ``<router>`` element a config holds (ndpmon.configwrite)."""
+    """The router as the ``<router>`` element a config holds (ndpmon.config.writeback)."""
     return "\n".join("  " * depth + text for depth, text in router_lines(router))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .url import StoreError
+from ndpmon.store.url import StoreError
 
 __all__ = ["MIGRATIONS", "LATEST", "migrate"]
 

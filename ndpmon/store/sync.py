@@ -1,7 +1,7 @@
 """Feed the store from a running ndpmon: alerts as they are raised, neighbours and
 routers at each save of the neighbour cache.
 
-It is a plugin (ndpmon.plugin) that the runner adds when ``<store>`` or ``--store`` is
+It is a plugin (ndpmon.engine.plugin) that the runner adds when ``<store>`` or ``--store`` is
 set: ``notify`` queues each alert; ``on_cache_save`` (every 60 s while frames arrive,
 on SIGUSR1, at exit) queues the neighbours that changed since the last save and the
 routers if they changed; ``tick`` (every 10 s) raises ``store drops`` when rows were
@@ -24,12 +24,12 @@ import time
 from types import MappingProxyType
 from typing import Any, Sequence
 
-from ..alert import Alert, Priority
-from ..model import Config, Store
-from ..plugin import Plugin
-from .rows import ROWS, router_rows, snapshot
-from .url import connect, password, require_psycopg, source_of
-from .writer import StoreWriter
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.config.model import Config, Store
+from ndpmon.engine.plugin import Plugin
+from ndpmon.store.rows import ROWS, router_rows, snapshot
+from ndpmon.store.url import connect, password, require_psycopg, source_of
+from ndpmon.store.writer import StoreWriter
 
 __all__ = ["StoreSync", "store_plugins", "DROPS_REASON", "FLUSH_TIMEOUT"]
 

@@ -13,8 +13,8 @@ import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import NdpmonError
-from ..model import Store
+from ndpmon.errors import NdpmonError
+from ndpmon.config.model import Store
 
 __all__ = ["check_url", "require_psycopg", "connect", "source_of", "StoreError"]
 

@@ -18,8 +18,9 @@ import time
 from collections import Counter, deque
 from typing import Any, Callable
 
-from . import dbwrite, schema
-from .url import StoreError
+from ndpmon.store import dbwrite
+from ndpmon.store import schema
+from ndpmon.store.url import StoreError
 
 __all__ = ["StoreWriter", "KINDS"]
 

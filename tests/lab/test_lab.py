@@ -26,7 +26,7 @@ from attacks import AFTER_FLOODS, ATTACKS, ROGUE_LLA, ROGUE_MAC, Attack
 from lab import HOSTS, ROUTER_ADDR, Lab, reap_stale
 from ndpmon_run import Ndpmon
 
-from ndpmon.fmt import mac_str
+from ndpmon.codec.addr import mac_str
 
 #: peak RSS allowed for ndpmon with <limits max_neighbors="5000"> through every flood
 RSS_CAP_KIB = 150 * 1024

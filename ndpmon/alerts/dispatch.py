@@ -1,0 +1,323 @@
+"""The alert dispatcher: routes alerts to mail, syslog and exec_pipe_program off the
+capture path, with dedupe and a bounded queue.
+
+NDPMon ran every handler synchronously on its event thread (REFERENCE §4), so a slow
+mail transport stalled detection, and a flood of identical alerts became a flood of
+mails. Here ``notify`` only files the alert: the same (probe, reason, message) within
+``dedupe_window`` seconds is held back and summarised once the window closes; of one
+kind (probe, reason) at most ``burst`` different alerts are sent per window and the
+others are summarised as one alert with their count (a flood from random sources gives
+each alert its own message, so only this bounds the mails). The rest waits in a bounded
+queue for one worker thread; when the queue is full, alerts are counted and reported,
+never waited for. Each priority has its own action set, so a high alert is mailed
+whatever the low priority's ``sendmail`` says (NDPMon's bug B6).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ndpmon.alerts.action import Action
+from ndpmon.alerts.mail import Mail
+from ndpmon.alerts.mailbody import ReverseDns
+from ndpmon.alerts.pipe import Pipe
+from ndpmon.alerts.syslog import STOP_TEXT, Syslog, start_text
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.alerts.dedupe import Dedupe
+from ndpmon.config.model import Settings
+
+__all__ = ["Dispatcher", "Routes", "build_actions", "OVERFLOW_REASON"]
+
+log = logging.getLogger("ndpmon")
+
+OVERFLOW_REASON = "alert queue overflow"
+OVERFLOW_REPORT_EVERY = 60.0  # seconds between reports while the queue stays full
+
+
+@dataclass
+class Routes:
+    """The actions of each priority, in NDPMon's order: pipe, sendmail, syslog."""
+
+    high: list[Action] = field(default_factory=list)
+    low: list[Action] = field(default_factory=list)
+
+    def of(self, priority: Priority) -> list[Action]:
+        """The actions of an alert of ``priority``."""
+        return self.high if priority == Priority.HIGH else self.low
+
+    def unique(self) -> list[Action]:
+        """Every action once (mail and syslog are shared by both priorities)."""
+        seen: dict[int, Action] = {}
+        for action in self.high + self.low:
+            seen.setdefault(id(action), action)
+        return list(seen.values())
+
+
+def build_actions(settings: Settings) -> Routes:
+    """The real actions for ``<actions_high_priority>`` and ``<actions_low_priority>``."""
+    delivery = settings.delivery
+    dns = (ReverseDns(delivery.dns_timeout) if settings.use_reverse_hostlookups else None)
+    sets = {Priority.HIGH: settings.actions_high, Priority.LOW: settings.actions_low}
+    mail = Mail(settings, dns) if any(s.sendmail for s in sets.values()) else None
+    syslog = (Syslog(delivery.syslog_socket, settings.syslog_facility)
+              if any(s.syslog for s in sets.values()) else None)
+    routes = Routes()
+    for priority, actions in sets.items():
+        chosen = routes.of(priority)
+        program = (actions.exec_pipe_program or "").strip()
+        if program:
+            chosen.append(Pipe(program, timeout=delivery.exec_timeout, dns=dns))
+        if actions.sendmail and mail is not None:
+            chosen.append(mail)
+        if actions.syslog and syslog is not None:
+            chosen.append(syslog)
+    return routes
+
+
+class Dispatcher(Action):
+    """Asynchronous delivery of alerts to the configured actions.
+
+    ``start()`` before the first alert, ``stop()`` at the end; ``reconfigure()`` on
+    SIGHUP. Counters for the final summary: ``delivered``, ``overflow``,
+    ``held_back``, ``failures`` (or ``counters()``).
+    """
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic,
+                 actions_factory: Callable[[Settings], Routes] | None = None,
+                 tick: float = 1.0) -> None:
+        self._factory = actions_factory or build_actions
+        self._clock = clock
+        self._tick = tick
+        self._settings = settings
+        self._routes = self._factory(settings)
+        self._next_routes: Routes | None = None
+        self._queue: queue.Queue[tuple[int, Alert] | None] = queue.Queue(
+            settings.delivery.queue_size)
+        self._seq = 0  # number of the last alert queued
+        self._dedupe = Dedupe(settings.delivery.dedupe_window, settings.delivery.burst,
+                              emit=lambda summary: self._ready.append((self._seq, summary)))
+        # Summaries waiting for the worker, each after the alert queued before it.
+        self._ready: list[tuple[int, Alert]] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._abandon = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._dropped = 0  # overflow not reported yet
+        self._dropped_last: Alert | None = None
+        self._reported_at: float | None = None
+        self.delivered = self.overflow = 0
+        self._errors = 0
+        self._retired_failures = 0
+
+    @property
+    def held_back(self) -> int:
+        """Alerts held back by dedupe or burst (each counted in a later summary)."""
+        return self._dedupe.held_back
+
+    # -- the capture side --------------------------------------------------------------
+
+    def notify(self, alert: Alert) -> None:
+        """File ``alert`` for delivery; never blocks, never raises."""
+        with self._lock:
+            if not (self._next_routes or self._routes).of(alert.priority):
+                return  # nothing configured for this priority
+            if self._dedupe.held(alert, self._clock()):
+                return
+            try:
+                self._queue.put_nowait((self._seq + 1, alert))
+                self._seq += 1
+            except queue.Full:
+                self.overflow += 1
+                self._dropped += 1
+                self._dropped_last = alert
+                self._dedupe.forget(alert)  # a repeat once there is room is news
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the actions and the worker; the worker sends the syslog start notice."""
+        for action in self._routes.unique():
+            action.start()
+        self._worker = threading.Thread(target=self._run, name="ndpmon-delivery",
+                                        daemon=False)
+        self._worker.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued and pending, send the stop notice, end the worker.
+
+        After ``timeout`` seconds what is still queued is dropped (and logged).
+        """
+        worker = self._worker
+        if self._stopping.is_set() and worker is None:
+            return  # stopped already
+        self._stopping.set()
+        if worker is None:  # never started
+            self._stop_actions(self._routes.unique())
+            return
+        self._wake()
+        worker.join(timeout)
+        if worker.is_alive():
+            self._abandon.set()
+            log.warning("alert delivery did not finish in %g s: %d queued alerts dropped",
+                        timeout, self._queued())
+            self._wake()
+            worker.join(timeout)
+        self._worker = None
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Use ``settings``' actions from the next alert on; queued alerts are kept."""
+        routes = self._factory(settings)
+        for action in routes.unique():
+            action.start()
+        with self._lock:
+            self._dedupe.configure(settings.delivery.dedupe_window, settings.delivery.burst)
+            self._settings = settings
+            with self._queue.mutex:
+                self._queue.maxsize = settings.delivery.queue_size
+            if self._worker is None:
+                old, self._routes = self._routes, routes
+            else:
+                old, self._next_routes = self._next_routes, routes
+        if old is not None:
+            self._retire(old)
+        self._wake()
+
+    @property
+    def failures(self) -> int:
+        """Action errors: exceptions plus the failures the actions counted themselves."""
+        live = self._routes.unique()
+        return (self._errors + self._retired_failures
+                + sum(getattr(action, "failures", 0) for action in live))
+
+    def counters(self) -> dict[str, int]:
+        """``delivered``, ``overflow``, ``held_back``, ``failures``, ``queued``."""
+        return {"delivered": self.delivered, "overflow": self.overflow,
+                "held_back": self.held_back, "failures": self.failures,
+                "queued": self._queued()}
+
+    def _queued(self) -> int:
+        """Alerts in the queue (not counting wake-ups)."""
+        with self._queue.mutex:
+            return sum(1 for item in self._queue.queue if item is not None)
+
+    def _wake(self) -> None:
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass  # the worker is busy anyway and will look at the flags soon
+
+    def _retire(self, routes: Routes) -> None:
+        keep = {id(action) for action in self._routes.unique()}
+        gone = [a for a in routes.unique() if id(a) not in keep]
+        self._retired_failures += sum(getattr(a, "failures", 0) for a in gone)
+        self._stop_actions(gone)
+
+    def _stop_actions(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            self._call(action, "stop")
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._notice(start_text())
+        while not self._abandon.is_set():
+            if not threading.main_thread().is_alive():
+                self._stopping.set()  # the program ends without stop(): drain, then exit
+            self._swap_routes()
+            try:
+                item = self._queue.get(timeout=self._tick)
+            except queue.Empty:
+                item = None
+            self._close_expired()
+            if item is not None:
+                seq, alert = item
+                self._deliver_all(self._take_ready(seq))
+                self._deliver(alert)
+            idle = self._queue.empty()
+            if idle:
+                self._deliver_all(self._take_ready())
+            self._report_overflow(idle)
+            if idle and self._stopping.is_set():
+                break
+        self._finish()
+
+    def _finish(self) -> None:
+        """At stop: summaries of every open window, the overflow report, the notice."""
+        self._swap_routes()
+        if self._abandon.is_set():  # stop() gave up waiting: only release resources
+            self._stop_actions(self._routes.unique())
+            return
+        with self._lock:
+            self._dedupe.close_all()
+        self._deliver_all(self._take_ready())
+        self._report_overflow(True)
+        self._notice(STOP_TEXT)
+        self._stop_actions(self._routes.unique())
+
+    def _swap_routes(self) -> None:
+        with self._lock:
+            routes, self._next_routes = self._next_routes, None
+            if routes is None:
+                return
+            old, self._routes = self._routes, routes
+        self._retire(old)
+
+    def _close_expired(self) -> None:
+        with self._lock:
+            self._dedupe.close_expired(self._clock())
+
+    def _take_ready(self, before: int | None = None) -> list[Alert]:
+        """The summaries due before alert number ``before`` (all of them: None)."""
+        with self._lock:
+            if before is None:
+                ready, self._ready = self._ready, []
+            else:
+                ready = [entry for entry in self._ready if entry[0] < before]
+                self._ready = self._ready[len(ready):]
+        return [alert for _, alert in ready]
+
+    def _report_overflow(self, idle: bool) -> None:
+        """One HIGH alert for the alerts dropped, once the queue has room again."""
+        with self._lock:
+            n, last = self._dropped, self._dropped_last
+            now = self._clock()
+            recent = (self._reported_at is not None
+                      and now - self._reported_at < OVERFLOW_REPORT_EVERY)
+            if n == 0 or (not idle and recent):
+                return
+            self._dropped, self._dropped_last, self._reported_at = 0, None, now
+        size = self._queue.maxsize
+        text = f"alert queue overflow: {n} alerts not delivered (queue of {size})"
+        log.warning("%s", text)
+        assert last is not None
+        self._deliver(Alert(last.time, last.probe, Priority.HIGH, OVERFLOW_REASON, text))
+
+    def _deliver_all(self, alerts: Iterable[Alert]) -> None:
+        for alert in alerts:
+            self._deliver(alert)
+
+    def _deliver(self, alert: Alert) -> None:
+        actions = list(self._routes.of(alert.priority))
+        for action in actions:
+            self._call(action, "notify", alert)
+        if actions:
+            self.delivered += 1
+
+    def _notice(self, text: str) -> None:
+        for action in self._routes.unique():
+            if callable(getattr(action, "notice", None)):
+                self._call(action, "notice", text)
+
+    def _call(self, action: Action, method: str, *args: object) -> None:
+        """One action's hook; an error is logged in one line and counted."""
+        try:
+            getattr(action, method)(*args)
+        except Exception as exc:  # one broken action must not stop the others
+            self._errors += 1
+            log.error("alert action %s.%s failed: %s: %s", type(action).__name__,
+                      method, type(exc).__name__, exc)

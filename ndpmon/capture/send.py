@@ -1,0 +1,112 @@
+"""Frames ndpmon sends itself: packet sockets per interface, and the memory of what was sent.
+
+Plugins that act on the network (countermeasures, ndproxy) send whole Ethernet frames
+from a packet socket bound to a captured interface. The capture filter never shows
+ndpmon a frame its own host sent on that interface (ndpmon.capture.bpf), but another captured
+interface on the same link receives it like any frame: ``SentFrames`` remembers the
+SHA-1 of the last frames sent so that a plugin's ``frame`` hook can drop them before any
+check sees them (NDPMon did the same for its countermeasures).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import struct
+from collections import OrderedDict
+
+__all__ = ["PacketSender", "SentFrames", "socket_ioctl", "link_local", "addresses"]
+
+SIOCGIFHWADDR = 0x8927
+IFA_F_TENTATIVE, IFA_F_DADFAILED = 0x40, 0x08
+
+
+class SentFrames:
+    """The SHA-1 of the last ``size`` frames sent."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.hashes: OrderedDict[bytes, None] = OrderedDict()
+
+    def __bool__(self) -> bool:
+        return bool(self.hashes)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def remember(self, frame: bytes) -> None:
+        digest = hashlib.sha1(frame).digest()
+        self.hashes[digest] = None
+        self.hashes.move_to_end(digest)
+        if len(self.hashes) > self.size:
+            self.hashes.popitem(last=False)
+
+    def __contains__(self, frame: bytes) -> bool:
+        return hashlib.sha1(frame).digest() in self.hashes
+
+
+class PacketSender:
+    """Frames out of any interface through one packet socket, opened by ``open``.
+
+    The socket listens to nothing (protocol 0) and names the interface at every
+    ``sendto``: opened in a plugin's ``start``, before ``--user`` drops root, it keeps
+    working without any capability, on interfaces that come back and on probes a
+    SIGHUP switches on (ndpmon.run.privs).
+    """
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+
+    def open(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        return self.sock
+
+    def send(self, iface: str, frame: bytes) -> None:
+        self.open().sendto(frame, (iface, 0))
+
+    def mac(self, iface: str) -> bytes:
+        """The interface's MAC address."""
+        raw = iface.encode()[:15]
+        out = socket_ioctl(self.open(), SIOCGIFHWADDR, struct.pack("16s24x", raw))
+        return out[18:24]
+
+    def address(self, iface: str) -> tuple[bytes, bytes | None]:
+        """The interface's MAC and link-local address (None if it has none)."""
+        return self.mac(iface), link_local(iface)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+def socket_ioctl(sock: socket.socket, request: int, arg: bytes) -> bytes:
+    import fcntl
+
+    return fcntl.ioctl(sock, request, arg)
+
+
+def addresses(iface: str) -> list[bytes]:
+    """The usable (not tentative, not failed) IPv6 addresses of ``iface`` in this
+    network namespace (/proc/net/if_inet6), in the kernel's order."""
+    found = []
+    try:
+        with open("/proc/net/if_inet6") as file:
+            for line in file:
+                fields = line.split()
+                if len(fields) >= 6 and fields[5] == iface:
+                    if int(fields[4], 16) & (IFA_F_TENTATIVE | IFA_F_DADFAILED):
+                        continue
+                    found.append(bytes.fromhex(fields[0]))
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def link_local(iface: str) -> bytes | None:
+    """The first link-local address of ``iface`` (None if it has none)."""
+    for addr in addresses(iface):
+        if addr[0] == 0xFE and addr[1] & 0xC0 == 0x80:
+            return addr
+    return None

@@ -1,0 +1,79 @@
+"""The alert value object: what every check produces and every action receives.
+
+An alert is immutable and carries the same fields NDPMon's ``alert_raise`` had (REFERENCE
+§1.1): priority, probe, reason, message, the packet's MAC, a second MAC, the IPv6 source,
+plus the decoded fields that explain it (``extra``) and the time, given by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
+
+from ndpmon.codec.addr import ip_short, mac_str
+
+__all__ = ["Priority", "Alert"]
+
+
+class Priority(IntEnum):
+    """NDPMon's two priorities: they select ``actions_low_priority`` or ``_high_``."""
+
+    LOW = 1
+    HIGH = 2
+
+    @property
+    def label(self) -> str:
+        """``low`` or ``high``, as JSON output spells it."""
+        return self.name.lower()
+
+
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+class Alert(NamedTuple):
+    """One detection. ``str(alert)`` is the NDPMon message text.
+
+    A NamedTuple rather than a frozen dataclass: just as immutable, and four times cheaper
+    to build (an NA flood raises one alert per frame; see bench/).
+    """
+
+    time: float
+    probe: str
+    priority: Priority
+    reason: str
+    message: str
+    mac: bytes | None = None
+    mac2: bytes | None = None
+    ipv6: bytes | None = None
+    extra: Mapping[str, Any] = _NO_EXTRA
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of ``--json-alerts``: one per alert."""
+        when = _dt.datetime.fromtimestamp(self.time, _dt.timezone.utc)
+        return {
+            "time": when.isoformat().replace("+00:00", "Z"),
+            "probe": self.probe,
+            "priority": self.priority.label,
+            "reason": self.reason,
+            "message": self.message,
+            "mac": mac_str(self.mac) if self.mac else None,
+            "mac2": mac_str(self.mac2) if self.mac2 else None,
+            "ipv6": ip_short(self.ipv6) if self.ipv6 else None,
+            "fields": {key: _jsonable(value) for key, value in self.extra.items()},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """Addresses kept as bytes in ``extra`` become their text forms."""
+    if isinstance(value, bytes):
+        if len(value) == 16:
+            return ip_short(value)
+        if len(value) == 6:
+            return mac_str(value)
+        return value.hex()
+    return value

@@ -1,0 +1,1 @@
+"""Reason names (placeholder)."""

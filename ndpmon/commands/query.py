@@ -1,0 +1,293 @@
+"""``ndpmon query``: where and when was a MAC or an address seen, and which alerts name it.
+
+The questions an admin asks during an incident, answered from the PostgreSQL store
+(every probe that writes there, with its history) when ``<store>`` or ``--store`` is
+set, else from this host's files (the neighbour cache ``-g`` and ``alerts.xml``):
+
+    ndpmon query mac 00:11:22:33:44:55     # neighbours that have (or had) it, alerts naming it
+    ndpmon query ip 2001:db8::1             # who holds (or held) the address, alerts naming it
+    ndpmon query since 2h                   # neighbours seen and alerts raised since then
+
+Both sources give the same objects (``state.Neighbor``, ``alert.Alert``) to the same
+filters and the same printer below. Exit code 0 when something was found, 1 when
+nothing was, 2 on an error (one line). ``ndpmon central`` is dispatched from here too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from ndpmon.formats import cache as cachefile
+from ndpmon.config import values as convert
+from ndpmon.files import reader as xmlsafe
+from ndpmon.checks.alert import Alert
+from ndpmon.errors import ConfigError, NdpmonError
+from ndpmon.codec.addr import ip_full, ip_short, mac_str
+from ndpmon.state.neighbors import UNSPECIFIED, Neighbor, NeighborCache
+
+__all__ = ["Findings", "by_mac", "by_ip", "since", "parse_time", "load_files",
+           "format_findings", "main"]
+
+Seen = list[tuple[str, Neighbor]]
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Neighbours (with their probe) and alerts that answer a question."""
+
+    neighbors: Seen
+    alerts: list[Alert]
+
+    def __bool__(self) -> bool:
+        return bool(self.neighbors or self.alerts)
+
+
+# -- the questions (pure) ---------------------------------------------------------------
+
+
+def _tokens(message: str) -> set[str]:
+    return set(message.replace(",", " ").replace("(", " ").replace(")", " ").split())
+
+
+def by_mac(neighbors: Seen, alerts: Iterable[Alert], mac: bytes) -> Findings:
+    """Neighbours whose current, first or an old MAC is ``mac``; alerts naming it."""
+    text = mac_str(mac)
+    return Findings(
+        [(p, nb) for p, nb in neighbors
+         if mac == nb.mac or mac == nb.first_mac_seen or mac in nb.old_macs],
+        [a for a in alerts if mac in (a.mac, a.mac2) or text in _tokens(a.message)])
+
+
+def by_ip(neighbors: Seen, alerts: Iterable[Alert], addr: bytes) -> Findings:
+    """Neighbours with ``addr`` as link-local or global address; alerts naming it."""
+    texts = {ip_short(addr), ip_full(addr)}
+    return Findings(
+        [(p, nb) for p, nb in neighbors if addr == nb.lla or addr in nb.addresses],
+        [a for a in alerts if a.ipv6 == addr or texts & _tokens(a.message)])
+
+
+def since(neighbors: Seen, alerts: Iterable[Alert], when: float) -> Findings:
+    """Neighbours last seen at ``when`` or later; alerts raised then or later."""
+    return Findings([(p, nb) for p, nb in neighbors if nb.lastseen >= when],
+                    [a for a in alerts if a.time >= when])
+
+
+def parse_time(text: str, now: float) -> float:
+    """``2h`` / ``30m`` / ``7d`` / ``90s`` ago, an ISO date or time (local unless it says
+    otherwise: ``2026-01-01``, ``2026-01-01 12:00``, ``...T12:00:00Z``), or ``@EPOCH``."""
+    value = text.strip()
+    if value[:1] == "@":
+        try:
+            return float(value[1:])
+        except ValueError:
+            pass
+    elif value[-1:].lower() in _UNITS and value[:-1].replace(".", "", 1).isdigit():
+        return now - float(value[:-1]) * _UNITS[value[-1:].lower()]
+    else:
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    raise ValueError(f"not a time: {value!r} (e.g. 2h, 7d, 2026-01-01 12:00, @1767225600)")
+
+
+# -- the files ---------------------------------------------------------------------------
+
+
+def load_files(cache_path: str, alerts_path: str) -> tuple[Seen, list[Alert]]:
+    """The neighbours of a neighbor_list.xml and the alerts of an alerts.xml (either
+    may be missing: nothing from it)."""
+    neighbors: Seen = []
+    names = _probe_names(cache_path)
+    if names:
+        caches = {name: NeighborCache(10**9, 10**9) for name in names}
+        cachefile.load_cache(cache_path, caches)
+        neighbors = [(name, nb) for name, cache in caches.items() for nb in cache]
+    return neighbors, _read_alerts(alerts_path)
+
+
+def _root(path: str):
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    return xmlsafe.parse(path, data)[0].getroot() if data.strip() else None
+
+
+def _probe_names(path: str) -> list[str]:
+    root = _root(path)
+    if root is None:
+        return []
+    return list(dict.fromkeys(p.get("name") for p in root.iterfind("probe") if p.get("name")))
+
+
+def _read_alerts(path: str) -> list[Alert]:
+    root = _root(path)
+    if root is None:
+        return []
+    if root.tag != "alerts":
+        raise ConfigError(path, root.sourceline, f"the root element is <{root.tag}>, "
+                                                 "not <alerts>")
+    return [_alert(el) for el in root.iterfind("alert")]
+
+
+def _alert(el) -> Alert:
+    from ndpmon.checks.alert import Priority
+
+    def text(tag: str) -> str:
+        return (el.findtext(tag) or "").strip()
+
+    def conv(tag: str, func, zero: bytes) -> bytes | None:
+        try:
+            value = func(text(tag))
+        except ValueError:
+            return None
+        return None if value == zero else value
+
+    try:
+        when = float(text("time"))
+    except ValueError:
+        when = 0.0
+    priority = Priority.HIGH if text("priority") == "2" else Priority.LOW
+    return Alert(when, text("probe"), priority, text("reason"), el.findtext("message") or "",
+                 conv("ethernet_address1", convert.mac, bytes(6)),
+                 conv("ethernet_address2", convert.mac, bytes(6)),
+                 conv("ipv6_address", convert.ipv6, UNSPECIFIED))
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def _date(when: float) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+    except (ValueError, OverflowError, OSError):
+        return "?"
+
+
+def format_findings(found: Findings, limit: int) -> list[str]:
+    """The answer as text lines: neighbours first, then alerts, then a count."""
+    lines: list[str] = []
+    for probe, nb in found.neighbors[:limit]:
+        lla = "" if nb.lla == UNSPECIFIED else f" lla {ip_short(nb.lla)}"
+        lines.append(f"neighbour {probe} {mac_str(nb.mac)}{lla} last seen "
+                     f"{_date(nb.lastseen)}")
+        if nb.first_mac_seen != nb.mac or nb.old_macs:
+            old = " ".join(mac_str(m) for m in nb.old_macs) or "none"
+            lines.append(f"  first MAC {mac_str(nb.first_mac_seen)}, old MACs {old}")
+        for a in nb.addresses.values():
+            lines.append(f"  {ip_short(a.addr)} first seen {_date(a.firstseen)}, "
+                         f"last seen {_date(a.lastseen)}")
+    for alert in found.alerts[-limit:]:
+        message = " ".join(alert.message.split())
+        lines.append(f"alert {_date(alert.time)} {alert.probe} {alert.priority.label} "
+                     f"{alert.reason}: {message}")
+    n, m = len(found.neighbors), len(found.alerts)
+    cut = " (the first/last --limit of each shown)" if max(n, m) > limit else ""
+    lines.append(f"{n} neighbour{'s' * (n != 1)}, {m} alert{'s' * (m != 1)}{cut}")
+    return lines
+
+
+# -- command line ------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``ndpmon query``."""
+    from ndpmon.commands.main import DEFAULT_CACHE, DEFAULT_CONFIG
+
+    p = argparse.ArgumentParser(
+        prog="ndpmon query",
+        description="Where and when was a MAC or an address seen, and which alerts name "
+                    "it: from the PostgreSQL store if the config has <store> (or --store "
+                    "is given), else from the neighbour cache and alerts.xml.")
+    p.add_argument("what", choices=("mac", "ip", "since"))
+    p.add_argument("value", help="a MAC, an IPv6 address, or a time (2h, 7d, "
+                                 "2026-01-01 12:00, @EPOCH)")
+    p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG,
+                   help=f"config_ndpmon.xml, for its <store> (default {DEFAULT_CONFIG}; "
+                        "ignored if missing)")
+    p.add_argument("-g", dest="cache", metavar="CACHE", default=DEFAULT_CACHE,
+                   help=f"neighbor_list.xml without a store (default {DEFAULT_CACHE})")
+    p.add_argument("--alerts", metavar="ALERTS",
+                   help="alerts.xml without a store (default: beside the cache)")
+    p.add_argument("--store", metavar="URL", help="the PostgreSQL store to ask")
+    p.add_argument("--files", action="store_true",
+                   help="ask the files (-g, --alerts), not the store; the config is not read")
+    p.add_argument("--limit", type=int, default=1000, metavar="N",
+                   help="show at most N neighbours and N alerts (default 1000)")
+    return p
+
+
+def _question(args: argparse.Namespace):
+    """(filter function, its argument) for ``what value``; ValueError for a bad value."""
+    if args.what == "mac":
+        return by_mac, convert.mac(args.value)
+    if args.what == "ip":
+        return by_ip, convert.ipv6(args.value)
+    return since, parse_time(args.value, time.time())
+
+
+def _store_of(args: argparse.Namespace, explicit_config: bool):
+    """The store to ask (``--store`` over ``<store>``), or None for the files."""
+    from ndpmon.config import loader as configmod
+    from ndpmon.config.model import Config, Store
+    from ndpmon.store.url import with_store_url
+
+    if args.files:
+        return None
+    config = None
+    if explicit_config or os.path.exists(args.config):
+        config = configmod.load(args.config)
+    if args.store:
+        return with_store_url(config or Config(args.config), args.store).settings.store
+    if config is None:
+        return None
+    store: Store | None = config.settings.store
+    return store
+
+
+def run(args: argparse.Namespace, explicit_config: bool) -> tuple[Findings, str]:
+    """Answer the question; also say where the answer came from."""
+    try:
+        func, value = _question(args)
+    except ValueError as exc:
+        raise NdpmonError(f"query {args.what}: {exc}") from None
+    store = _store_of(args, explicit_config)
+    if store is None:
+        alerts_path = args.alerts or os.path.join(
+            os.path.dirname(os.path.abspath(args.cache)), "alerts.xml")
+        neighbors, alerts = load_files(args.cache, alerts_path)
+        return func(neighbors, alerts, value), f"{args.cache}, {alerts_path}"
+    from ndpmon.store.query import ask
+
+    neighbors, alerts = ask(store, args.what, value)
+    return func(neighbors, alerts, value), f"store {store.url}"
+
+
+def main(command: str, argv: Sequence[str]) -> int:
+    """``ndpmon query ...`` (and ``ndpmon central ...``): 0 found, 1 nothing, 2 error."""
+    if command == "central":
+        from ndpmon.store.central import main as central_main
+
+        return central_main(argv)
+    args = build_parser().parse_args(argv)
+    explicit = any(a == "-f" or a.startswith("-f") for a in argv)
+    try:
+        found, where = run(args, explicit)
+    except NdpmonError as exc:
+        print(f"ndpmon: {exc}", file=sys.stderr)
+        return 2
+    for line in format_findings(found, max(args.limit, 1)):
+        print(line)
+    print(f"(from {where})", file=sys.stderr)
+    return 0 if found else 1

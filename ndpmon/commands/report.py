@@ -1,0 +1,304 @@
+"""The web report: the config, the neighbour cache and alerts.xml as static HTML pages.
+
+NDPMon 2.1's webinterface plugin ran libxslt over its files (REFERENCE §2.7, §5.5).
+``ndpmon report`` (and the web report plugin, on every cache save) does the same with
+our own XSLT 1.0 stylesheets (``ndpmon/data/*.xsl``, linked from ``xsl/``): routers
+with their prefixes and parameters, neighbours, alerts newest first, and an index.
+
+The files may be hostile (anyone on the link chooses what lands in them): they are
+parsed by :mod:`ndpmon.files.reader` (no network, no DTD, no entities); the stylesheets
+escape every value, and may read and write no file while they run. Epoch times are
+turned into dates here, as ``r:`` attributes on a private copy of each tree, because
+XSLT 1.0 has no date functions. Each page is replaced atomically, so a web server
+never serves half a page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+from lxml import etree
+
+from ndpmon.files import reader as xmlsafe
+from ndpmon.files.atomic import write_atomic
+from ndpmon.errors import ConfigError, NdpmonError
+
+__all__ = ["render", "Report", "main", "build_parser", "MAX_ALERTS"]
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+#: The namespace of the attributes added for the stylesheets.
+NS = "urn:ndpmon:report"
+#: Alerts shown at most (the newest); alerts.xml is never rotated and only grows.
+MAX_ALERTS = 10000
+
+Tree = etree._ElementTree
+Element = etree._Element
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``render`` wrote: the pages and the counts shown on the index."""
+
+    out_dir: str
+    pages: tuple[str, ...]
+    routers: int
+    neighbors: int
+    alerts: int
+
+
+@functools.lru_cache(maxsize=None)
+def stylesheet(name: str) -> etree.XSLT:
+    """A compiled stylesheet of ``ndpmon/data`` (compiled once per process)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    doc = etree.parse(os.path.join(DATA, name), parser)
+    return etree.XSLT(doc, access_control=etree.XSLTAccessControl.DENY_ALL)
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _read(path: str, root: str, required: bool) -> Tree | None:
+    """The tree of ``path`` whose root must be ``<root>``; None if it is missing and
+    not ``required``.  A blank optional file is an empty document."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(path, None, "no such file") from None
+        return None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    if not data.strip() and root != "config_ndpmon":
+        return etree.ElementTree(etree.Element(root))
+    tree = xmlsafe.parse(path, data)[0]
+    found = tree.getroot()
+    if found.tag != root:
+        raise ConfigError(path, found.sourceline,
+                          f"the root element is <{found.tag}>, not <{root}>")
+    return tree
+
+
+# -- dates --------------------------------------------------------------------
+
+
+def _number(text: str | None) -> float:
+    """An epoch time in a file as a number; -inf when it is not one (sorts oldest)."""
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        return float("-inf")
+    return value if value == value else float("-inf")  # NaN
+
+
+@functools.lru_cache(maxsize=65536)
+def _date(text: str | None) -> str:
+    """``1795348077`` as ``2026-11-22 11:47:57`` (local time); "" if not a time."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(float(text or ""))))
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
+def _mark(element: Element, name: str, value: str) -> None:
+    if value:
+        element.set(f"{{{NS}}}{name}", value)
+
+
+def _timezone(now: float) -> str:
+    """``UTC+01:00``: the offset of the local time the pages show."""
+    offset = time.strftime("%z", time.localtime(now))
+    return f"UTC{offset[:3]}:{offset[3:]}" if len(offset) == 5 else offset
+
+
+# -- preparing the trees ------------------------------------------------------
+
+
+def _prepare_cache(root: Element) -> int:
+    """Add readable dates (and each neighbour's first sight); return the neighbour count."""
+    count = 0
+    for neighbor in root.iterfind("probe/neighbor"):
+        count += 1
+        firsts = []
+        for address in neighbor.iterfind("addresses/address"):
+            first = address.get("firstseen")
+            _mark(address, "first", _date(first))
+            _mark(address, "last", _date(address.get("lastseen")))
+            firsts.append(_number(first))
+        lastseen = neighbor.find("lastseen")
+        if lastseen is not None:
+            _mark(lastseen, "when", _date(lastseen.text))
+        if firsts and max(firsts) > float("-inf"):
+            _mark(neighbor, "firstseen", _date(str(min(f for f in firsts if f > float("-inf")))))
+    return count
+
+
+@dataclass(frozen=True)
+class _AlertCounts:
+    total: int
+    high: int
+    latest: str
+
+
+def _prepare_alerts(root: Element, limit: int) -> _AlertCounts:
+    """Keep the ``limit`` newest alerts, add readable dates and each one's place in
+    the file (the order of alerts of the same second); count them all."""
+    alerts = root.findall("alert")
+    times = [_number(alert.findtext("time")) for alert in alerts]
+    high = sum(1 for alert in alerts if (alert.findtext("priority") or "").strip() == "2")
+    latest = _date(str(max(times))) if times and max(times) > float("-inf") else ""
+    if len(alerts) > limit:
+        order = sorted(range(len(alerts)), key=lambda i: (times[i], i))
+        for i in order[: len(alerts) - limit]:
+            root.remove(alerts[i])
+        root.set(f"{{{NS}}}total", str(len(alerts)))
+    for seq, alert in enumerate(root.iterfind("alert")):
+        _mark(alert, "when", _date(alert.findtext("time")))
+        _mark(alert, "seq", str(seq))
+    return _AlertCounts(len(alerts), high, latest)
+
+
+def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
+             alerts: _AlertCounts, note: str) -> Tree:
+    """The small document index.xsl turns into the front page."""
+    root = etree.Element("summary")
+    values = {
+        "config": paths[0], "cache": paths[1],
+        "probes": len(config.findall("probes/probe")),
+        "routers": len(config.findall("probes/probe/routers/router")),
+        "prefixes": len(config.findall("probes/probe/routers/router/prefixes/prefix")),
+        "neighbors": neighbors, "note": note,
+    }
+    for tag, value in values.items():
+        etree.SubElement(root, tag).text = str(value)
+    element = etree.SubElement(root, "alerts", total=str(alerts.total), high=str(alerts.high),
+                               low=str(alerts.total - alerts.high), latest=alerts.latest)
+    element.text = paths[2]
+    return etree.ElementTree(root)
+
+
+# -- rendering ----------------------------------------------------------------
+
+
+def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
+           now: float | None = None, max_alerts: int = MAX_ALERTS,
+           store=None) -> Report:
+    """Write index.html, config.html, neighbors.html and alerts.html into ``out_dir``.
+
+    A missing alerts file gives a report without alerts and a note saying so; a
+    missing or broken config or cache, or an unreadable alerts file, raises
+    ConfigError (``file:line: what``) and writes nothing.  ``now`` (default: the
+    clock) is the time the pages say they were made.  With a ``store``
+    (model.Store), the config's remote probes are read from it (ndpmon.store.remote)
+    and the cache may be missing.
+    """
+    config = _read(config_path, "config_ndpmon", required=True)
+    cache = _read(cache_path, "neighbors", required=store is None)
+    alerts = _read(alerts_path, "alerts", required=False)
+    note = ""
+    if alerts is None:
+        note = f"No alerts file {alerts_path}: no alert has been written yet."
+        alerts = etree.ElementTree(etree.Element("alerts"))
+    if cache is None:
+        cache = etree.ElementTree(etree.Element("neighbors"))
+    assert config is not None
+    if store is not None:
+        from ndpmon.store.remote import add_remote
+
+        add_remote(store, config.getroot(), cache.getroot(), alerts.getroot(), max_alerts)
+        note = ""
+    neighbors = _prepare_cache(cache.getroot())
+    counts = _prepare_alerts(alerts.getroot(), max_alerts)
+    when = time.time() if now is None else now
+    params = {
+        "generated": etree.XSLT.strparam(_date(str(when))),
+        "timezone": etree.XSLT.strparam(_timezone(when)),
+    }
+    summary = _summary((config_path, cache_path, alerts_path), config.getroot(), neighbors,
+                       counts, note)
+    pages = {
+        "config.html": stylesheet("config.xsl")(config, **params),
+        "neighbors.html": stylesheet("neighbor.xsl")(cache, **params),
+        "alerts.html": stylesheet("alerts.xsl")(alerts, note=etree.XSLT.strparam(note),
+                                                **params),
+        "index.html": stylesheet("index.xsl")(summary, **params),
+    }
+    _make_dir(out_dir)
+    for name, result in pages.items():  # index last: it links to the others
+        write_atomic(os.path.join(out_dir, name), bytes(result))
+    routers = len(config.getroot().findall("probes/probe/routers/router"))
+    return Report(out_dir, tuple(pages), routers, neighbors, counts.total)
+
+
+def _make_dir(path: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot create: {exc.strerror or exc}") from None
+
+
+# -- command line -------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``ndpmon report``."""
+    from ndpmon.commands.main import DEFAULT_CACHE, DEFAULT_CONFIG
+
+    p = argparse.ArgumentParser(
+        prog="ndpmon report",
+        description="Write the web report (index.html, config.html, neighbors.html, "
+                    "alerts.html) from the config, the neighbour cache and alerts.xml.")
+    p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG,
+                   help=f"config_ndpmon.xml (default {DEFAULT_CONFIG})")
+    p.add_argument("-g", dest="cache", metavar="CACHE", default=DEFAULT_CACHE,
+                   help=f"neighbour cache neighbor_list.xml (default {DEFAULT_CACHE})")
+    p.add_argument("--alerts", metavar="ALERTS",
+                   help="alerts.xml (default: alerts.xml beside the cache); a missing "
+                        "file is a report without alerts")
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="directory for the HTML pages (created if missing)")
+    p.add_argument("--store", metavar="URL",
+                   help="read the config's remote probes from this PostgreSQL store "
+                        "(default: the config's <store>, if it has remote probes)")
+    return p
+
+
+def _store(args: argparse.Namespace):
+    """The store to read remote probes from: --store, or the config's <store> when the
+    config has remote probes; None without either."""
+    from ndpmon.config import loader as configmod
+    from ndpmon.store.url import with_store_url
+
+    if not args.store:
+        try:
+            with open(args.config, "rb") as file:
+                text = file.read()
+        except OSError:
+            return None  # render() reports the missing config
+        if b"remote" not in text or b"<store" not in text:
+            return None
+    config = configmod.load(args.config)
+    if args.store:
+        config = with_store_url(config, args.store)
+    return config.settings.store
+
+
+def main(argv: Sequence[str]) -> int:
+    """``ndpmon report ...``: 0, or 2 with one line on stderr."""
+    args = build_parser().parse_args(argv)
+    alerts = args.alerts or os.path.join(os.path.dirname(os.path.abspath(args.cache)),
+                                         "alerts.xml")
+    try:
+        report = render(args.config, args.cache, alerts, args.out, store=_store(args))
+    except NdpmonError as exc:
+        print(f"ndpmon: {exc}", file=sys.stderr)
+        return 2
+    print(f"ndpmon: wrote {os.path.join(report.out_dir, 'index.html')} ({report.routers} "
+          f"routers, {report.neighbors} neighbours, {report.alerts} alerts)", file=sys.stderr)
+    return 0

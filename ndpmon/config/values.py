@@ -1,0 +1,261 @@
+"""Tiny converters from config text to typed values.
+
+Each converter takes the text of one XML element or attribute, strips the
+whitespace around it, and returns the typed value, or raises ``ValueError``
+with a short human message that names the expected kind of value and quotes
+the text (``not a MAC address: 'zz'``).  config.py adds the file, line and
+element to that message; nothing here knows about XML.
+
+Addresses come out in the form the packet decoder produces (16-byte and
+6-byte ``bytes``), so the checks compare raw values.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+
+from ndpmon.config.model import Guard
+
+__all__ = [
+    "quote",
+    "mac",
+    "ipv6",
+    "u8",
+    "u16",
+    "u32",
+    "positive",
+    "prefix_len",
+    "boolean01",
+    "syslog_facility",
+    "guard",
+    "domain",
+    "probe_type",
+    "one_line",
+    "seconds",
+    "relay",
+    "SYSLOG_FACILITIES",
+]
+
+#: The facility names NDPMon 2.1 accepts (settings.c:33-116), and no others.
+SYSLOG_FACILITIES = frozenset(
+    [f"LOG_LOCAL{i}" for i in range(8)]
+    + [
+        "LOG_USER",
+        "LOG_MAIL",
+        "LOG_DAEMON",
+        "LOG_AUTH",
+        "LOG_SYSLOG",
+        "LOG_LPR",
+        "LOG_NEWS",
+        "LOG_UUCP",
+        "LOG_CRON",
+        "LOG_AUTHPRIV",
+        "LOG_FTP",
+    ]
+)
+
+_QUOTE_MAX = 40
+# Six groups of 1 or 2 hex digits, all separated by ':' or all by '-'.
+_MAC_RE = re.compile(
+    r"[0-9A-Fa-f]{1,2}(?P<sep>[:-])(?:[0-9A-Fa-f]{1,2}(?P=sep)){4}[0-9A-Fa-f]{1,2}"
+)
+_GUARD_RE = re.compile(r"(CEASE|LAUNCH) +AFTER +([0-9]{1,3})")
+
+
+def quote(text: str) -> str:
+    """``text`` in single quotes, repr-like, cut to about 40 characters.
+
+    Control characters are escaped so that an error message stays on one line.
+    """
+    if len(text) > _QUOTE_MAX:
+        text = text[:_QUOTE_MAX] + "..."
+    out = []
+    for ch in text:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return "'" + "".join(out) + "'"
+
+
+def _fail(what: str, text: str) -> ValueError:
+    return ValueError(f"{what}: {quote(text)}")
+
+
+def mac(text: str) -> bytes:
+    """A MAC address as 6 bytes.
+
+    Accepts ether_ntoa's unpadded form (``0:11:22:33:44:55``, what NDPMon
+    writes), the padded form, either case, and ``-`` as separator.
+    """
+    value = text.strip()
+    if not _MAC_RE.fullmatch(value):
+        raise _fail("not a MAC address", value)
+    return bytes(int(part, 16) for part in re.split("[:-]", value))
+
+
+def ipv6(text: str) -> bytes:
+    """An IPv6 address (any RFC 4291 text form) as 16 bytes."""
+    value = text.strip()
+    try:
+        return socket.inet_pton(socket.AF_INET6, value)
+    except (OSError, ValueError):
+        raise _fail("not an IPv6 address", value) from None
+
+
+def _ranged(text: str, low: int, high: int, what: str) -> int:
+    """A decimal integer from ``low`` to ``high``; ``what`` names it in errors."""
+    value = text.strip()
+    ok = value.isascii() and value.isdigit() and len(value) <= 20
+    if not ok or not low <= int(value) <= high:
+        raise _fail(f"not {what} from {low} to {high}", value)
+    return int(value)
+
+
+def u8(text: str) -> int:
+    """An unsigned 8-bit number (hop limit, flags byte, guard count)."""
+    return _ranged(text, 0, 0xFF, "a number")
+
+
+def u16(text: str) -> int:
+    """An unsigned 16-bit number (router lifetime)."""
+    return _ranged(text, 0, 0xFFFF, "a number")
+
+
+def u32(text: str) -> int:
+    """An unsigned 32-bit number (timers, MTU, option lifetimes)."""
+    return _ranged(text, 0, 0xFFFF_FFFF, "a number")
+
+
+def positive(text: str) -> int:
+    """A count of at least 1 that fits in 32 bits (the ``<limits>`` bounds)."""
+    return _ranged(text, 1, 0xFFFF_FFFF, "a number")
+
+
+def prefix_len(text: str) -> int:
+    """An IPv6 prefix length, 0 to 128."""
+    return _ranged(text, 0, 128, "a prefix length")
+
+
+def prefix(text: str) -> tuple[bytes, int]:
+    """``ADDRESS/LENGTH`` (a bare address is /128) as (16 bytes with the host bits
+    cleared, length)."""
+    value = text.strip()
+    addr, slash, length = value.partition("/")
+    size = prefix_len(length) if slash else 128
+    raw = int.from_bytes(ipv6(addr), "big")
+    mask = ((1 << size) - 1) << (128 - size) if size else 0
+    return (raw & mask).to_bytes(16, "big"), size
+
+
+def boolean01(text: str) -> bool:
+    """NDPMon's switches: ``1`` is on, ``0`` is off, anything else is refused.
+
+    NDPMon itself treated every value other than ``1`` as off, which turns a
+    typo like ``yes`` into a silently disabled feature.
+    """
+    value = text.strip()
+    if value not in ("0", "1"):
+        raise _fail("not 0 or 1", value)
+    return value == "1"
+
+
+def syslog_facility(text: str) -> str:
+    """One of the syslog facility names NDPMon accepts, e.g. ``LOG_LOCAL1``."""
+    value = text.strip()
+    if value not in SYSLOG_FACILITIES:
+        raise _fail("not a syslog facility", value)
+    return value
+
+
+def guard(text: str) -> Guard:
+    """A countermeasure guard (REFERENCE §5.2).
+
+    ``SUPPRESS``, ``RESPOND``, ``CEASE AFTER n`` or ``LAUNCH AFTER n`` with n
+    from 0 to 255.  The kind is kept as written without the count:
+    ``Guard("CEASE AFTER", 10)``.  NDPMon turned anything else into SUPPRESS;
+    we refuse it, since a mistyped guard would silently disable a
+    countermeasure.
+    """
+    value = text.strip()
+    if value in ("SUPPRESS", "RESPOND"):
+        return Guard(value, 0)
+    match = _GUARD_RE.fullmatch(value)
+    if not match or int(match.group(2)) > 255:
+        raise _fail("not a countermeasure guard", value)
+    return Guard(f"{match.group(1)} AFTER", int(match.group(2)))
+
+
+def domain(text: str) -> str:
+    """A DNS search domain, normalized: lower case, without the final dot.
+
+    The DNSSL check compares these with the names decoded from RFC 8106
+    options, so both sides use the same spelling.  Refuses empty names,
+    labels over 63 characters, names over 253 and control characters
+    (NDPMon's learning mode wrote raw label bytes into the config, B4).
+    """
+    value = text.strip()
+    name = value.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    bad_label = any(not 0 < len(label) <= 63 for label in name.split("."))
+    printable = name.isprintable() and " " not in name
+    if not name or len(name) > 253 or bad_label or not printable:
+        raise _fail("not a domain name", value)
+    return name
+
+
+def probe_type(text: str) -> str:
+    """A ``<probe type>``: ``interface`` (a capture point) or ``remote``."""
+    value = text.strip()
+    if value not in ("interface", "remote"):
+        raise _fail("not 'interface' or 'remote'", value)
+    return value
+
+
+def one_line(text: str) -> str:
+    """Free text on a single line, e.g. a mail address (no header smuggling)."""
+    value = text.strip()
+    if not value.isprintable():
+        raise _fail("not a single line of text", value)
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, 0 or more, at most a day (``2.5`` is allowed)."""
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        raise _fail("not a number of seconds", value) from None
+    if not 0 <= number <= 86400:
+        raise _fail("not a number of seconds from 0 to 86400", value)
+    return number
+
+
+def window(text: str) -> float:
+    """A time window in seconds: more than 0, at most a day."""
+    number = seconds(text)
+    if number <= 0:
+        raise _fail("not a number of seconds from 0 to 86400 (0 excluded)", text.strip())
+    return number
+
+
+_RELAY_RE = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?")
+
+
+def relay(text: str) -> tuple[str, int]:
+    """An SMTP relay: ``host``, ``host:port`` or ``[ipv6]:port`` (port 25 by default)."""
+    value = text.strip()
+    match = _RELAY_RE.fullmatch(value)
+    port = int(match.group("port") or 25) if match else 0
+    if not match or not 0 < port < 65536:
+        raise _fail("not a mail relay (host or host:port)", value)
+    host = match.group("v6") or match.group("host")
+    if match.group("v6"):
+        ipv6(host)
+    return host, port
