@@ -45,7 +45,8 @@ from netns import MONITOR, PEER, VethPair, run_forked  # noqa: E402
 
 from ndpmon.capture.live import LiveCapture  # noqa: E402
 from ndpmon.engine.engine import Engine  # noqa: E402
-from ndpmon.run.session import Pipeline, tune_gc  # noqa: E402
+from ndpmon.run.pipeline import Pipeline  # noqa: E402
+from ndpmon.run.session import tune_gc  # noqa: E402
 
 FLOOD_MACS = 100_000
 TRAFFIC = {"a": "(a) benign mix, 50 hosts", "b": "(b) NA flood, 100k MACs"}

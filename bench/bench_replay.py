@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from ndpmon.engine.engine import Engine  # noqa: E402
 from ndpmon.config.model import Config, Limits, Prefix, Probe, Router, Settings  # noqa: E402
 from ndpmon.capture.replay import read_batches  # noqa: E402
-from ndpmon.run.session import Pipeline, tune_gc  # noqa: E402
+from ndpmon.run.pipeline import Pipeline  # noqa: E402
+from ndpmon.run.session import tune_gc  # noqa: E402
 import floodgen  # noqa: E402  (tests/floodgen.py)
 from floodgen import PREFIX, na, ns  # noqa: E402
 

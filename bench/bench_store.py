@@ -29,7 +29,8 @@ from pgserver import PgServer  # noqa: E402
 
 from ndpmon.engine.engine import Engine  # noqa: E402
 from ndpmon.config.model import Store  # noqa: E402
-from ndpmon.run.session import Pipeline, tune_gc  # noqa: E402
+from ndpmon.run.pipeline import Pipeline  # noqa: E402
+from ndpmon.run.session import tune_gc  # noqa: E402
 from ndpmon.store.sync import StoreSync  # noqa: E402
 
 

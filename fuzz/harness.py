@@ -89,7 +89,7 @@ def format_alert(alert: Alert) -> None:
     console.Console(out).notify(alert)
     line = out.getvalue()
     assert line.endswith("\n") and line.count("\n") == 1, f"console line split: {line!r}"
-    block = alertlog._render(alert)
+    block = alertlog.render_alert(alert)
     _XML_CHECKS.append(block)
 
 

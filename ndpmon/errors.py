@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NdpmonError", "ConfigError", "CaptureError"]
+__all__ = ["NdpmonError", "ConfigError", "WriteError", "CaptureError"]
 
 
 class NdpmonError(Exception):
@@ -21,6 +21,17 @@ class ConfigError(NdpmonError, ValueError):
         self.message = message
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {message}")
+
+
+class WriteError(NdpmonError):
+    """A file ndpmon writes (cache, alerts.xml, JSON lines, learned config, report page)
+    cannot be written; ``str(err)`` is ``"<file>: <what>"``.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
 
 
 class CaptureError(NdpmonError, RuntimeError):

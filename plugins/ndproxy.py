@@ -5,16 +5,16 @@ Switched on with ``<plugin name="ndproxy">`` and npd6's keys as ``<param>``s (or
 ``npd6_conf`` naming an npd6.conf), or with ``ndpmon --npd6-conf FILE``. The decision
 is ndpmon.proxy.decide.decide (pure); this module is the I/O around it:
 
-* ``frame`` sees every captured frame: an NS on an outside interface is decoded with
-  ndpmon's decoder, decided on, and answered from a packet socket on that interface
-  (only while capturing live). The frame then goes on to the checks as usual. Frames
-  the proxy sent are remembered by SHA-1 and dropped if another captured interface on
-  the same link sees them (ndpmon.capture.send).
-* Counters (answered, ignored per reason) are logged at exit and on SIGUSR1; the
-  targets answered (npd6's collectTargets, at most that many) are written to
-  ``targets_file`` (one line per target: address, interface, answers, first and last
-  time) at every save of the neighbour cache and at exit, and logged on SIGUSR1 when
-  there is no file.
+* ``after`` gets every ND message after the engine has checked it (the message the
+  engine decoded): an NS on an outside interface is decided on, and answered from a
+  packet socket on that interface (only while capturing live). Frames the proxy sent
+  are remembered by SHA-1 and dropped by the ``frame`` hook if another captured
+  interface on the same link sees them (ndpmon.capture.send).
+* Counters (answered, ignored per reason) are logged at exit and on SIGUSR1 (the
+  ``status`` hook); the targets answered (npd6's collectTargets, at most that many) are
+  written to ``targets_file`` (one line per target: address, interface, answers, first
+  and last time) at every save of the neighbour cache and at exit, and logged on
+  SIGUSR1 when there is no file.
 * SIGHUP reads the settings again (also the npd6.conf); bad settings are logged and the
   running ones kept.
 """
@@ -22,13 +22,11 @@ is ndpmon.proxy.decide.decide (pure); this module is the I/O around it:
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from collections import Counter
 from pathlib import Path
 
 from ndpmon.files.atomic import write_atomic
-from ndpmon.codec.decode import decode
 from ndpmon.codec.addr import ip_short
 from ndpmon.proxy.decide import REASONS, Answer, Iface, NaBuilder, decide, flags
 from ndpmon.codec.message import NdMessage
@@ -38,7 +36,7 @@ from ndpmon.capture.send import PacketSender, SentFrames, addresses
 
 log = logging.getLogger("ndpmon")
 
-NS_TYPE, ICMPV6 = 135, 58
+NS_TYPE = 135
 
 
 class Target:
@@ -65,8 +63,6 @@ class NdProxy(Base):
         self.ignored: Counter[str] = Counter()
         self.send_errors = 0
         self.targets: dict[bytes, Target] = {}
-        self._usr1 = False
-        self._old_usr1 = None
 
     def _settings(self, config) -> ProxySettings:
         """The settings from the config's ``<plugin name="ndproxy">`` (ValueError)."""
@@ -102,8 +98,6 @@ class NdProxy(Base):
         if self.sender is not None:
             self.refresh()
             self._warm()
-            if signal.getsignal(signal.SIGUSR1) not in (None, signal.SIG_DFL):
-                self._old_usr1 = signal.signal(signal.SIGUSR1, self._on_usr1)
         else:
             log.info("ndproxy: not capturing live, no answer is sent")
         s = self.settings
@@ -135,9 +129,6 @@ class NdProxy(Base):
     def stop(self) -> None:
         self._log_counters()
         self._write_targets()
-        if self._old_usr1 is not None:
-            signal.signal(signal.SIGUSR1, self._old_usr1)
-            self._old_usr1 = None
         if isinstance(self.sender, PacketSender):
             self.sender.close()
 
@@ -158,15 +149,13 @@ class NdProxy(Base):
     # -- frames ---------------------------------------------------------------
 
     def frame(self, probe: str, now: float, frame: bytes) -> bool:
-        if self.sent and frame in self.sent:
-            return True  # our own answer, seen on another interface of the link
-        if (len(frame) < 78 or frame[54] != NS_TYPE or frame[20] != ICMPV6
-                or frame[12:14] != b"\x86\xdd" or probe not in self.outside):
-            return False
-        msg = decode(frame)
-        if type(msg) is NdMessage:
+        """Drop our own answers, seen on another captured interface of the link."""
+        return bool(self.sent) and frame in self.sent
+
+    def after(self, probe: str, now: float, msg: NdMessage) -> None:
+        """An NS seen on an outside interface: decide, answer (after the engine)."""
+        if msg.type == NS_TYPE and probe in self.outside:
             self.handle(probe, now, msg)
-        return False
 
     @property
     def settings(self) -> ProxySettings:
@@ -222,21 +211,17 @@ class NdProxy(Base):
 
     # -- counters and the listing -------------------------------------------------
 
-    def _on_usr1(self, signum, frame) -> None:
-        self._usr1 = True
-        if callable(self._old_usr1):
-            self._old_usr1(signum, frame)
-
     def on_cache_save(self, engine) -> None:
         if self.sender is not None:
             self.refresh()
         self._write_targets()
-        if self._usr1:
-            self._usr1 = False
-            self._log_counters()
-            if not self.settings.targets_file:
-                for line in self.listing():
-                    log.info("ndproxy: target %s", line)
+
+    def status(self) -> None:
+        """SIGUSR1: the counters, and the targets when there is no targets file."""
+        self._log_counters()
+        if not self.settings.targets_file:
+            for line in self.listing():
+                log.info("ndproxy: target %s", line)
 
     def counters(self) -> dict[str, int]:
         """answered, then every ignore reason (REASONS order), zeros included."""

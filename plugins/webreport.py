@@ -27,6 +27,7 @@ import threading
 from ndpmon.errors import NdpmonError
 from ndpmon.plugin import Plugin as Base, known_params
 from ndpmon.commands.report import render
+from ndpmon.formats.alertsxml import beside_cache
 
 log = logging.getLogger("ndpmon")
 
@@ -70,8 +71,7 @@ class WebReport(Base):
             self.render(path)
 
     def render(self, cache: str) -> None:
-        alerts = self.alerts or os.path.join(os.path.dirname(os.path.abspath(cache)),
-                                             "alerts.xml")
+        alerts = self.alerts or beside_cache(cache)
         try:
             remote = any(p.type == "remote" for p in self.config.probes)
             store = self.config.settings.store if remote else None  # the central view

@@ -12,7 +12,7 @@ from pathlib import Path
 from ndpmon.config import loader as configmod
 from ndpmon.engine.engine import Engine
 from ndpmon.config.model import Config
-from ndpmon.engine.plugin import load_plugins
+from ndpmon.run.plugins import load_plugins
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data" / "plugins"

@@ -9,8 +9,9 @@ import pytest
 from lxml import etree
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.formats.alertsxml import HEADER, AlertsXml, xml_escape
-from ndpmon.errors import ConfigError
+from ndpmon.files.text import xml_escape
+from ndpmon.formats.alertsxml import HEADER, AlertsXml
+from ndpmon.errors import ConfigError, WriteError
 from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 
 GOLDEN = Path("/work/shared/ndpmon-reference/golden/monitor/alerts.xml")
@@ -228,9 +229,9 @@ def test_not_an_alerts_file(tmp_path: Path, text: str) -> None:
 
 
 def test_cannot_open(tmp_path: Path) -> None:
-    """A path in a missing directory gives ``path: cannot open: ...``."""
+    """A path in a missing directory gives WriteError ``path: cannot open: ...``."""
     path = tmp_path / "none" / "alerts.xml"
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(WriteError) as info:
         AlertsXml(str(path))
     assert str(info.value) == f"{path}: cannot open: No such file or directory"
 
@@ -240,7 +241,7 @@ def test_write_after_close(tmp_path: Path) -> None:
     path = tmp_path / "alerts.xml"
     log = AlertsXml(str(path))
     log.close()
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(WriteError) as info:
         log.write([alert()])
     assert str(info.value) == f"{path}: cannot write: file is closed"
 
@@ -268,7 +269,7 @@ def test_failed_write_restores_closing_tag(tmp_path: Path) -> None:
     log.write([alert("one")])
     before = path.read_bytes()
     log._file = FullDisk(log._file)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(WriteError) as info:
         log.write([alert("two")])
     log.close()
     assert str(info.value) == f"{path}: cannot write: No space left on device"

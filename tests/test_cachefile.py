@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ndpmon.formats import cache as cachefile
 from ndpmon.formats.cache import load_cache, save_cache
-from ndpmon.errors import ConfigError
+from ndpmon.errors import ConfigError, WriteError
 from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
 
@@ -363,7 +363,7 @@ def test_failed_save_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(WriteError) as info:
         save_cache(str(path), {"pcap0": NeighborCache()})
     assert str(info.value) == f"{path}: cannot write: No space left on device"
     assert path.read_bytes() == before
@@ -373,7 +373,7 @@ def test_failed_save_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_save_into_missing_directory(tmp_path: Path) -> None:
     """Saving where the directory does not exist is a one-line error."""
     path = tmp_path / "no" / "neighbor_list.xml"
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(WriteError) as info:
         save_cache(str(path), {})
     assert str(info.value) == f"{path}: cannot write: No such file or directory"
 

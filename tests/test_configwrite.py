@@ -23,7 +23,7 @@ from ndpmon.config import loader as config
 from ndpmon.config import writeback as configwrite
 from ndpmon.config.loader import PACKAGED_DTD
 from ndpmon.config.values import ipv6, mac
-from ndpmon.errors import ConfigError
+from ndpmon.errors import ConfigError, WriteError
 from ndpmon.config.model import Prefix, Route, Router
 
 REPO = Path(__file__).resolve().parents[1]
@@ -278,7 +278,7 @@ def test_crash_during_write_keeps_the_old_file(small: Path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(ConfigError, match="No space left on device"):
+    with pytest.raises(WriteError, match="No space left on device"):
         configwrite.write_learned(str(small), {"pcap0": (R1,)})
     assert small.read_bytes() == SMALL
     assert sorted(p.name for p in small.parent.iterdir()) == ["config_ndpmon.dtd",

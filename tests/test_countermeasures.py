@@ -15,7 +15,8 @@ from ndpmon.capture import craft
 from ndpmon.config.values import ipv6, mac
 from ndpmon.codec.decode import decode
 from ndpmon.codec.message import NA, RA, NotND
-from ndpmon.run.session import Pipeline, save_cache
+from ndpmon.run.pipeline import Pipeline
+from ndpmon.run.session import save_cache
 from plugkit import (ROGUE_LLA, ROGUE_MAC, ROUTER_LLA, ROUTER_MAC, config_text, engine_for,
                      load, na, ra)
 

@@ -27,7 +27,7 @@ from ndpmon.config import loader as config_mod
 from ndpmon.files import reader as xmlsafe
 from ndpmon.formats.alertsxml import AlertsXml
 from ndpmon.formats.cache import load_cache
-from ndpmon.errors import ConfigError
+from ndpmon.errors import ConfigError, WriteError
 from ndpmon.state.neighbors import NeighborCache
 from needs import need_tool
 
@@ -357,7 +357,7 @@ def test_alerts_xml_fifo_directory_and_loop(tmp_path):
     (tmp_path / "b").symlink_to(tmp_path / "a")
     for name in ("fifo", ".", "a"):
         path = tmp_path / name
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(WriteError) as info:
             AlertsXml(str(path))
         assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
 

@@ -12,8 +12,10 @@ from ndpmon.alerts.mailbody import mail_body
 from ndpmon.alerts.pipe import alert_env
 from ndpmon.config.values import mac as parse_mac
 from ndpmon.formats.oui import OuiDatabase, short_name
-from ndpmon.engine.plugin import PluginError, load_plugins
-from ndpmon.run.session import Pipeline, save_cache
+from ndpmon.engine.plugin import PluginError
+from ndpmon.run.plugins import load_plugins
+from ndpmon.run.pipeline import Pipeline
+from ndpmon.run.session import save_cache
 from needs import need_file
 from plugkit import config_text, engine_for, load, na, ns
 

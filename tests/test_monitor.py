@@ -17,7 +17,7 @@ from conftest import generator, make_config, make_engine
 from ndpmon.alerts.action import Action
 from ndpmon.errors import ConfigError
 from ndpmon.run.live import SAVE_EVERY, Flags, Monitor
-from ndpmon.run.session import Pipeline
+from ndpmon.run.pipeline import Pipeline
 
 gen = generator()
 
@@ -179,3 +179,33 @@ def test_signal_handlers_only_set_flags_and_wake():
     assert (flags.reload, flags.save, flags.stop) == (True, True, False)
     flags._handle(signal.SIGTERM, None)
     assert flags.stop and flags.why == "SIGTERM" and len(woken) == 3
+
+
+def test_sigusr1_logs_one_line_and_asks_the_plugins_for_their_status(caplog):
+    """SIGUSR1 writes the cache, logs one line saying so (it logged nothing), and calls
+    the plugins' ``status`` hook (ndproxy logs its counters there), once per signal."""
+    from ndpmon.engine.plugin import Plugin
+
+    class Counting(Plugin):
+        def __init__(self) -> None:
+            super().__init__({}, None)
+            self.name, self.calls = "counting", 0
+
+        def status(self) -> None:
+            self.calls += 1
+
+    caplog.set_level(logging.INFO, "ndpmon")
+    frame = [("lan0", [(1.0, gen.na(5, gen.lla(5), gen.lla(5), O=1))])]
+
+    def usr1():
+        monitor.flags.save = True
+        return []
+
+    monitor, _, saves, _ = build([frame, usr1, lambda: []])
+    plugin = Counting()
+    monitor.pipeline.engine.plugins.append(plugin)
+    monitor.run()
+    assert plugin.calls == 1
+    lines = [r.getMessage() for r in caplog.records if "SIGUSR1" in r.getMessage()]
+    assert lines == ["SIGUSR1: neighbour cache written; 1 frames, 0 high and 1 low "
+                     "priority alerts so far"]

@@ -9,7 +9,6 @@ the frames are checked by decoding them with ndpmon's own decoder.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import textwrap
@@ -27,7 +26,9 @@ from ndpmon.errors import ConfigError
 from ndpmon.codec.message import NA, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, NdMessage
 from ndpmon.proxy.decide import Answer, Iface, NaBuilder, decide, na_checksum
 from ndpmon.proxy.npd6conf import from_params, npd6_prefix, parse_npd6, read_npd6, with_npd6_conf
-from ndpmon.engine.plugin import PluginError, load_plugins
+from ndpmon.engine.plugin import PluginError
+from ndpmon.run.pipeline import Pipeline
+from ndpmon.run.plugins import load_plugins
 from ndpmon.state.neighbors import NeighborCache
 
 UP_MAC, GW_MAC = "02:00:00:00:01:01", "02:00:00:00:02:02"
@@ -333,6 +334,12 @@ class FakeSender:
         pass
 
 
+def feed(engine: Engine, probe: str, when: float, frame: bytes) -> list:
+    """One frame through a pipeline, as replay and capture run it: the engine, then the
+    plugins' ``after`` hooks (where the proxy answers)."""
+    return Pipeline(engine, []).feed(probe, [(when, frame)])
+
+
 def proxy_engine(tmp_path, **params):
     config = load(tmp_path, CONFIG.format(gw=GW_MAC, params=param_lines(
         {**PARAMS, **params})))
@@ -350,8 +357,8 @@ def test_plugin_answers_counts_and_lists(tmp_path):
     for when, frame in enumerate((ns("2001:db8:1::a1"), ns("2001:db8:1::a2"),
                                   ns("2001:db8:1::a1"), ns("2001:db8:1::a3"),
                                   ns("2001:db8:2::1"), ns("2001:db8:1::a5", hlim=1))):
-        engine.handle("out0", T + when, frame)
-    engine.handle("in0", T + 9, ns("2001:db8:1::a9"))
+        feed(engine, "out0", T + when, frame)
+    feed(engine, "in0", T + 9, ns("2001:db8:1::a9"))
     assert [msg(f).target for _, f in plugin.sender.frames] == [
         ipv6(a) for a in ("2001:db8:1::a1", "2001:db8:1::a2", "2001:db8:1::a1",
                           "2001:db8:1::a3")]
@@ -370,16 +377,16 @@ def test_own_answers_are_dropped_and_declared_proxies_raise_nothing(tmp_path):
     same answers from an undeclared MAC on another probe do."""
     engine, plugin = proxy_engine(tmp_path)
     for n in range(1, 6):
-        engine.handle("out0", T + n, ns(f"2001:db8:1::{n}0"))
+        feed(engine, "out0", T + n, ns(f"2001:db8:1::{n}0"))
     answers = [f for _, f in plugin.sender.frames]
     assert len(answers) == 5
-    assert [engine.handle("in0", T + 10, f) for f in answers] == [[]] * 5
+    assert [feed(engine, "in0", T + 10, f) for f in answers] == [[]] * 5
     assert engine.dropped == 5
     other = [craft.proxy_na(mac(GW_MAC), ipv6(GW_LLA), ipv6(UP_LLA),
                             ipv6(f"2001:db8:1::{n}"), NA_ROUTER | NA_SOLICITED, True,
                             255, mac(UP_MAC)) for n in range(11, 16)]
-    assert [a for f in other for a in engine.handle("mirror0", T + 20, f)] == []
-    alerts = [a for f in other for a in engine.handle("in0", T + 30, f)]
+    assert [a for f in other for a in feed(engine, "mirror0", T + 20, f)] == []
+    alerts = [a for f in other for a in feed(engine, "in0", T + 30, f)]
     assert [a.reason for a in alerts] == [
         "new station", "NA router flag", "NA router flag", "NA router flag",
         "undeclared ND proxy", "NA router flag", "NA router flag"]
@@ -389,13 +396,13 @@ def test_discovery_through_the_engine(tmp_path):
     """With discovery, an address is answered once the inside probe saw it (an NS from
     it there), not before."""
     engine, plugin = proxy_engine(tmp_path, discovery="300")
-    engine.handle("out0", T, ns("2001:db8:1::10"))
+    feed(engine, "out0", T, ns("2001:db8:1::10"))
     assert plugin.sender.frames == [] and plugin.ignored["not seen alive"] == 1
-    engine.handle("in0", T + 1, ns("2001:db8:1::3", src="2001:db8:1::10",
+    feed(engine, "in0", T + 1, ns("2001:db8:1::3", src="2001:db8:1::10",
                                    eth_src="02:00:00:00:03:03"))
-    engine.handle("out0", T + 2, ns("2001:db8:1::10"))
+    feed(engine, "out0", T + 2, ns("2001:db8:1::10"))
     assert len(plugin.sender.frames) == 1
-    engine.handle("out0", T + 400, ns("2001:db8:1::10"))
+    feed(engine, "out0", T + 400, ns("2001:db8:1::10"))
     assert len(plugin.sender.frames) == 1 and plugin.ignored["not seen alive"] == 2
 
 
@@ -405,7 +412,7 @@ def test_replay_sends_nothing(tmp_path):
     engine = Engine(config, plugins=load_plugins(config))
     plugin = engine.plugins[0]
     plugin.start()
-    engine.handle("out0", T, ns("2001:db8:1::a1"))
+    feed(engine, "out0", T, ns("2001:db8:1::a1"))
     plugin.stop()
     assert plugin.sender is None and plugin.answered == 1
 
@@ -426,21 +433,20 @@ def test_reload_keeps_running_settings_when_broken(tmp_path, caplog):
 
 
 def test_sigusr1_logs_counters(tmp_path, caplog):
-    """SIGUSR1 (chained to the monitor's handler) logs the counters at the next save."""
+    """SIGUSR1 reaches the plugin through its ``status`` hook (called by the live loop):
+    it logs the counters and the targets; the plugin installs no signal handler."""
     caplog.set_level(logging.INFO, "ndpmon")
     engine, plugin = proxy_engine(tmp_path)
     engine.live = True
-    calls = []
-    old = signal.signal(signal.SIGUSR1, lambda *a: calls.append(a))
-    try:
-        plugin.start()
-        engine.handle("out0", T, ns("2001:db8:1::a1"))
-        os.kill(os.getpid(), signal.SIGUSR1)
-        plugin.on_cache_save(engine)
-        plugin.stop()
-    finally:
-        signal.signal(signal.SIGUSR1, old)
-    assert calls and "ndproxy: 1 answered" in caplog.text
+    before = signal.getsignal(signal.SIGUSR1)
+    plugin.start()
+    assert signal.getsignal(signal.SIGUSR1) is before
+    pipeline = Pipeline(engine, [])
+    pipeline.feed("out0", [(T, ns("2001:db8:1::a1"))])
+    assert "ndproxy: 1 answered" not in caplog.text
+    pipeline.hooks("status")
+    plugin.stop()
+    assert "ndproxy: 1 answered" in caplog.text
     assert "ndproxy: target 2001:db8:1::a1 out0 1" in caplog.text
 
 
@@ -514,5 +520,5 @@ def test_no_answer_without_the_interfaces_mac(tmp_path):
 
     plugin.sender = Gone()
     del plugin.ifaces["out0"]
-    engine.handle("out0", T, ns("2001:db8:1::a1"))
+    feed(engine, "out0", T, ns("2001:db8:1::a1"))
     assert plugin.sender.frames == [] and plugin.ignored["interface unknown"] == 1

@@ -17,8 +17,10 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.checks import CORE
 from ndpmon.commands.main import main
 from ndpmon.codec.message import NS
-from ndpmon.engine.plugin import Plugin, PluginCheck, PluginError, load_plugins, plugin_dirs
-from ndpmon.run.session import Pipeline, save_cache
+from ndpmon.engine.plugin import Plugin, PluginCheck, PluginError
+from ndpmon.run.plugins import load_plugins, plugin_dirs
+from ndpmon.run.pipeline import Pipeline
+from ndpmon.run.session import save_cache
 from plugkit import (FIXTURES, REPO, ROGUE_LLA, ROGUE_MAC, config_text, engine_for, load,
                      ns, ra, write_config)
 
@@ -264,3 +266,29 @@ def test_a_failing_plugin_hook_never_stops_the_pipeline(tmp_path, caplog):
     pipeline.feed("lan0", [(1.0, frame)])
     assert [a.reason for a in outputs.alerts] == ["new station"]
     assert "plugin broken: notify failed on 'new station': RuntimeError: boom" in caplog.text
+
+
+def test_after_hook_gets_the_message_the_engine_decoded(tmp_path):
+    """A plugin's ``after`` runs in the pipeline, after the engine, with the very
+    message object the engine decoded (``engine.last``: nothing decodes twice); a frame
+    a ``frame`` hook dropped reaches no ``after``."""
+    from ndpmon.codec.message import NdMessage
+    from ndpmon.engine.engine import Engine
+
+    seen = []
+
+    class Watcher(Plugin):
+        def frame(self, probe, now, frame):
+            return frame == b"drop me"
+
+        def after(self, probe, now, msg):
+            seen.append((probe, now, msg, self.engine.last))
+
+    watcher = Watcher({}, load(tmp_path, config_text()))
+    watcher.name = "watcher"
+    engine = Engine(watcher.config, plugins=[watcher])
+    Pipeline(engine, []).feed("lan0", [(1.0, ra()), (2.0, b"drop me")])
+    assert [(p, t) for p, t, _, _ in seen] == [("lan0", 1.0)]
+    probe, now, msg, last = seen[0]
+    assert type(msg) is NdMessage and msg is last
+    assert engine.last is None  # the dropped frame was never decoded

@@ -13,7 +13,7 @@ from lxml import etree
 
 from ndpmon.commands import report
 from ndpmon.commands.main import main
-from ndpmon.errors import ConfigError
+from ndpmon.errors import ConfigError, WriteError
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / "config_ndpmon.xml")
@@ -208,10 +208,10 @@ def test_files_swapped(tmp_path):
 
 
 def test_out_is_a_file(tmp_path):
-    """An output directory that cannot be made is a ConfigError naming it."""
+    """An output directory that cannot be made is a WriteError naming it."""
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(ConfigError, match=f"^{blocker}: cannot create: "):
+    with pytest.raises(WriteError, match=f"^{blocker}: cannot create: "):
         report.render(CONFIG, cache_file(tmp_path), "/nonexistent", str(blocker))
 
 

@@ -8,7 +8,8 @@ from plugkit import ROGUE_LLA, ROGUE_MAC, config_text, engine_for, load, ns, ra,
 
 from ndpmon.commands.main import main
 from ndpmon.engine.plugin import PluginError
-from ndpmon.run.session import Pipeline, save_cache
+from ndpmon.run.pipeline import Pipeline
+from ndpmon.run.session import save_cache
 
 WEB = '    <plugin name="webreport"><param name="out" value="web"/></plugin>'
 

@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from ndpmon.checks.alert import Alert
-from ndpmon.errors import ConfigError
+from ndpmon.errors import WriteError
 from ndpmon.alerts.action import Action
 
 __all__ = ["JsonLines"]
@@ -29,20 +29,41 @@ class JsonLines(Action):
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             self._out = open(fd, "a", encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(self.path, None, f"cannot write: {exc.strerror}") from None
+            raise WriteError(self.path, f"cannot write: {exc.strerror}") from None
 
     def notify(self, alert: Alert) -> None:
         assert self._out is not None, "start() first"
-        self._out.write(json.dumps(alert.to_json(), ensure_ascii=False) + "\n")
+        try:
+            self._out.write(json.dumps(alert.to_json(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise self._error(exc) from None
 
     def flush(self) -> None:
         if self._out is not None:
-            self._out.flush()
+            try:
+                self._out.flush()
+            except OSError as exc:
+                raise self._error(exc) from None
 
     def stop(self) -> None:
-        if self._out is None:
+        """Flush and close (closed even if the last flush fails: WriteError then)."""
+        out, self._out = self._out, None
+        if out is None:
             return
-        self._out.flush()
-        if self._out is not sys.stdout:
-            self._out.close()
-        self._out = None
+        try:
+            out.flush()
+        except OSError as exc:
+            raise self._error(exc) from None
+        finally:
+            if out is not sys.stdout:
+                try:
+                    out.close()
+                except OSError:
+                    pass  # the flush above failed and said so
+
+    def _error(self, exc: OSError) -> OSError | WriteError:
+        """A failed write as WriteError; a reader gone from stdout stays BrokenPipeError
+        (the command ends quietly)."""
+        if self.path == "-" and isinstance(exc, BrokenPipeError):
+            return exc
+        return WriteError(self.path, f"cannot write: {exc.strerror or exc}")

@@ -1,28 +1,33 @@
-"""The ``ndpmon`` command line: options, one-line errors, exit codes.
+"""The ``ndpmon`` command line: one dispatcher, one wrapper, one-line errors, exit codes.
 
-Every user error (a broken config, a missing file, a capture that is not Ethernet) ends
-as one line on stderr, ``ndpmon: <file>:<line>: <what>``, and exit code 2; tracebacks are
-for bugs only. The options keep NDPMon 2.1's letters (``-f -e -g -L -i -v``).
+``ndpmon`` (monitor, learn, replay), ``ndpmon report``, ``ndpmon query`` and ``ndpmon
+central`` are dispatched here and run inside one wrapper (``run_command``): it parses
+the arguments, sets up logging on stderr and the umask, and turns every user error (a
+broken config, a missing file, a capture that is not Ethernet) into one line on stderr,
+``ndpmon: <file>:<line>: <what>``, and exit code 2; tracebacks are for bugs only. The
+options keep NDPMon 2.1's letters (``-f -e -g -L -i -v``). The monitor's options become
+one RunOptions (ndpmon.run.options) here; nothing below takes the argparse namespace.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 from ndpmon import __version__
+from ndpmon.config.model import Config
+from ndpmon.errors import NdpmonError
 from ndpmon.run import privs
 from ndpmon.run import safepath
 from ndpmon.run.daemon import PidFile, detach, setup_logging
-from ndpmon.errors import NdpmonError
+from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG, RunOptions
 
-__all__ = ["main", "build_parser"]
-
-DEFAULT_CONFIG = "/etc/ndpmon/config_ndpmon.xml"
-DEFAULT_CACHE = "/var/lib/ndpmon/neighbor_list.xml"
+__all__ = ["main", "build_parser", "run_command", "Command"]
 
 log = logging.getLogger("ndpmon")
 
@@ -104,23 +109,43 @@ def _duration(text: str) -> float:
     return seconds
 
 
+# -- the dispatcher and the wrapper --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``ndpmon`` command: its parser, its body (``run(args, argv) -> exit code``,
+    raising NdpmonError for a user error) and the umask it writes files with (None:
+    the caller's)."""
+
+    parser: Callable[[], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace, Sequence[str]], int]
+    umask: int | None = None
+
+
+#: ``ndpmon WORD ...``: the module of each sub-command (imported when used).
+SUBCOMMANDS = {"report": "ndpmon.commands.report", "query": "ndpmon.commands.query",
+               "central": "ndpmon.commands.central"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ndpmon`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["report"]:  # ``ndpmon report ...``: the web report has its own options
-        from ndpmon.commands.report import main as report_main
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        return run_command(Command(module.build_parser, module.run), argv[1:])
+    # what ndpmon writes is for root and its group only
+    return run_command(Command(build_parser, _run, umask=0o027), argv)
 
-        return report_main(argv[1:])
-    if argv[:1] in (["query"], ["central"]):  # the store's commands (ndpmon.commands.query)
-        from ndpmon.commands.query import main as query_main
 
-        return query_main(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
-    args.learn = args.learn or args.learn_for is not None
-    setup_logging(args.verbose)
-    umask = os.umask(0o027)  # what ndpmon writes is for root and its group only
+def run_command(command: Command, argv: Sequence[str]) -> int:
+    """Parse ``argv``, set up logging and the umask, run; a user error is one line on
+    stderr and exit code 2."""
+    args = command.parser().parse_args(argv)
+    setup_logging(getattr(args, "verbose", False))
+    umask = None if command.umask is None else os.umask(command.umask)
     try:
-        return _run(args)
+        return command.run(args, argv)
     except NdpmonError as exc:
         print(f"ndpmon: {exc}", file=sys.stderr)
         return 2
@@ -130,59 +155,95 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:
-        os.umask(umask)  # for callers in the same process (tests)
+        if umask is not None:
+            os.umask(umask)  # for callers in the same process (tests)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from ndpmon.run import session as runner
+# -- ndpmon: monitor, learn, replay ---------------------------------------------------------
 
-    if args.daemon:
-        _absolute_paths(args)  # the daemon runs in /, and reloads and writes from there
-    account = _account(args)
-    config = _npd6(runner.load_config(args.config, args.dtd), args)
-    if args.store:
-        from ndpmon.store.url import with_store_url
 
-        config = with_store_url(config, args.store)
-    _check_files(args, config, account)
-    if args.check_config:
-        runner.check_cache(config, args.cache)
-        print(f"{args.config}: OK ({len(config.probes)} probes, "
+def options_of(args: argparse.Namespace) -> RunOptions:
+    """The RunOptions of ``ndpmon``'s arguments (``--user`` is looked up here)."""
+    if args.group and not args.user:
+        raise NdpmonError("--group needs --user")
+    options = RunOptions(
+        config=args.config, dtd=args.dtd, cache=args.cache, ifaces=tuple(args.ifaces or ()),
+        replay=args.replay, learn=args.learn or args.learn_for is not None,
+        learn_for=args.learn_for, deliver=args.deliver, daemon=args.daemon,
+        pidfile=args.pidfile, json_alerts=args.json_alerts, alerts_xml=args.alerts_xml,
+        no_alerts_xml=args.no_alerts_xml, npd6_conf=args.npd6_conf, store=args.store,
+        check_config=args.check_config, quiet=args.quiet, verbose=args.verbose)
+    if options.daemon:
+        options = options.absolute()  # the daemon runs in /, and reloads and writes from there
+    if args.user:
+        options = replace(options, account=privs.lookup(args.user, args.group))
+    return options
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    from ndpmon.run import session
+
+    options = options_of(args)
+    config, ifaces = load(options)
+    _check_files(options, config)
+    if options.check_config:
+        session.check_cache(config, options.cache)
+        print(f"{options.config}: OK ({len(config.probes)} probes, "
               f"{sum(len(p.routers) for p in config.probes)} routers)")
         return 0
-    if args.replay:
-        if args.daemon:
+    if options.replay:
+        if options.daemon:
             raise NdpmonError("-D and -r do not go together: a replay ends by itself")
-        if account is not None:  # nothing to open first: drop root now
-            privs.drop(account)
-        summary = runner.replay(config, args, args.replay)
+        if options.account is not None:  # nothing to open first: drop root now
+            privs.drop(options.account)
+        summary = session.replay(config, options)
         print(f"ndpmon: {summary}", file=sys.stderr)
         return 0
-    return _live(args, config)
+    return _live(options, config, ifaces)
 
 
-def _live(args: argparse.Namespace, config) -> int:
+def load(options: RunOptions) -> tuple[Config, tuple[str, ...]]:
+    """The config as the options make it (``--npd6-conf``, ``--store``), and the ``-i``
+    interfaces with the ND proxy's outside ones added (at start and on SIGHUP)."""
+    from ndpmon.run import session
+
+    config = session.load_config(options.config, options.dtd)
+    ifaces = options.ifaces
+    if options.npd6_conf:  # switch the ndproxy plugin on with that npd6.conf
+        from ndpmon.proxy.npd6conf import with_npd6_conf
+
+        config, outside = with_npd6_conf(config, options.npd6_conf)
+        if ifaces and not options.replay:  # -i lists what is captured: add the outside
+            ifaces += tuple(name for name in outside if name not in ifaces)
+    if options.store:
+        from ndpmon.store.url import with_store_url
+
+        config = with_store_url(config, options.store)
+    return config, ifaces
+
+
+def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
     """Check everything that can be checked, detach if asked, then capture."""
-    from ndpmon.run import session as runner
     from ndpmon.capture.live import LiveCapture, check_interfaces
+    from ndpmon.run import session
 
-    config, ifaces = runner.live_config(config, args.ifaces)
-    engine = runner.prepare(config, args)  # the cache is read and checked here, once
-    check_interfaces(ifaces)
-    pidfile, context = PidFile(args.pidfile) if args.pidfile else None, None
-    if args.daemon:
+    config, names = session.live_config(config, ifaces)
+    engine = session.prepare(config, options)  # the cache is read and checked here, once
+    check_interfaces(names)
+    pidfile, context = PidFile(options.pidfile) if options.pidfile else None, None
+    if options.daemon:
         if pidfile is not None:
             pidfile.check()
-        context = detach(args.pidfile)
-        setup_logging(args.verbose, config.settings.delivery.syslog_socket)
+        context = detach(options.pidfile)
+        setup_logging(options.verbose, config.settings.delivery.syslog_socket)
     elif pidfile is not None:
         pidfile.__enter__()
     try:
-        capture = LiveCapture(ifaces)
+        capture = LiveCapture(names)
         capture.open()
-        account = args.account
+        account = options.account
         drop = None if account is None else (lambda: privs.drop(account, _net_raw(engine)))
-        summary = runner.live(engine, args, capture, lambda: _reload(args), drop)
+        summary = session.live(engine, options, capture, lambda: _reload(options), drop)
         log.info("%s", summary)
     except NdpmonError as exc:
         if context is not None:  # stderr is gone: the log is all the admin has
@@ -196,47 +257,33 @@ def _live(args: argparse.Namespace, config) -> int:
     return 0
 
 
-def _absolute_paths(args: argparse.Namespace) -> None:
-    for name in ("config", "dtd", "cache", "alerts_xml", "json_alerts", "pidfile",
-                 "npd6_conf"):
-        value = getattr(args, name)
-        if value and value != "-":
-            setattr(args, name, os.path.abspath(value))
-
-
-def _reload(args: argparse.Namespace):
+def _reload(options: RunOptions) -> Config:
     """SIGHUP: load and validate the config file again (NdpmonError if it is broken)."""
-    from ndpmon.run import session as runner
+    from ndpmon.run import session
 
-    config = _npd6(runner.load_config(args.config, args.dtd), args)
-    safepath.check_inputs(config, args.dtd, _uids(args.account))
-    return runner.live_config(config, args.ifaces)[0]
+    config, ifaces = load(options)
+    safepath.check_inputs(config, options.dtd, _uids(options.account))
+    return session.live_config(config, ifaces)[0]
 
 
 # -- --user and files others can modify (ndpmon.run.privs, ndpmon.run.safepath) ---------------
-
-def _account(args: argparse.Namespace):
-    """The ``--user`` account, or None."""
-    if args.group and not args.user:
-        raise NdpmonError("--group needs --user")
-    args.account = privs.lookup(args.user, args.group) if args.user else None
-    return args.account
-
 
 def _uids(account) -> tuple[int, ...]:
     return (account.uid,) if account is not None else (os.geteuid(),)
 
 
-def _check_files(args: argparse.Namespace, config, account) -> None:
+def _check_files(options: RunOptions, config: Config) -> None:
     """Refuse files others can modify; with --user, check what the user will need."""
+    account = options.account
     uids = _uids(account)
-    safepath.check_inputs(config, args.dtd, uids)
-    outputs = safepath.output_files(args, config)
+    safepath.check_inputs(config, options.dtd, uids)
+    outputs = options.output_files(config.path)
     safepath.check_outputs(outputs, uids)
     if account is None:
         return
-    written = [f for f in outputs if f != args.pidfile]  # the pid file stays root's
-    privs.check_access(account, [config.path, safepath.dtd_file(config, args.dtd)], written)
+    written = [f for f in outputs if f != options.pidfile]  # the pid file stays root's
+    privs.check_access(account, [config.path, safepath.dtd_file(config, options.dtd)],
+                       written)
     privs.program_runs(account, safepath.pipe_programs(config))
 
 
@@ -247,18 +294,6 @@ def _net_raw(engine) -> bool:
         log.info("keeping CAP_NET_RAW for plugin%s %s", "s" * (len(wanting) > 1),
                  ", ".join(wanting))
     return bool(wanting)
-
-
-def _npd6(config, args: argparse.Namespace):
-    """``--npd6-conf FILE``: switch the ndproxy plugin on with that npd6.conf."""
-    if not args.npd6_conf:
-        return config
-    from ndpmon.proxy.npd6conf import with_npd6_conf
-
-    config, outside = with_npd6_conf(config, args.npd6_conf)
-    if args.ifaces and not args.replay:  # -i lists what is captured: add the outside
-        args.ifaces += [name for name in outside if name not in args.ifaces]
-    return config
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ set, else from this host's files (the neighbour cache ``-g`` and ``alerts.xml``)
 
 Both sources give the same objects (``state.Neighbor``, ``alert.Alert``) to the same
 filters and the same printer below. Exit code 0 when something was found, 1 when
-nothing was, 2 on an error (one line). ``ndpmon central`` is dispatched from here too.
+nothing was, 2 on an error (one line).
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ from typing import Iterable, Sequence
 from ndpmon.formats import cache as cachefile
 from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
+from ndpmon.formats import alertsxml
+from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.checks.alert import Alert
-from ndpmon.errors import ConfigError, NdpmonError
+from ndpmon.errors import NdpmonError
 from ndpmon.codec.addr import ip_full, ip_short, mac_str
 from ndpmon.state.neighbors import UNSPECIFIED, Neighbor, NeighborCache
 
 __all__ = ["Findings", "by_mac", "by_ip", "since", "parse_time", "load_files",
-           "format_findings", "main"]
+           "format_findings", "answer", "run", "build_parser"]
 
 Seen = list[tuple[str, Neighbor]]
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -110,59 +112,18 @@ def load_files(cache_path: str, alerts_path: str) -> tuple[Seen, list[Alert]]:
         caches = {name: NeighborCache(10**9, 10**9) for name in names}
         cachefile.load_cache(cache_path, caches)
         neighbors = [(name, nb) for name, cache in caches.items() for nb in cache]
-    return neighbors, _read_alerts(alerts_path)
-
-
-def _root(path: str):
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    return xmlsafe.parse(path, data)[0].getroot() if data.strip() else None
+    return neighbors, alertsxml.read_alerts(alerts_path)
 
 
 def _probe_names(path: str) -> list[str]:
-    root = _root(path)
-    if root is None:
-        return []
-    return list(dict.fromkeys(p.get("name") for p in root.iterfind("probe") if p.get("name")))
-
-
-def _read_alerts(path: str) -> list[Alert]:
-    root = _root(path)
-    if root is None:
-        return []
-    if root.tag != "alerts":
-        raise ConfigError(path, root.sourceline, f"the root element is <{root.tag}>, "
-                                                 "not <alerts>")
-    return [_alert(el) for el in root.iterfind("alert")]
-
-
-def _alert(el) -> Alert:
-    from ndpmon.checks.alert import Priority
-
-    def text(tag: str) -> str:
-        return (el.findtext(tag) or "").strip()
-
-    def conv(tag: str, func, zero: bytes) -> bytes | None:
-        try:
-            value = func(text(tag))
-        except ValueError:
-            return None
-        return None if value == zero else value
-
     try:
-        when = float(text("time"))
-    except ValueError:
-        when = 0.0
-    priority = Priority.HIGH if text("priority") == "2" else Priority.LOW
-    return Alert(when, text("probe"), priority, text("reason"), el.findtext("message") or "",
-                 conv("ethernet_address1", convert.mac, bytes(6)),
-                 conv("ethernet_address2", convert.mac, bytes(6)),
-                 conv("ipv6_address", convert.ipv6, UNSPECIFIED))
+        data = xmlsafe.read(path, xmlsafe.MAX_CACHE_BYTES)
+    except FileNotFoundError:
+        return []
+    if not data.strip():
+        return []
+    root = xmlsafe.parse(path, data)[0].getroot()
+    return list(dict.fromkeys(p.get("name") for p in root.iterfind("probe") if p.get("name")))
 
 
 # -- output ------------------------------------------------------------------------------
@@ -203,8 +164,6 @@ def format_findings(found: Findings, limit: int) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``ndpmon query``."""
-    from ndpmon.commands.main import DEFAULT_CACHE, DEFAULT_CONFIG
-
     p = argparse.ArgumentParser(
         prog="ndpmon query",
         description="Where and when was a MAC or an address seen, and which alerts name "
@@ -256,7 +215,7 @@ def _store_of(args: argparse.Namespace, explicit_config: bool):
     return store
 
 
-def run(args: argparse.Namespace, explicit_config: bool) -> tuple[Findings, str]:
+def answer(args: argparse.Namespace, explicit_config: bool) -> tuple[Findings, str]:
     """Answer the question; also say where the answer came from."""
     try:
         func, value = _question(args)
@@ -264,8 +223,7 @@ def run(args: argparse.Namespace, explicit_config: bool) -> tuple[Findings, str]
         raise NdpmonError(f"query {args.what}: {exc}") from None
     store = _store_of(args, explicit_config)
     if store is None:
-        alerts_path = args.alerts or os.path.join(
-            os.path.dirname(os.path.abspath(args.cache)), "alerts.xml")
+        alerts_path = args.alerts or alertsxml.beside_cache(args.cache)
         neighbors, alerts = load_files(args.cache, alerts_path)
         return func(neighbors, alerts, value), f"{args.cache}, {alerts_path}"
     from ndpmon.store.query import ask
@@ -274,19 +232,11 @@ def run(args: argparse.Namespace, explicit_config: bool) -> tuple[Findings, str]
     return func(neighbors, alerts, value), f"store {store.url}"
 
 
-def main(command: str, argv: Sequence[str]) -> int:
-    """``ndpmon query ...`` (and ``ndpmon central ...``): 0 found, 1 nothing, 2 error."""
-    if command == "central":
-        from ndpmon.store.central import main as central_main
-
-        return central_main(argv)
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    """``ndpmon query ...``: 0 found, 1 nothing (NdpmonError: one line, exit 2, by
+    ndpmon.commands.main)."""
     explicit = any(a == "-f" or a.startswith("-f") for a in argv)
-    try:
-        found, where = run(args, explicit)
-    except NdpmonError as exc:
-        print(f"ndpmon: {exc}", file=sys.stderr)
-        return 2
+    found, where = answer(args, explicit)
     for line in format_findings(found, max(args.limit, 1)):
         print(line)
     print(f"(from {where})", file=sys.stderr)

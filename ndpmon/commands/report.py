@@ -27,9 +27,11 @@ from lxml import etree
 
 from ndpmon.files import reader as xmlsafe
 from ndpmon.files.atomic import write_atomic
-from ndpmon.errors import ConfigError, NdpmonError
+from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
+from ndpmon.errors import ConfigError, NdpmonError, WriteError
+from ndpmon.formats import alertsxml
 
-__all__ = ["render", "Report", "main", "build_parser", "MAX_ALERTS"]
+__all__ = ["render", "Report", "run", "build_parser", "MAX_ALERTS"]
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 #: The namespace of the attributes added for the stylesheets.
@@ -63,18 +65,21 @@ def stylesheet(name: str) -> etree.XSLT:
 # -- reading ------------------------------------------------------------------
 
 
+_LIMITS = {"config_ndpmon": xmlsafe.MAX_CONFIG_BYTES, "neighbors": xmlsafe.MAX_CACHE_BYTES}
+
+
 def _read(path: str, root: str, required: bool) -> Tree | None:
     """The tree of ``path`` whose root must be ``<root>``; None if it is missing and
-    not ``required``.  A blank optional file is an empty document."""
+    not ``required``.  A blank optional file is an empty document.  Read safely
+    (ndpmon.files.reader): a FIFO or a device is refused in one line."""
+    if root == "alerts":
+        return alertsxml.read_tree(path, required)
     try:
-        with open(path, "rb") as file:
-            data = file.read()
+        data = xmlsafe.read(path, _LIMITS[root])
     except FileNotFoundError:
         if required:
             raise ConfigError(path, None, "no such file") from None
         return None
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if not data.strip() and root != "config_ndpmon":
         return etree.ElementTree(etree.Element(root))
     tree = xmlsafe.parse(path, data)[0]
@@ -240,7 +245,7 @@ def _make_dir(path: str) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(path, None, f"cannot create: {exc.strerror or exc}") from None
+        raise WriteError(path, f"cannot create: {exc.strerror or exc}") from None
 
 
 # -- command line -------------------------------------------------------------
@@ -248,8 +253,6 @@ def _make_dir(path: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``ndpmon report``."""
-    from ndpmon.commands.main import DEFAULT_CACHE, DEFAULT_CONFIG
-
     p = argparse.ArgumentParser(
         prog="ndpmon report",
         description="Write the web report (index.html, config.html, neighbors.html, "
@@ -277,10 +280,9 @@ def _store(args: argparse.Namespace):
 
     if not args.store:
         try:
-            with open(args.config, "rb") as file:
-                text = file.read()
-        except OSError:
-            return None  # render() reports the missing config
+            text = xmlsafe.read(args.config, xmlsafe.MAX_CONFIG_BYTES)
+        except (OSError, NdpmonError):
+            return None  # render() reports the missing or unreadable config
         if b"remote" not in text or b"<store" not in text:
             return None
     config = configmod.load(args.config)
@@ -289,16 +291,10 @@ def _store(args: argparse.Namespace):
     return config.settings.store
 
 
-def main(argv: Sequence[str]) -> int:
-    """``ndpmon report ...``: 0, or 2 with one line on stderr."""
-    args = build_parser().parse_args(argv)
-    alerts = args.alerts or os.path.join(os.path.dirname(os.path.abspath(args.cache)),
-                                         "alerts.xml")
-    try:
-        report = render(args.config, args.cache, alerts, args.out, store=_store(args))
-    except NdpmonError as exc:
-        print(f"ndpmon: {exc}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    """``ndpmon report ...``: 0 (NdpmonError: one line, exit 2, by ndpmon.commands.main)."""
+    alerts = args.alerts or alertsxml.beside_cache(args.cache)
+    report = render(args.config, args.cache, alerts, args.out, store=_store(args))
     print(f"ndpmon: wrote {os.path.join(report.out_dir, 'index.html')} ({report.routers} "
           f"routers, {report.neighbors} neighbours, {report.alerts} alerts)", file=sys.stderr)
     return 0

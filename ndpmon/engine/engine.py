@@ -10,7 +10,9 @@ the checks run, the checks still fill the neighbour cache, and no alert leaves t
 (REFERENCE §3.3).
 
 Plugins (ndpmon.engine.plugin) add checks to the registry and may drop raw frames before they
-are decoded (the countermeasures plugin drops the packets it sent itself).
+are decoded (the countermeasures plugin drops the packets it sent itself). Their I/O
+hooks (``after``, ``notify``) are called by the pipeline around the engine
+(ndpmon.run.pipeline), with the message the engine decoded, kept in ``last``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class Engine:
         self.learning = learning
         self.plugins = list(plugins)
         self.live = False  # set by the live loop: frames come from interfaces
+        #: The interfaces frames are captured on (set by the live run; None in a replay).
+        self.captured: tuple[str, ...] | None = None
+        #: The message decoded from the last frame handled (None if a plugin dropped it):
+        #: the pipeline hands it to the plugins' ``after`` hooks, so nothing decodes twice.
+        self.last: NdMessage | Fragment | object | None = None
         for plugin in self.plugins:
             plugin.engine = self
         self.plans = self._plans()
@@ -62,8 +69,9 @@ class Engine:
             for hook in self._frame_hooks:
                 if hook(probe, now, frame):
                     self.dropped += 1
+                    self.last = None
                     return []
-        msg = decode(frame)
+        self.last = msg = decode(frame)
         if type(msg) is not NdMessage:
             self.not_nd[msg.reason] += 1
             if type(msg) is not Fragment or self.learning:

@@ -1,9 +1,9 @@
-"""Run-time plugins: the contract a plugin fulfils, and the loader that finds them.
+"""The plugin contract: what a plugin may do, and when ndpmon calls it.
 
 NDPMon 2.1 compiled its plugins in with configure switches (REFERENCE §5). Here a plugin
 is a Python module in a plugins directory (``plugins/<name>.py``) or an installed entry
 point of the ``ndpmon.plugins`` group, exposing one class bound to the name ``Plugin``,
-a subclass of ``ndpmon.engine.plugin.Plugin``. It is switched on in config_ndpmon.xml:
+a subclass of ``ndpmon.plugin.Plugin``. It is switched on in config_ndpmon.xml:
 
     <plugins dir="/etc/ndpmon/plugins">            (dir is optional)
       <plugin name="mac_resolv">
@@ -12,43 +12,30 @@ a subclass of ``ndpmon.engine.plugin.Plugin``. It is switched on in config_ndpmo
     </plugins>
 
 A plugin may add checks (pure functions of the message and the probe's context, run by
-the engine), enrich alerts (add fields before any output sees them), act on alerts (the
-I/O side: send packets, write files), look at raw frames before decoding (to ignore some),
-and hook the start, the end and every save of the neighbour cache. Every hook has a
-default that does nothing, so a plugin overrides only what it needs; the engine calls
-only the hooks a plugin overrides, so an unused hook costs nothing per frame.
+the engine), look at raw frames before decoding (to ignore some: the engine's only other
+call into a plugin), act on each decoded message after the engine (``after``: the I/O
+side, e.g. the ND proxy's answers), enrich alerts (add fields before any output sees
+them), act on alerts (send packets, write files), report its counters on SIGUSR1
+(``status``), and hook the start, the end and every save of the neighbour cache. Every
+hook has a default that does nothing, so a plugin overrides only what it needs; only the
+hooks a plugin overrides are called, so an unused hook costs nothing per frame.
 
-A plugin that cannot be found, does not load, or rejects its parameters stops ndpmon at
-start with one line naming it (``plugin mac_resolv: ...``), exit code 2.
+The loader (finding, importing, instantiating plugins; one-line errors naming the
+plugin) and the guard that keeps a plugin's bug from stopping the monitor are in
+ndpmon.run.plugins: the engine itself stays pure.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-import os
-import sys
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ndpmon.checks.alert import Alert
 from ndpmon.errors import NdpmonError
-from ndpmon.config.model import Config, PluginSpec
+from ndpmon.config.model import Config
 from ndpmon.codec.message import ND_TYPES, NdMessage
 
-__all__ = ["Plugin", "PluginCheck", "PluginError", "load_plugins", "plugin_dirs",
-           "ENTRY_POINT_GROUP", "overrides", "known_params"]
-
-log = logging.getLogger("ndpmon")
-
-ENTRY_POINT_GROUP = "ndpmon.plugins"
-#: The plugins shipped with ndpmon: the source tree's plugins/ (also an editable
-#: install), then where ``pip install`` puts them (setup.cfg data_files).
-SHIPPED_DIRS = (Path(__file__).resolve().parent.parent.parent / "plugins",
-                Path(sys.prefix) / "share" / "ndpmon" / "plugins")
-
+__all__ = ["Plugin", "PluginCheck", "PluginError", "overrides", "known_params"]
 
 class PluginError(NdpmonError):
     """A plugin cannot be loaded or configured; the text starts with ``plugin NAME:``."""
@@ -108,8 +95,16 @@ class Plugin:
         return ()
 
     def frame(self, probe: str, now: float, frame: bytes) -> bool:
-        """See a raw frame before it is decoded; True drops it (no check runs on it)."""
+        """See a raw frame before it is decoded; True drops it (no check runs on it).
+        Called inside the engine: a quick, pure filter (no I/O)."""
         return False
+
+    def after(self, probe: str, now: float, msg: NdMessage) -> None:
+        """Act on an ND message seen on ``probe`` at ``now``, after the engine has run
+        its checks on it (``msg`` is the message the engine decoded: nothing is decoded
+        twice). Called by the pipeline, not the engine, for every decoded ND message
+        not dropped by a ``frame`` hook, also in learning mode; may do I/O (the ND
+        proxy answers here), must be quick."""
 
     def enrich(self, alert: Alert) -> Alert:
         """Return the alert with more information (e.g. in ``extra``); called once per
@@ -132,6 +127,10 @@ class Plugin:
         with the wall-clock time: alerts to raise about the plugin's own state, which
         go through every output like the others (the store's ``store drops``). Quick."""
         return ()
+
+    def status(self) -> None:
+        """SIGUSR1: log your counters (one or a few lines); called by the live loop
+        after the neighbour cache was written."""
 
     def reconfigure(self, config: Config) -> None:
         """SIGHUP: the new config (already validated) replaces the old."""
@@ -158,111 +157,3 @@ def known_params(params: Mapping[str, str], known: Iterable[str]) -> None:
 def overrides(plugin: Plugin, hook: str) -> bool:
     """Does ``plugin`` define ``hook`` itself (rather than inherit the no-op)?"""
     return getattr(type(plugin), hook) is not getattr(Plugin, hook)
-
-
-def plugin_dirs(config: Config) -> list[Path]:
-    """Where plugin modules are looked for: ``<plugins dir>`` alone if given (relative
-    to the config's folder), else ``plugins/`` beside the config, then ndpmon's own."""
-    base = Path(config.path).resolve().parent
-    if config.plugin_dir:
-        return [base / config.plugin_dir]
-    return [base / "plugins", *SHIPPED_DIRS]
-
-
-def load_plugins(config: Config) -> list[Plugin]:
-    """Instantiate every plugin the config switches on, in config order."""
-    dirs = plugin_dirs(config)
-    return [_instantiate(spec, _find(spec.name, dirs), config) for spec in config.plugins]
-
-
-def _find(name: str, dirs: Iterable[Path]) -> type[Plugin]:
-    """The ``Plugin`` class of ``name``: a module in ``dirs`` first, then an entry point."""
-    if not name.isidentifier():
-        raise PluginError(name, "not a plugin name (letters, digits and _ only)")
-    dirs = list(dirs)
-    for folder in dirs:
-        path = folder / f"{name}.py"
-        if path.is_file():
-            return _class_of(name, _load_file(name, path), str(path))
-    point = _entry_point(name)
-    if point is not None:
-        try:
-            obj = point.load()
-        except Exception as exc:
-            raise PluginError(name, f"entry point {point.value} cannot be loaded: "
-                                    f"{_why(exc)}") from None
-        return _check_class(name, obj, point.value)
-    looked = ", ".join(str(d) for d in dirs)
-    raise PluginError(name, f"not found (no {name}.py in {looked}, and no "
-                            f"'{ENTRY_POINT_GROUP}' entry point of that name)")
-
-
-def _load_file(name: str, path: Path) -> Any:
-    """Import ``path`` as the module ``ndpmon_plugin_<name>``."""
-    modname = f"ndpmon_plugin_{name}"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    if spec is None or spec.loader is None:
-        raise PluginError(name, f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(modname, None)
-        raise PluginError(name, f"{path}: {_why(exc)}") from None
-    return module
-
-
-def _why(exc: BaseException) -> str:
-    """An exception as one line: ``line 3: invalid syntax`` or ``NameError: ...``."""
-    if isinstance(exc, SyntaxError):
-        return f"line {exc.lineno}: {exc.msg}"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _class_of(name: str, module: Any, where: str) -> type[Plugin]:
-    obj = getattr(module, "Plugin", None)
-    if obj is None:
-        raise PluginError(name, f"{where}: module has no 'Plugin' class")
-    return _check_class(name, obj, where)
-
-
-def _check_class(name: str, obj: Any, where: str) -> type[Plugin]:
-    if not (isinstance(obj, type) and issubclass(obj, Plugin)) or obj is Plugin:
-        raise PluginError(name, f"{where}: 'Plugin' is not a subclass of "
-                                f"ndpmon.plugin.Plugin")
-    return obj
-
-
-def _entry_point(name: str) -> metadata.EntryPoint | None:
-    try:
-        points = metadata.entry_points(group=ENTRY_POINT_GROUP)
-    except TypeError:  # Python 3.9 API (not supported, but be clear rather than crash)
-        points = metadata.entry_points().get(ENTRY_POINT_GROUP, ())
-    for point in points:
-        if point.name == name:
-            return point
-    return None
-
-
-def _instantiate(spec: PluginSpec, cls: type[Plugin], config: Config) -> Plugin:
-    """Create the plugin; a bad parameter is ``plugin NAME: config:LINE: what``."""
-    where = f"{config.path}:{spec.line}" if spec.line else config.path
-    try:
-        plugin = cls(spec.params, config)
-    except PluginError as exc:
-        raise PluginError(spec.name, f"{where}: {str(exc).partition(': ')[2]}") from None
-    except (ValueError, OSError) as exc:
-        raise PluginError(spec.name, f"{where}: {_why_value(exc)}") from None
-    except Exception as exc:  # a plugin's bug: still one line, naming it
-        raise PluginError(spec.name, f"failed to start: {_why(exc)}") from None
-    plugin.name = spec.name
-    log.debug("plugin %s loaded (%s)", spec.name, os.fspath(type(plugin).__module__))
-    return plugin
-
-
-def _why_value(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return str(exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ndpmon.errors import ConfigError
+from ndpmon.errors import WriteError
 
 __all__ = ["write_atomic"]
 
@@ -29,7 +29,7 @@ def write_atomic(path: str, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.",
                                    suffix=".tmp")
     except OSError as exc:
-        raise ConfigError(path, None, f"cannot write: {exc.strerror or exc}") from None
+        raise WriteError(path, f"cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
@@ -39,7 +39,7 @@ def write_atomic(path: str, data: bytes) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         _remove(tmp)
-        raise ConfigError(path, None, f"cannot write: {exc.strerror or exc}") from None
+        raise WriteError(path, f"cannot write: {exc.strerror or exc}") from None
     _fsync_directory(directory)
 
 

@@ -1,29 +1,40 @@
-"""Append alerts to alerts.xml in NDPMon 2.x's format, in constant time per alert.
+"""alerts.xml, NDPMon 2.x's alert log: its one owner (writer, reader, renderer).
 
-NDPMon 2.1 re-parsed and rewrote the whole file for every alert (REFERENCE §2.6,
-§6.2), so each alert cost O(file size), and a message with control bytes (DNSSL)
-was written as an empty ``<message/>``.  Here the file is opened once; only its
-last few KB are read, to find the final ``</alerts>``; each batch of ``<alert>``
-blocks is written over that closing tag, followed by a new one.  After every
-write the file is well-formed XML, byte-compatible with what the original wrote
-(children in alphabetical order, two-space indentation), and characters XML 1.0
-forbids are kept readable as ``\\x07``-style escapes.
+* ``AlertsXml`` appends alerts in constant time per alert. NDPMon 2.1 re-parsed and
+  rewrote the whole file for every alert (REFERENCE §2.6, §6.2), so each alert cost
+  O(file size), and a message with control bytes (DNSSL) was written as an empty
+  ``<message/>``.  Here the file is opened once; only its last few KB are read, to find
+  the final ``</alerts>``; each batch of ``<alert>`` blocks is written over that closing
+  tag, followed by a new one.  After every write the file is well-formed XML,
+  byte-compatible with what the original wrote (children in alphabetical order,
+  two-space indentation), and characters XML 1.0 forbids are kept readable as
+  ``\\x07``-style escapes.
+* ``read_alerts`` and ``read_tree`` read it back safely (ndpmon.files.reader: no FIFO,
+  no entity, a size cap): ``ndpmon query`` wants Alert objects, ``ndpmon report`` the tree.
+* ``render_alert`` and ``document`` give the same text for alerts from elsewhere (the
+  store's, for the web report).
+* ``beside_cache``: where alerts.xml is when no path is given.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
 import time
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from ndpmon.checks.alert import Alert
-from ndpmon.errors import ConfigError
-from ndpmon.codec.addr import ip_short, mac_str
+from lxml import etree
 
-__all__ = ["AlertsXml", "xml_escape", "HEADER"]
+from ndpmon.checks.alert import Alert, Priority
+from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.config import values as convert
+from ndpmon.errors import ConfigError, WriteError
+from ndpmon.files import reader as xmlsafe
+from ndpmon.files.text import xml_escape
+
+__all__ = ["AlertsXml", "HEADER", "render_alert", "document", "read_alerts", "read_tree",
+           "beside_cache", "MAX_ALERTS_BYTES"]
 
 #: What a new alerts.xml holds: NDPMon's shipped template (install/alerts.xml).
 HEADER = (
@@ -32,35 +43,18 @@ HEADER = (
     "<alerts>\n"
     "</alerts>\n"
 )
+#: alerts.xml is never rotated by ndpmon; reading stops at this size (one line, exit 2).
+MAX_ALERTS_BYTES = 1024 * 2**20
 
 _CLOSE = b"</alerts>"
 _TAIL = 4096  # how much of an existing file is read to find its closing tag
 _ZERO_MAC = bytes(6)
 _ZERO_IP = bytes(16)
 
-# Characters XML 1.0 does not allow anywhere (not even as &#...; references).
-_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_TEXT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
-_ATTR = {**_TEXT, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
-_TEXT_RE = re.compile("[&<>\r]")
-_ATTR_RE = re.compile('[&<>\r"\n\t]')
 
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def xml_escape(text: str, attribute: bool = False) -> str:
-    """``text`` escaped as libxml2 does for element text (or attribute values).
-
-    Characters XML 1.0 forbids become visible escapes (``\\x07``, ``\\ud800``)
-    instead of making the file unreadable.
-    """
-    text = _INVALID.sub(_visible, text)
-    if attribute:
-        return _ATTR_RE.sub(lambda m: _ATTR[m.group()], text)
-    return _TEXT_RE.sub(lambda m: _TEXT[m.group()], text)
+def beside_cache(cache: str) -> str:
+    """The default alerts.xml: in the neighbour cache's directory (NDPMon's layout)."""
+    return os.path.join(os.path.dirname(os.path.abspath(cache)), "alerts.xml")
 
 
 def _element(tag: str, text: str) -> str:
@@ -70,7 +64,7 @@ def _element(tag: str, text: str) -> str:
     return f"    <{tag}>{xml_escape(text)}</{tag}>\n"
 
 
-def _render(alert: Alert) -> str:
+def render_alert(alert: Alert) -> str:
     """The ``<alert>`` block of one alert, indented, ending with a newline.
 
     Only the message, probe and reason can hold characters to escape; the addresses,
@@ -92,10 +86,15 @@ def _render(alert: Alert) -> str:
     )
 
 
+def document(alerts: Iterable[Alert]) -> str:
+    """A whole ``<alerts>`` document (without the header lines) holding ``alerts``."""
+    return "<alerts>\n" + "".join(render_alert(a) for a in alerts) + "</alerts>\n"
+
+
 class AlertsXml:
     """An open alerts.xml to which batches of alerts are appended.
 
-    ``write`` raises ConfigError (``path: cannot write: ...``) when the OS
+    ``write`` raises WriteError (``path: cannot write: ...``) when the OS
     refuses; the caller decides whether that stops the monitor.
     """
 
@@ -114,7 +113,7 @@ class AlertsXml:
             raise self._error("cannot open", exc) from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO cannot even be buffered
             os.close(fd)
-            raise ConfigError(self.path, None, "cannot open: not a regular file")
+            raise WriteError(self.path, "cannot open: not a regular file")
         self._file = os.fdopen(fd, "r+b")
         try:
             self._end = self._find_end()
@@ -122,8 +121,8 @@ class AlertsXml:
             self.close()
             raise
 
-    def _error(self, what: str, exc: OSError) -> ConfigError:
-        return ConfigError(self.path, None, f"{what}: {exc.strerror or exc}")
+    def _error(self, what: str, exc: OSError) -> WriteError:
+        return WriteError(self.path, f"{what}: {exc.strerror or exc}")
 
     def _find_end(self) -> int:
         """Where the final ``</alerts>`` starts; writes the header into an empty file."""
@@ -154,8 +153,8 @@ class AlertsXml:
     def write(self, alerts: Iterable[Alert]) -> None:
         """Append the alerts (one write for the whole batch) and flush."""
         if self._file is None:
-            raise ConfigError(self.path, None, "cannot write: file is closed")
-        block = "".join(_render(alert) for alert in alerts).encode("utf-8")
+            raise WriteError(self.path, "cannot write: file is closed")
+        block = "".join(render_alert(alert) for alert in alerts).encode("utf-8")
         if not block:
             return
         try:
@@ -188,3 +187,54 @@ class AlertsXml:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def read_tree(path: str, required: bool = False) -> etree._ElementTree | None:
+    """The tree of the alerts.xml ``path`` (root ``<alerts>``); a blank file is an empty
+    document, a missing one None (or ConfigError ``no such file`` if ``required``)."""
+    try:
+        data = xmlsafe.read(path, MAX_ALERTS_BYTES)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(path, None, "no such file") from None
+        return None
+    if not data.strip():
+        return etree.ElementTree(etree.Element("alerts"))
+    tree = xmlsafe.parse(path, data)[0]
+    root = tree.getroot()
+    if root.tag != "alerts":
+        raise ConfigError(path, root.sourceline, f"the root element is <{root.tag}>, "
+                                                 "not <alerts>")
+    return tree
+
+
+def read_alerts(path: str) -> list[Alert]:
+    """The alerts of the alerts.xml ``path`` (none if it is missing); a value that does
+    not parse is left out of its Alert (None, or time 0)."""
+    tree = read_tree(path)
+    return [] if tree is None else [_alert(el) for el in tree.getroot().iterfind("alert")]
+
+
+def _alert(el: etree._Element) -> Alert:
+    def text(tag: str) -> str:
+        return (el.findtext(tag) or "").strip()
+
+    def conv(tag: str, func, zero: bytes) -> bytes | None:
+        try:
+            value = func(text(tag))
+        except ValueError:
+            return None
+        return None if value == zero else value
+
+    try:
+        when = float(text("time"))
+    except ValueError:
+        when = 0.0
+    priority = Priority.HIGH if text("priority") == "2" else Priority.LOW
+    return Alert(when, text("probe"), priority, text("reason"), el.findtext("message") or "",
+                 conv("ethernet_address1", convert.mac, _ZERO_MAC),
+                 conv("ethernet_address2", convert.mac, _ZERO_MAC),
+                 conv("ipv6_address", convert.ipv6, _ZERO_IP))

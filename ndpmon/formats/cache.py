@@ -19,7 +19,7 @@ from lxml import etree
 from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
 from ndpmon.files.atomic import write_atomic
-from ndpmon.formats.alertsxml import xml_escape
+from ndpmon.files.text import xml_escape
 from ndpmon.errors import ConfigError
 from ndpmon.codec.addr import ip_short, mac_str
 from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
@@ -208,7 +208,7 @@ def save_cache(
 
     ``probe_macs`` and ``probe_addresses`` are each interface's MAC and IPv6
     addresses (all-zero MAC and none when unknown, e.g. for a pcap file).
-    Raises ConfigError (``path: cannot write: ...``) if the OS refuses.
+    Raises WriteError (``path: cannot write: ...``) if the OS refuses.
     """
     text = _render(caches, probe_macs or {}, probe_addresses or {})
     write_atomic(path, text.encode("iso-8859-1", "xmlcharrefreplace"))

@@ -8,7 +8,8 @@ and wake the capture (supervisor's rule); the loop acts on the flags between bat
 * SIGTERM / SIGINT: stop; the delivery queue is drained, the cache (and in learning mode
   the config) written;
 * SIGHUP: reload the config; the new one replaces the old only if it is valid;
-* SIGUSR1: write the neighbour cache now.
+* SIGUSR1: write the neighbour cache now, log one line, and ask the plugins to log
+  their counters (their ``status`` hook).
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ class Flags:
 class Monitor:
     """One monitoring (or learning) run over live interfaces.
 
-    ``pipeline`` is a runner.Pipeline, ``capture`` a capture.LiveCapture (or a fake with
-    the same ``read/wake/drops/close``), ``reload_config`` loads and validates the config
-    again (raising NdpmonError), ``save_cache`` writes the cache, ``clock`` gives seconds.
+    ``pipeline`` is a ndpmon.run.pipeline.Pipeline, ``capture`` a capture.LiveCapture
+    (or a fake with the same ``read/wake/drops/close``), ``reload_config`` loads and
+    validates the config again (raising NdpmonError), ``save_cache`` writes the cache,
+    ``clock`` gives seconds.
     """
 
     def __init__(self, pipeline, capture, *, save_cache: Callable[[], None],
@@ -100,9 +102,11 @@ class Monitor:
                 self._check_drops()
                 self._tick_plugins()
             if self.flags.save or (now >= next_save and engine.frames != saved_frames):
-                self.flags.save = False
+                asked, self.flags.save = self.flags.save, False
                 next_save, saved_frames = now + SAVE_EVERY, engine.frames
                 self._save()
+                if asked:
+                    self._status()
         self._drain()
         return f"stopped by {self.flags.why}"
 
@@ -125,7 +129,15 @@ class Monitor:
             self.save_cache()
         except NdpmonError as exc:
             log.error("%s", exc)
-        gc.collect()  # full collections are kept off the frame path (runner.tune_gc)
+        gc.collect()  # full collections are kept off the frame path (session.tune_gc)
+
+    def _status(self) -> None:
+        """SIGUSR1: one line on what the run has done, then the plugins' counters."""
+        engine = self.pipeline.engine
+        log.info("SIGUSR1: neighbour cache written; %d frames, %d high and %d low "
+                 "priority alerts so far", engine.frames, self.alerts[Priority.HIGH],
+                 self.alerts[Priority.LOW])
+        self.pipeline.hooks("status")
 
     def _reload(self) -> None:
         """SIGHUP: swap in the new config only if it loads and validates."""
@@ -151,14 +163,9 @@ class Monitor:
         for plugin in self.pipeline.engine.plugins:
             if not overrides(plugin, "tick"):
                 continue
-            try:
-                alerts = list(plugin.tick(self.wallclock()))
-            except Exception as exc:  # a plugin's bug must not stop the monitor
-                log.error("plugin %s: tick failed: %s: %s", plugin.name,
-                          type(exc).__name__, exc)
-                continue
+            alerts = self.pipeline.guard.call(plugin, "tick", self.wallclock())
             if alerts:
-                self._count(self.pipeline.raise_alerts(alerts))
+                self._count(self.pipeline.raise_alerts(list(alerts)))
                 for action in self.pipeline.actions:
                     action.flush()
 

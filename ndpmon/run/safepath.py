@@ -31,10 +31,10 @@ from lxml import etree
 from ndpmon.config import loader as configmod
 from ndpmon.errors import NdpmonError
 from ndpmon.config.model import Config
-from ndpmon.engine.plugin import SHIPPED_DIRS, plugin_dirs
+from ndpmon.run.plugins import SHIPPED_DIRS, plugin_dirs
 
 __all__ = ["UnsafeFile", "check_file", "dtd_file", "check_inputs", "check_outputs",
-           "pipe_programs", "output_files"]
+           "pipe_programs"]
 
 _OWN = (Path(configmod.__file__).resolve().parent.parent, *SHIPPED_DIRS)
 
@@ -154,24 +154,9 @@ def check_inputs(config: Config, dtd: str | None, uids: Sequence[int] = ()) -> N
         check_file(program, "refusing to run it", uids)
 
 
-def output_files(args, config: Config) -> list[str]:
-    """The files a run writes: the cache, alerts.xml, JSON alerts, the learned config."""
-    files = [args.cache]
-    if getattr(args, "learn", False):
-        files.append(config.path)
-    if not getattr(args, "no_alerts_xml", True):
-        files.append(args.alerts_xml or os.path.join(
-            os.path.dirname(os.path.abspath(args.cache)), "alerts.xml"))
-    json_alerts = getattr(args, "json_alerts", None)
-    if json_alerts and json_alerts != "-":
-        files.append(json_alerts)
-    if getattr(args, "pidfile", None):
-        files.append(args.pidfile)
-    return files
-
-
 def check_outputs(files: Iterable[str], uids: Sequence[int] = ()) -> None:
-    """The directories ndpmon writes in must not let others plant links there."""
+    """The directories ndpmon writes in (``RunOptions.output_files``) must not let
+    others plant links there."""
     for path in files:
         check_file(path, "refusing to write there", uids, folder=True)
         named = os.path.dirname(os.path.abspath(path))

@@ -1,40 +1,40 @@
-"""The I/O shell around the engine: files in, frames through, alerts out, cache saved.
+"""A run of ndpmon from start to end: prepare, replay or capture live, finish.
 
-This is where the pure core meets the world: it loads the config and the neighbour cache,
-feeds frames from a source to ``Engine.handle`` with their own timestamps, hands alerts to
-the actions, and saves the cache atomically at the end.
+This is where the pure core meets the world: it loads the config, the plugins and the
+neighbour cache, feeds frames from a pcap file (``replay``) or the live loop (``live``,
+ndpmon.run.live) through a Pipeline (ndpmon.run.pipeline) with their own timestamps, and
+at the end saves the cache atomically (and in learning mode the routers into the
+config). What the run writes and where is its RunOptions' (ndpmon.run.options); the
+outputs are built by ndpmon.run.outputs.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import Callable, Sequence
 
-from ndpmon.formats import cache as cachefile
-from ndpmon.config import loader as configmod
-from ndpmon.alerts.action import Action
-from ndpmon.alerts.console import Console
-from ndpmon.alerts.jsonlines import JsonLines
-from ndpmon.checks.alert import Alert, Priority
-from ndpmon.formats.alertsxml import AlertsXml
-from ndpmon.config.writeback import write_learned
 from ndpmon.alerts.dispatch import Dispatcher
-from ndpmon.engine.engine import Engine
-from ndpmon.capture.sysctl import apply_ignor_autoconf
-from ndpmon.errors import NdpmonError
-from ndpmon.config.model import Config, Probe
-from ndpmon.run.live import Monitor, default_learn_until
-from ndpmon.engine.plugin import load_plugins, overrides
 from ndpmon.capture.replay import read_batches
-from ndpmon.store.sync import store_plugins
+from ndpmon.capture.sysctl import apply_ignor_autoconf
+from ndpmon.checks.alert import Priority
+from ndpmon.config import loader as configmod
+from ndpmon.config.model import Config, Probe
+from ndpmon.config.writeback import write_learned
+from ndpmon.engine.engine import Engine
+from ndpmon.errors import NdpmonError
+from ndpmon.formats import cache as cachefile
+from ndpmon.run.live import Monitor, default_learn_until
+from ndpmon.run.options import RunOptions
+from ndpmon.run.outputs import build_outputs
+from ndpmon.run.pipeline import Pipeline
+from ndpmon.run.plugins import PluginGuard, load_all
 
 __all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
-           "Summary", "Pipeline"]
+           "save_cache", "tune_gc", "Summary"]
 
 log = logging.getLogger("ndpmon")
 
@@ -62,27 +62,21 @@ def _remote(config: Config) -> set[str]:
 
 def check_cache(config: Config, path: str) -> None:
     """Load the plugins and the neighbour cache into throw-away state, to validate them."""
-    engine = Engine(config, plugins=load_plugins(config) + store_plugins(config))
+    engine = Engine(config, plugins=load_all(config))
     cachefile.load_cache(path, _caches(engine), _remote(config))
 
 
-def save_cache(engine: Engine, path: str) -> None:
+def save_cache(engine: Engine, path: str, guard: PluginGuard | None = None) -> None:
     """Write the neighbour cache between the plugins' ``on_cache_save`` and
-    ``cache_saved`` hooks."""
-    _plugin_hook(engine, "on_cache_save", engine)
+    ``cache_saved`` hooks (a plugin's bug must not lose the cache: ``guard``)."""
+    guard = guard or PluginGuard()
+    _plugin_hook(engine, guard, "on_cache_save", engine)
     cachefile.save_cache(path, _caches(engine))
-    _plugin_hook(engine, "cache_saved", path)
+    _plugin_hook(engine, guard, "cache_saved", path)
 
 
-def _plugin_hook(engine: Engine, hook: str, *args) -> None:
-    """Call ``hook`` on every plugin defining it; a plugin's bug must not lose the cache."""
-    for plugin in engine.plugins:
-        if overrides(plugin, hook):
-            try:
-                getattr(plugin, hook)(*args)
-            except Exception as exc:
-                log.error("plugin %s: %s failed: %s: %s", plugin.name, hook,
-                          type(exc).__name__, exc)
+def _plugin_hook(engine: Engine, guard: PluginGuard, hook: str, *args: object) -> None:
+    Pipeline(engine, (), guard).hooks(hook, *args)
 
 
 def _caches(engine: Engine):
@@ -113,127 +107,6 @@ class Summary:
                 f"priority alerts")
 
 
-class Pipeline:
-    """Engine + actions: what replay and live capture drive frame by frame.
-
-    The engine's plugins enrich every alert before the actions see it, act on it after
-    them, and are started before and stopped after the actions.
-    """
-
-    def __init__(self, engine: Engine, actions: Iterable[Action]) -> None:
-        self.engine = engine
-        self.actions = list(actions)
-        plugins = engine.plugins
-        self._enrich = [p for p in plugins if overrides(p, "enrich")]
-        self._act = [p for p in plugins if overrides(p, "notify")]
-        self.plugin_failures = 0
-
-    def start(self, between: Callable[[], None] | None = None) -> None:
-        """Start the plugins, call ``between`` (``--user`` drops root there), then
-        start the actions (so that files are opened and programs run as that user)."""
-        for plugin in self.engine.plugins:
-            plugin.start()
-        if between is not None:
-            between()
-        for action in self.actions:
-            action.start()
-
-    def feed(self, probe: str, frames: Iterable[tuple[float, bytes]]) -> list[Alert]:
-        """Run a batch of ``(time, frame)`` seen on ``probe``; return all their alerts."""
-        handle, raised = self.engine.handle, []
-        for now, frame in frames:
-            alerts = handle(probe, now, frame)
-            if alerts:
-                raised.extend(self.raise_alerts(alerts))
-        if raised:
-            for action in self.actions:
-                action.flush()
-        return raised
-
-    def raise_alerts(self, alerts: list[Alert]) -> list[Alert]:
-        """Hand alerts to the plugins and the actions; return them as enriched."""
-        if self._enrich:
-            alerts = [self._enriched(alert) for alert in alerts]
-        for alert in alerts:
-            for action in self.actions:
-                action.notify(alert)
-            for plugin in self._act:
-                self._guard(plugin, "notify", plugin.notify, alert)
-        return alerts
-
-    def _enriched(self, alert: Alert) -> Alert:
-        for plugin in self._enrich:
-            alert = self._guard(plugin, "enrich", plugin.enrich, alert) or alert
-        return alert
-
-    def _guard(self, plugin, hook: str, func, alert: Alert):
-        """Call a plugin hook; a plugin's bug is logged (the first and every 1000th
-        time), never stops the monitor."""
-        try:
-            return func(alert)
-        except Exception as exc:
-            self.plugin_failures += 1
-            if self.plugin_failures % 1000 == 1:
-                log.error("plugin %s: %s failed on %r: %s: %s (%d failures)", plugin.name,
-                          hook, alert.reason, type(exc).__name__, exc, self.plugin_failures)
-            return None
-
-    def reload(self, config: Config) -> None:
-        """SIGHUP: the engine and the actions that depend on the config take ``config``."""
-        loaded = [p.name for p in self.engine.plugins]
-        if [spec.name for spec in config.plugins] != loaded:
-            log.warning("SIGHUP: the plugins changed; restart ndpmon to load them "
-                        "(running: %s)", ", ".join(loaded) or "none")
-        self.engine.reload(config)
-        for action in self.actions:
-            reconfigure = getattr(action, "reconfigure", None)
-            if reconfigure is not None:
-                reconfigure(config.settings)
-
-    def stop(self) -> None:
-        try:
-            for action in self.actions:
-                action.stop()
-        finally:
-            for plugin in self.engine.plugins:
-                plugin.stop()
-
-
-def _actions(args: argparse.Namespace, config: Config, deliver: bool) -> list[Action]:
-    """The outputs of a run: console, JSON lines, alerts.xml, and (``deliver``) the
-    config's syslog, mail and pipe actions behind the delivery queue."""
-    if args.learn:
-        return []  # learning raises no alerts (REFERENCE §3.3)
-    actions: list[Action] = [] if args.quiet else [Console()]
-    if args.json_alerts:
-        actions.append(JsonLines(args.json_alerts))
-    if not args.no_alerts_xml:
-        path = args.alerts_xml or os.path.join(
-            os.path.dirname(os.path.abspath(args.cache)), "alerts.xml")
-        actions.append(_XmlAction(path))
-    if deliver:
-        actions.append(Dispatcher(config.settings))
-    return actions
-
-
-class _XmlAction(Action):
-    """alerts.xml as an action (NDPMon appends every alert there, REFERENCE §2.6)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._xml: AlertsXml | None = None
-
-    def start(self) -> None:
-        self._xml = AlertsXml(self.path)
-
-    def notify(self, alert: Alert) -> None:
-        self._xml.write((alert,))
-
-    def stop(self) -> None:
-        if self._xml is not None:
-            self._xml.close()
-
-
 def _probe_name(config: Config, wanted: list[str] | None) -> str:
     if not wanted:
         if not config.probes:
@@ -256,17 +129,16 @@ def _check_writable(path: str) -> None:
         raise NdpmonError(f"{path}: cannot write: Permission denied")
 
 
-def prepare(config: Config, args: argparse.Namespace) -> Engine:
+def prepare(config: Config, options: RunOptions) -> Engine:
     """A fresh engine with the neighbour cache file loaded into it (before a live run
     detaches, so that a broken cache or an unwritable directory is reported at once)."""
-    _check_writable(args.cache)
-    if args.learn:
+    _check_writable(options.cache)
+    if options.learn:
         _check_writable(config.path)
     tune_gc()
-    engine = Engine(config, learning=args.learn,
-                    plugins=load_plugins(config) + store_plugins(config))
+    engine = Engine(config, learning=options.learn, plugins=load_all(config))
     _warn_plugins_off(config, engine)
-    cachefile.load_cache(args.cache, _caches(engine), _remote(config))
+    cachefile.load_cache(options.cache, _caches(engine), _remote(config))
     return engine
 
 
@@ -282,12 +154,13 @@ def _warn_plugins_off(config: Config, engine: Engine) -> None:
                         "plugin is not switched on", probe.name)
 
 
-def _finish(engine: Engine, args: argparse.Namespace) -> None:
+def _finish(pipeline: Pipeline, options: RunOptions) -> None:
     """Write what must survive the run: the cache, and in learning mode the routers."""
+    engine = pipeline.engine
     try:
-        save_cache(engine, args.cache)
+        save_cache(engine, options.cache, pipeline.guard)
     finally:
-        if args.learn:
+        if options.learn:
             learned = engine.learned()
             write_learned(engine.config.path, learned, engine.config)
             routers = sum(len(r) for r in learned.values())
@@ -295,11 +168,13 @@ def _finish(engine: Engine, args: argparse.Namespace) -> None:
                      "without -L", routers, "" if routers == 1 else "s", engine.config.path)
 
 
-def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
+def replay(config: Config, options: RunOptions) -> Summary:
     """``ndpmon -r FILE``: run every frame of a capture, save the cache, summarize."""
-    probe = _probe_name(config, args.ifaces)
-    engine = prepare(config, args)
-    pipeline = Pipeline(engine, _actions(args, config, args.deliver))
+    pcap = options.replay
+    assert pcap is not None, "a replay needs -r FILE"
+    probe = _probe_name(config, list(options.ifaces))
+    engine = prepare(config, options)
+    pipeline = Pipeline(engine, build_outputs(options, config))
     summary = Summary(pcap)
     started = time.perf_counter()
     pipeline.start()
@@ -311,12 +186,12 @@ def replay(config: Config, args: argparse.Namespace, pcap: str) -> Summary:
         try:
             pipeline.stop()
         finally:
-            _finish(engine, args)
+            _finish(pipeline, options)
     summary.count(engine, started)
     return summary
 
 
-def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[str]]:
+def live_config(config: Config, ifaces: Sequence[str] | None) -> tuple[Config, list[str]]:
     """The config with a probe for every ``-i IFACE``, and the interfaces to capture.
 
     Without ``-i`` every ``<probe type="interface">`` is captured; with it, exactly the
@@ -336,7 +211,7 @@ def live_config(config: Config, ifaces: list[str] | None) -> tuple[Config, list[
     return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
 
 
-def live(engine: Engine, args: argparse.Namespace, capture, reload_config,
+def live(engine: Engine, options: RunOptions, capture, reload_config,
          drop: Callable[[], None] | None = None) -> Summary:
     """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it.
 
@@ -346,12 +221,12 @@ def live(engine: Engine, args: argparse.Namespace, capture, reload_config,
     engine.live = True  # plugins may act on the network (countermeasures)
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
-    pipeline = Pipeline(engine, _actions(args, config, deliver=True))
+    pipeline = Pipeline(engine, build_outputs(options, config))
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                      save_cache=lambda: save_cache(engine, args.cache),
-                      learn_until=default_learn_until(args.learn_for, time.monotonic))
+                      save_cache=lambda: save_cache(engine, options.cache, pipeline.guard),
+                      learn_until=default_learn_until(options.learn_for, time.monotonic))
     monitor.flags.install()
-    log.info("%s on %s (pid %d)", "learning" if args.learn else "monitoring",
+    log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
              ", ".join(capture.ports), os.getpid())
     summary = Summary("live: " + ", ".join(capture.ports))
     started = time.perf_counter()
@@ -364,7 +239,7 @@ def live(engine: Engine, args: argparse.Namespace, capture, reload_config,
             pipeline.stop()
         finally:
             capture.close()
-            _finish(engine, args)
+            _finish(pipeline, options)
     summary.count(engine, started)
     summary.alerts = monitor.alerts
     _log_counters(pipeline, capture)

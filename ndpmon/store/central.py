@@ -14,29 +14,30 @@ seconds and raises, through its normal outputs and actions (and into the store):
 Each pair is raised once while it lasts, and again if it comes back after it was gone.
 The probes write their neighbours at each cache save (every 60 s), which bounds how
 soon a pair is seen. ``--once`` polls once and exits (cron, tests).
+
+This module is the logic against the store; the command (options, outputs, the polling
+loop) is ndpmon.commands.central.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import signal
 import socket
-import sys
-import threading
 import time
 from types import MappingProxyType
 from typing import Any, Iterable, Sequence
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.errors import NdpmonError
 from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.config.model import Config, Store
 from ndpmon.store import read
 from ndpmon.store.rows import ROWS
 from ndpmon.store.url import StoreError, connect, password, require_psycopg
+from ndpmon.store.writer import StoreWriter
 
-__all__ = ["Central", "MAC_REASON", "ADDRESS_REASON", "pair_alerts", "main"]
+__all__ = ["Central", "MAC_REASON", "ADDRESS_REASON", "pair_alerts", "setup", "alert_writer",
+           "poll"]
 
 log = logging.getLogger("ndpmon")
 
@@ -106,103 +107,33 @@ class Central:
         return new
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``ndpmon central``."""
-    from ndpmon.commands.main import DEFAULT_CONFIG
-
-    p = argparse.ArgumentParser(
-        prog="ndpmon central",
-        description="Poll the PostgreSQL store for a MAC or an address seen on two of the "
-                    "config's remote probes at once, and raise alerts through the "
-                    "config's actions.")
-    p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG)
-    p.add_argument("--store", metavar="URL", help="the store (default: the config's)")
-    p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
-                   help="seconds between polls (default 30)")
-    p.add_argument("--window", type=float, default=600.0, metavar="SECONDS",
-                   help="'at once': both last seen within this many seconds (default 600)")
-    p.add_argument("--once", action="store_true", help="poll once, then exit")
-    p.add_argument("--json-alerts", metavar="FILE", help="one JSON object per alert")
-    p.add_argument("--alerts-xml", metavar="FILE", help="also append alerts to this file")
-    p.add_argument("-q", "--quiet", action="store_true", help="no alerts on stderr")
-    p.add_argument("-v", dest="verbose", action="store_true")
-    return p
-
-
-def main(argv: Sequence[str]) -> int:
-    """``ndpmon central ...``: 0 when stopped, 2 on a setup error (one line)."""
-    from ndpmon.run.daemon import setup_logging
-
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    try:
-        return _run(args)
-    except NdpmonError as exc:
-        print(f"ndpmon: {exc}", file=sys.stderr)
-        return 2
-
-
-def _setup(args: argparse.Namespace):
-    from ndpmon.config import loader as configmod
-    from ndpmon.store.url import with_store_url
-
-    config = configmod.load(args.config)
-    if args.store:
-        config = with_store_url(config, args.store)
+def setup(config: Config) -> tuple[Store, list[str]]:
+    """The store and the remote probes a central config watches (StoreError if it has
+    neither)."""
     store = config.settings.store
     if store is None:
-        raise StoreError(f"{args.config}: no <store> (and no --store): nothing to read")
+        raise StoreError(f"{config.path}: no <store> (and no --store): nothing to read")
     names = [p.name for p in config.probes if p.type == "remote"]
     if not names:
-        raise StoreError(f"{args.config}: no <probe type=\"remote\">: nothing to watch")
-    return config, store, names
+        raise StoreError(f"{config.path}: no <probe type=\"remote\">: nothing to watch")
+    return store, names
 
 
-def _run(args: argparse.Namespace) -> int:
-    from ndpmon.run.session import _actions
-    from ndpmon.store.writer import StoreWriter
-
-    config, store, names = _setup(args)
+def alert_writer(store: Store) -> tuple[StoreWriter, str]:
+    """The writer of the central's own alerts into the store, and their origin (unique
+    per run: with the sequence number it keys each alert)."""
     psycopg = require_psycopg()
     secret = password(store)
-    outputs = argparse.Namespace(learn=False, quiet=args.quiet, json_alerts=args.json_alerts,
-                                 no_alerts_xml=args.alerts_xml is None,
-                                 alerts_xml=args.alerts_xml, cache=args.config)
-    actions = _actions(outputs, config, deliver=True)
     errors = ((psycopg.OperationalError, psycopg.InterfaceError), psycopg.Error)
     writer = StoreWriter(lambda: connect(store, secret), store.queue_size, errors=errors,
                          name="store (central)", rows=ROWS)
     origin = f"central:{socket.gethostname()}:{os.getpid()}:{time.time():.6f}"
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    for action in actions:
-        action.start()
-    writer.start()
-    central, seq = Central(names, args.window), 0
-    log.info("central: watching %s in %s", ", ".join(names), store.url)
-    try:
-        while not stop.is_set():
-            for alert in _poll(central, store, psycopg):
-                seq += 1
-                for action in actions:
-                    action.notify(alert)
-                writer.put("alert", [(origin, seq, alert.probe, alert)])
-            for action in actions:
-                action.flush()
-            if args.once:
-                break
-            stop.wait(args.interval)
-    finally:
-        for action in actions:
-            action.stop()
-        writer.close()
-    log.info("central: %d alerts raised", seq)
-    return 0
+    return writer, origin
 
 
-def _poll(central: Central, store: Any, psycopg: Any) -> list[Alert]:
+def poll(central: Central, store: Store) -> list[Alert]:
     """One poll on a fresh connection; a store that is away is logged, not fatal."""
+    psycopg = require_psycopg()
     try:
         conn = read.open_reader(store)
     except StoreError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from ndpmon.formats import alertsxml as alertlog
+from ndpmon.formats import alertsxml
 from ndpmon.formats import cache as cachefile
 from ndpmon.files import reader as xmlsafe
 from ndpmon.config.model import Store
@@ -48,8 +48,7 @@ def add_remote(store: Store, config: Element, cache: Element, alerts: Element,
         conn.close()
     _add_routers(config, routers)
     _add_neighbors(cache, names, caches)
-    text = "<alerts>\n" + "".join(alertlog._render(a) for a in found) + "</alerts>\n"
-    for element in _parse("store alerts", text):
+    for element in _parse("store alerts", alertsxml.document(found)):
         alerts.append(element)
     return len(known & set(names))
 

@@ -1,0 +1,40 @@
+"""The outputs of a run, built from its RunOptions: what ``ndpmon`` and ``ndpmon
+central`` hand every alert to.
+
+Alerts on stderr (unless ``-q``), JSON lines (``--json-alerts``), alerts.xml (unless
+``--no-alerts-xml``) and, when the run delivers, the config's syslog, mail and pipe
+actions behind the delivery queue (ndpmon.alerts.dispatch). The first three write in
+the capture thread and are guarded (ndpmon.alerts.guard): one that cannot write is
+logged, and the run goes on. Learning raises no alert, so it has no output.
+"""
+
+from __future__ import annotations
+
+from ndpmon.alerts.action import Action
+from ndpmon.alerts.console import Console
+from ndpmon.alerts.dispatch import Dispatcher
+from ndpmon.alerts.guard import Guarded
+from ndpmon.alerts.jsonlines import JsonLines
+from ndpmon.alerts.xmlfile import AlertsXmlAction
+from ndpmon.config.model import Config
+from ndpmon.run.options import RunOptions
+
+__all__ = ["build_outputs"]
+
+
+def build_outputs(options: RunOptions, config: Config) -> list[Action]:
+    """The actions of a run with ``options`` and ``config``, in the order they get
+    each alert."""
+    if options.learn:
+        return []  # learning raises no alerts (REFERENCE §3.3)
+    actions: list[Action] = []
+    if not options.quiet:
+        actions.append(Guarded(Console(), "alerts on stderr", stdio=True))
+    if options.json_alerts:
+        actions.append(Guarded(JsonLines(options.json_alerts), "JSON alerts",
+                               stdio=options.json_alerts == "-"))
+    if options.alerts_path is not None:
+        actions.append(Guarded(AlertsXmlAction(options.alerts_path), "alerts.xml"))
+    if options.delivers:
+        actions.append(Dispatcher(config.settings))
+    return actions

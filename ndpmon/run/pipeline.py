@@ -1,0 +1,122 @@
+"""The pipeline: the engine, then the plugins' I/O hooks, then the outputs, per frame.
+
+Replay and the live loop both drive ``Pipeline.feed``. For each frame the engine (pure)
+decodes and checks; the plugins that act on messages (``after``: the ND proxy answers
+there) get the message the engine decoded; the alerts are enriched by the plugins,
+handed to every action, then to the plugins' ``notify``. Every plugin hook goes through
+one PluginGuard (ndpmon.run.plugins): a plugin's bug is logged, never stops the monitor.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable
+
+from ndpmon.alerts.action import Action
+from ndpmon.checks.alert import Alert
+from ndpmon.codec.message import NdMessage
+from ndpmon.config.model import Config
+from ndpmon.engine.engine import Engine
+from ndpmon.engine.plugin import overrides
+from ndpmon.run.plugins import PluginGuard, plugin_names
+
+__all__ = ["Pipeline"]
+
+log = logging.getLogger("ndpmon")
+
+
+class Pipeline:
+    """Engine + actions: what replay and live capture drive frame by frame.
+
+    The engine's plugins see each decoded message after the engine, enrich every alert
+    before the actions see it, act on it after them, and are started before and
+    stopped after the actions.
+    """
+
+    def __init__(self, engine: Engine, actions: Iterable[Action],
+                 guard: PluginGuard | None = None) -> None:
+        self.engine = engine
+        self.actions = list(actions)
+        self.guard = guard or PluginGuard()
+        plugins = engine.plugins
+        self._after = [p for p in plugins if overrides(p, "after")]
+        self._enrich = [p for p in plugins if overrides(p, "enrich")]
+        self._act = [p for p in plugins if overrides(p, "notify")]
+
+    @property
+    def plugin_failures(self) -> int:
+        """Plugin hooks that raised so far."""
+        return self.guard.total
+
+    def start(self, between: Callable[[], None] | None = None) -> None:
+        """Start the plugins, call ``between`` (``--user`` drops root there), then
+        start the actions (so that files are opened and programs run as that user)."""
+        for plugin in self.engine.plugins:
+            plugin.start()
+        if between is not None:
+            between()
+        for action in self.actions:
+            action.start()
+
+    def feed(self, probe: str, frames: Iterable[tuple[float, bytes]]) -> list[Alert]:
+        """Run a batch of ``(time, frame)`` seen on ``probe``; return all their alerts."""
+        engine, raised = self.engine, []
+        handle, after = engine.handle, self._after
+        for now, frame in frames:
+            alerts = handle(probe, now, frame)
+            if after and type(engine.last) is NdMessage:
+                self._after_engine(probe, now, engine.last)
+            if alerts:
+                raised.extend(self.raise_alerts(alerts))
+        if raised:
+            for action in self.actions:
+                action.flush()
+        return raised
+
+    def _after_engine(self, probe: str, now: float, msg: NdMessage) -> None:
+        for plugin in self._after:
+            self.guard.call(plugin, "after", probe, now, msg)
+
+    def raise_alerts(self, alerts: list[Alert]) -> list[Alert]:
+        """Hand alerts to the plugins and the actions; return them as enriched."""
+        if self._enrich:
+            alerts = [self._enriched(alert) for alert in alerts]
+        call = self.guard.call
+        for alert in alerts:
+            for action in self.actions:
+                action.notify(alert)
+            for plugin in self._act:
+                call(plugin, "notify", alert, about=alert.reason)
+        return alerts
+
+    def _enriched(self, alert: Alert) -> Alert:
+        for plugin in self._enrich:
+            alert = self.guard.call(plugin, "enrich", alert, about=alert.reason) or alert
+        return alert
+
+    def reload(self, config: Config) -> None:
+        """SIGHUP: the engine and the actions that depend on the config take ``config``."""
+        loaded = [p.name for p in self.engine.plugins]
+        if plugin_names(config) != loaded:
+            log.warning("SIGHUP: the plugins changed; restart ndpmon to load them "
+                        "(running: %s)", ", ".join(loaded) or "none")
+        self.engine.reload(config)
+        for action in self.actions:
+            reconfigure = getattr(action, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(config.settings)
+
+    def hooks(self, hook: str, *args: object) -> None:
+        """Call ``hook`` on every plugin defining it (``on_cache_save``, ``status``...),
+        guarded."""
+        for plugin in self.engine.plugins:
+            if overrides(plugin, hook):
+                self.guard.call(plugin, hook, *args)
+
+    def stop(self) -> None:
+        try:
+            for action in self.actions:
+                action.stop()
+        finally:
+            for plugin in self.engine.plugins:
+                plugin.stop()
