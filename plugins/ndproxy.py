@@ -153,8 +153,10 @@ class NdProxy(Base):
         return bool(self.sent) and frame in self.sent
 
     def after(self, probe: str, now: float, msg: NdMessage) -> None:
-        """An NS seen on an outside interface: decide, answer (after the engine)."""
-        if msg.type == NS_TYPE and probe in self.outside:
+        """An NS seen on an outside interface: decide, answer (after the engine). As
+        npd6, only an untagged NS with ICMPv6 right after the IPv6 header is answered."""
+        if (msg.type == NS_TYPE and not msg.ext and msg.vlan is None
+                and probe in self.outside):
             self.handle(probe, now, msg)
 
     @property
