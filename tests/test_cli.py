@@ -45,7 +45,8 @@ def test_check_config_error_is_one_line(tmp_path, capsys):
 
 
 def test_ndpmon_learned_dnssl_hint(tmp_path, capsys):
-    """A config with NDPMon's raw DNSSL bytes (B4) gets an error that says how to fix it."""
+    """A config with NDPMon's raw DNSSL bytes (COMPATIBILITY.md §7.4) gets an error that says how to
+    fix it."""
     bad = tmp_path / "config_ndpmon.xml"
     text = Path(CONFIG).read_text(encoding="latin-1")
     bad.write_text(text.replace(">example.com<", ">\x07example\x03com<"), encoding="latin-1")

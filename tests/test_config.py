@@ -97,7 +97,7 @@ def uncomment_examples(text: str) -> str:
 
 
 # The configuration NDPMon 2.1.0 writes in learning mode (golden run
-# golden/monitor/config_ndpmon.xml, verbatim), with <last_dad_address/> (B14)
+# golden/monitor/config_ndpmon.xml, verbatim), with <last_dad_address/> (COMPATIBILITY.md §7.14)
 # and an empty <addresses/>.
 GOLDEN = """\
 <?xml version="1.0" encoding="ISO-8859-1"?>
@@ -157,7 +157,7 @@ GOLDEN = """\
 </config_ndpmon>
 """  # noqa: E101, E501, W291 (verbatim copy of an NDPMon file)
 
-# NDPMon 2.1.0's install/config_ndpmon.xml.in (REFERENCE §2.2, verbatim but
+# NDPMon 2.1.0's install/config_ndpmon.xml.in (COMPATIBILITY.md §4.1, verbatim but
 # @prefix@ replaced): its examples are broken XML, but inside comments.
 SHIPPED = """\
 <?xml version="1.0" encoding="ISO-8859-1"?>
@@ -259,7 +259,7 @@ SHIPPED = """\
 </config_ndpmon>
 """  # noqa: E101, E501, W291 (verbatim copy of an NDPMon file)
 
-# NDPMon 2.1.0's install/config_ndpmon.dtd (REFERENCE §2.1, verbatim).
+# NDPMon 2.1.0's install/config_ndpmon.dtd (COMPATIBILITY.md §4.1, verbatim).
 ORIGINAL_DTD = """\
 <!ELEMENT config_ndpmon (settings, probes, countermeasures?)>
 <!ELEMENT probes (probe*)>
@@ -517,7 +517,7 @@ def test_sample_config_examples_are_valid(tmp_path):
 
 def test_golden_config_loads(tmp_path):
     """The config NDPMon 2.1 wrote in learning mode loads, despite its
-    <last_dad_address/> (B14) and empty <addresses/>."""
+    <last_dad_address/> (COMPATIBILITY.md §7.14) and empty <addresses/>."""
     cfg = config.load(write(tmp_path, GOLDEN))
     s = cfg.settings
     assert s.actions_high == ActionSet(True, True, "/usr/local/bin/pipe.sh")
@@ -605,7 +605,8 @@ def test_whitespace_around_values_is_stripped(tmp_path):
 
 
 def test_empty_router_address_is_skipped(tmp_path):
-    """Empty <address/> entries (which NDPMon writes, B8) are skipped, others kept."""
+    """Empty <address/> entries (which NDPMon writes, COMPATIBILITY.md §7.8) are skipped, others
+    kept."""
     path = with_base(
         tmp_path,
         (
@@ -714,7 +715,8 @@ def test_doctype_dtd_next_to_config_is_used(tmp_path):
 
 
 def test_old_dtd_next_to_config_falls_back_to_ours(tmp_path):
-    """A DOCTYPE DTD that rejects what ours accepts (NDPMon's own, B14) is not fatal."""
+    """A DOCTYPE DTD that rejects what ours accepts (NDPMon's own, COMPATIBILITY.md §7.14) is not
+    fatal."""
     write(tmp_path, "<!ELEMENT config_ndpmon EMPTY>\n", "config_ndpmon.dtd")
     path = with_base(tmp_path)
     assert config.load(path).probes[0].name == "eth0"
