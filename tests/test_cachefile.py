@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from ndpmon.errors import ConfigError
 from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
 
-GOLDEN = Path("/work/shared/ndpmon-reference/golden")
 T0 = 1795348064
 
 

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN as GOLDEN_DIR
 from lxml import etree
 
 from ndpmon.config import loader as config
@@ -19,9 +20,7 @@ from ndpmon.config.model import COUNTERMEASURES, ActionSet, Guard, Limits, Match
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "config_ndpmon.xml"
-GOLDEN_REFERENCE = Path(
-    "/work/shared/ndpmon-reference/golden/monitor/config_ndpmon.xml"
-)
+GOLDEN_FILE = GOLDEN_DIR / "monitor" / "config_ndpmon.xml"
 
 # A small valid config; the numbers on the right are line numbers, which the
 # error tests below rely on.
@@ -550,12 +549,12 @@ def test_golden_config_loads(tmp_path):
 
 
 @pytest.mark.skipif(
-    not GOLDEN_REFERENCE.exists(), reason="reference tree not available"
+    not GOLDEN_FILE.exists(), reason="reference tree not available"
 )
 def test_golden_reference_file_loads():
     """The golden file itself (not only our copy of it) loads the same way."""
-    assert GOLDEN_REFERENCE.read_text(encoding="iso-8859-1") == GOLDEN
-    cfg = config.load(str(GOLDEN_REFERENCE))
+    assert GOLDEN_FILE.read_text(encoding="iso-8859-1") == GOLDEN
+    cfg = config.load(str(GOLDEN_FILE))
     assert cfg.probes[0].routers[0].mac == bytes.fromhex("001122334455")
 
 

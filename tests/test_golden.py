@@ -8,19 +8,16 @@ apart from the bug fixes listed in FIXES (each names its section of COMPATIBILIT
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 from lxml import etree
 
 from ndpmon.commands.main import main
 
-GOLDEN = Path(os.environ.get(
-    "NDPMON_GOLDEN",
-    Path(__file__).resolve().parents[2] / "shared" / "ndpmon-reference" / "golden"))
 
 pytestmark = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"no golden outputs at {GOLDEN}")
 

@@ -9,12 +9,10 @@ COMPATIBILITY.md §7.9).
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from conftest import generator
+from conftest import GOLDEN, generator
 
 from ndpmon.config import loader as config
 from ndpmon.config.values import ipv6, mac
@@ -25,9 +23,6 @@ from ndpmon.config.model import Config, Prefix, Probe, Route, Router
 from ndpmon.capture.replay import read_capture
 
 G = generator()
-GOLDEN = Path(os.environ.get(
-    "NDPMON_GOLDEN",
-    Path(__file__).resolve().parents[2] / "shared" / "ndpmon-reference" / "golden"))
 
 R_MAC, R_LLA = mac(G.mac(G.R)), ipv6(G.lla(G.R))
 R2_MAC, R2_LLA = mac(G.mac(G.R2)), ipv6(G.lla(G.R2))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from conftest import GOLDEN
 from lxml import etree
 
 from ndpmon.commands import report
@@ -18,9 +19,6 @@ from ndpmon.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / "config_ndpmon.xml")
 DEMO = str(ROOT / "samples" / "demo.pcap")
-GOLDEN = Path(os.environ.get(
-    "NDPMON_GOLDEN",
-    Path(__file__).resolve().parents[2] / "shared" / "ndpmon-reference" / "golden"))
 needs_golden = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"no golden outputs at {GOLDEN}")
 
 CACHE = """\
