@@ -179,12 +179,16 @@ def test_replay_learning_writes_routers_then_monitors_with_them(tmp_path, capsys
      "ndpmon: nosuch0: no such interface; nosuch1: no such interface\n"),
 ])
 def test_live_and_replay_option_errors(tmp_path, capsys, argv, message):
+    """Option combinations that cannot work (``-D`` with ``-r``, two ``-i`` with ``-r``, unknown
+    interfaces) are one line on stderr and exit code 2."""
     rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), *argv)
     assert (rc, err) == (2, message)
 
 
 @pytest.mark.parametrize("text", ["soon", "-5m", "0"])
 def test_learn_for_needs_a_duration(capsys, text):
+    """``--learn-for`` refuses a text that is not a positive duration with an argparse error (exit
+    2) that quotes it."""
     with pytest.raises(SystemExit) as exc:
         main([f"--learn-for={text}"])
     assert exc.value.code == 2
@@ -194,6 +198,7 @@ def test_learn_for_needs_a_duration(capsys, text):
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("1.5m", 90),
                                            ("12h", 43200), ("7d", 604800)])
 def test_learn_for_units(text, seconds):
+    """``--learn-for`` reads plain seconds and the s, m, h and d suffixes, fractions included."""
     from ndpmon.commands.main import _duration
 
     assert _duration(text) == seconds

@@ -865,6 +865,7 @@ def test_bad_rates(tmp_path, attrs, error):
 
 
 def test_rates_are_read(tmp_path):
+    """``<limits ns_rate ra_rate rate_window>`` reach the model, 0 (off) and fractions included."""
     path = with_base(tmp_path, ("  </settings>", '    <limits ns_rate="0" ra_rate="3" '
                                 'rate_window="2.5"/>\n  </settings>'))
     limits = config.load(str(path)).settings.limits

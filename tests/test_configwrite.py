@@ -1,4 +1,4 @@
-"""Writing learned routers into config_ndpmon.xml: only the routers change.
+"""ndpmon.config.writeback: learned routers written into config_ndpmon.xml; only they change.
 
 Each test writes into a copy of a config (the shipped sample or a small inline one)
 and checks the bytes: everything outside the edited region is the original's, byte

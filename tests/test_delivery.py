@@ -372,6 +372,8 @@ def test_a_flood_of_one_kind_is_summarised_with_its_count():
 
 
 def test_open_kind_windows_are_summarised_at_stop():
+    """Alerts held back over a reason's burst are summarised when the dispatcher stops, even though
+    their window has not closed."""
     high = Recording()
     d = dispatcher(Routes(high=[high]), window=60, burst=1)
     for n in range(5):

@@ -297,6 +297,8 @@ def test_golden_learn_capture_gives_the_originals_router():
 
 
 def test_router_global_address_is_learned_from_its_na_with_router_flag():
+    """A learned router's NA with the Router flag for its own global address adds that address to
+    the router; the same NA again changes nothing (same tuple)."""
     routers = learn_all(ra())
     own = msg(G.na(G.R, "2001:db8:1::1", "2001:db8:1::1", R=1))
     learned = learn_na(routers, own)
@@ -311,11 +313,15 @@ def test_router_global_address_is_learned_from_its_na_with_router_flag():
     ("2001:db8:1::1", "2001:db8:1::1", {"R": 1}, G.R2),       # not a learned router's MAC
 ])
 def test_other_nas_teach_no_router_address(src, target, flags, sender):
+    """No router address is learned from an NA without the Router flag, for another target, from a
+    link-local source, or from a MAC that is no learned router's."""
     routers = learn_all(ra())
     assert learn_na(routers, msg(G.na(sender, src, target, **flags))) is routers
 
 
 def test_learning_then_monitoring_accepts_the_routers_na():
+    """What learning wrote lets monitoring accept the router's RA and its NA with the Router flag:
+    no ``NA router flag``, no ``wrong ipv6 router``."""
     frames = [G.ra(G.R, opts=(G.slla(G.R),)),
               G.na(G.R, "2001:db8:1::1", "2001:db8:1::1", R=1)]
     cfg = Config("<test>", probes=(Probe("p"),))

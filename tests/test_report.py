@@ -39,7 +39,7 @@ CACHE = """\
 
 
 def alert_xml(time_: int, message: str, priority: int = 2) -> str:
-    """One <alert> block as alertlog.py writes it."""
+    """One <alert> block as ndpmon.formats.alertsxml writes it."""
     return (f"  <alert>\n    <ethernet_address1>0:0:5e:0:53:1</ethernet_address1>\n"
             f"    <ethernet_address2>0:0:0:0:0:0</ethernet_address2>\n"
             f"    <ipv6_address>fe80::1</ipv6_address>\n    <message>{message}</message>\n"

@@ -1052,7 +1052,7 @@ def flood_samples() -> None:
 
 
 def limit_samples() -> None:
-    """The engine's neighbour cache caps (ndpmon extension, engine.py)."""
+    """The engine's neighbour cache caps (ndpmon extension, ndpmon.engine.engine)."""
     Sample("limit_neighbors", "a fourth station evicts the first (alert), a fifth within "
            "the hour (no alert), a sixth an hour later (alert with the two new evictions)",
            config="router1_max3", cache=[]) \
