@@ -9,6 +9,7 @@ that turns those descriptions into model objects.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,12 @@ from services import rsyslog  # noqa: F401  (a fixture for every test module)
 
 DATA = Path(__file__).resolve().parent / "data"
 PCAPS = DATA / "pcaps"
+#: ``shared/`` beside the repository root, found relative to it, never by an absolute path:
+#: CI puts a copy there, next to its fresh clone, as the development tree has it.
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+#: What NDPMon 2.1.0 itself wrote for the golden captures (COMPATIBILITY.md §2.10); the
+#: environment variable NDPMON_GOLDEN names another copy.
+GOLDEN = Path(os.environ.get("NDPMON_GOLDEN", SHARED / "ndpmon-reference" / "golden"))
 
 
 def _router(desc: dict[str, Any]) -> Router:

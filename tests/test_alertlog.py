@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN as GOLDEN_DIR
 from lxml import etree
 
 from ndpmon.checks.alert import Alert, Priority
@@ -14,7 +15,7 @@ from ndpmon.formats.alertsxml import HEADER, AlertsXml
 from ndpmon.errors import ConfigError, WriteError
 from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 
-GOLDEN = Path("/work/shared/ndpmon-reference/golden/monitor/alerts.xml")
+GOLDEN = GOLDEN_DIR / "monitor" / "alerts.xml"
 T = 1795348077
 ZERO_MAC = "0:0:0:0:0:0"
 

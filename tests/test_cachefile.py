@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from ndpmon.errors import ConfigError, WriteError
 from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
 
-GOLDEN = Path("/work/shared/ndpmon-reference/golden")
 T0 = 1795348064
 
 
@@ -226,7 +226,8 @@ def test_neighbor_without_lastseen_is_time_zero(tmp_path: Path) -> None:
 
 
 def test_missing_mac_falls_back_to_first_mac_seen(tmp_path: Path) -> None:
-    """A cache from the mherrb fork (no ``<mac>``, B15) keeps first_mac_seen as the MAC."""
+    """A cache from the mherrb fork (no ``<mac>``, COMPATIBILITY.md §7.15) keeps first_mac_seen as
+    the MAC."""
     body = "      <first_mac_seen>0:aa:0:0:0:1</first_mac_seen>\n      <lla>fe80::1</lla>\n"
     [nb] = load_one(write(tmp_path, one_neighbor(body)))
     assert nb.mac == nb.first_mac_seen == parse_mac("0:aa:0:0:0:1")

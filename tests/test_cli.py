@@ -45,7 +45,8 @@ def test_check_config_error_is_one_line(tmp_path, capsys):
 
 
 def test_ndpmon_learned_dnssl_hint(tmp_path, capsys):
-    """A config with NDPMon's raw DNSSL bytes (B4) gets an error that says how to fix it."""
+    """A config with NDPMon's raw DNSSL bytes (COMPATIBILITY.md §7.4) gets an error that says how to
+    fix it."""
     bad = tmp_path / "config_ndpmon.xml"
     text = Path(CONFIG).read_text(encoding="latin-1")
     bad.write_text(text.replace(">example.com<", ">\x07example\x03com<"), encoding="latin-1")
@@ -178,12 +179,16 @@ def test_replay_learning_writes_routers_then_monitors_with_them(tmp_path, capsys
      "ndpmon: nosuch0: no such interface; nosuch1: no such interface\n"),
 ])
 def test_live_and_replay_option_errors(tmp_path, capsys, argv, message):
+    """Option combinations that cannot work (``-D`` with ``-r``, two ``-i`` with ``-r``, unknown
+    interfaces) are one line on stderr and exit code 2."""
     rc, _, err = run(capsys, "-f", CONFIG, "-g", str(tmp_path / "c.xml"), *argv)
     assert (rc, err) == (2, message)
 
 
 @pytest.mark.parametrize("text", ["soon", "-5m", "0"])
 def test_learn_for_needs_a_duration(capsys, text):
+    """``--learn-for`` refuses a text that is not a positive duration with an argparse error (exit
+    2) that quotes it."""
     with pytest.raises(SystemExit) as exc:
         main([f"--learn-for={text}"])
     assert exc.value.code == 2
@@ -193,6 +198,7 @@ def test_learn_for_needs_a_duration(capsys, text):
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("1.5m", 90),
                                            ("12h", 43200), ("7d", 604800)])
 def test_learn_for_units(text, seconds):
+    """``--learn-for`` reads plain seconds and the s, m, h and d suffixes, fractions included."""
     from ndpmon.commands.main import _duration
 
     assert _duration(text) == seconds

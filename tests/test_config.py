@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN as GOLDEN_DIR
 from lxml import etree
 
 from ndpmon.config import loader as config
@@ -19,9 +20,7 @@ from ndpmon.config.model import COUNTERMEASURES, ActionSet, Guard, Limits, Match
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "config_ndpmon.xml"
-GOLDEN_REFERENCE = Path(
-    "/work/shared/ndpmon-reference/golden/monitor/config_ndpmon.xml"
-)
+GOLDEN_FILE = GOLDEN_DIR / "monitor" / "config_ndpmon.xml"
 
 # A small valid config; the numbers on the right are line numbers, which the
 # error tests below rely on.
@@ -97,7 +96,7 @@ def uncomment_examples(text: str) -> str:
 
 
 # The configuration NDPMon 2.1.0 writes in learning mode (golden run
-# golden/monitor/config_ndpmon.xml, verbatim), with <last_dad_address/> (B14)
+# golden/monitor/config_ndpmon.xml, verbatim), with <last_dad_address/> (COMPATIBILITY.md §7.14)
 # and an empty <addresses/>.
 GOLDEN = """\
 <?xml version="1.0" encoding="ISO-8859-1"?>
@@ -157,7 +156,7 @@ GOLDEN = """\
 </config_ndpmon>
 """  # noqa: E101, E501, W291 (verbatim copy of an NDPMon file)
 
-# NDPMon 2.1.0's install/config_ndpmon.xml.in (REFERENCE §2.2, verbatim but
+# NDPMon 2.1.0's install/config_ndpmon.xml.in (COMPATIBILITY.md §4.1, verbatim but
 # @prefix@ replaced): its examples are broken XML, but inside comments.
 SHIPPED = """\
 <?xml version="1.0" encoding="ISO-8859-1"?>
@@ -259,7 +258,7 @@ SHIPPED = """\
 </config_ndpmon>
 """  # noqa: E101, E501, W291 (verbatim copy of an NDPMon file)
 
-# NDPMon 2.1.0's install/config_ndpmon.dtd (REFERENCE §2.1, verbatim).
+# NDPMon 2.1.0's install/config_ndpmon.dtd (COMPATIBILITY.md §4.1, verbatim).
 ORIGINAL_DTD = """\
 <!ELEMENT config_ndpmon (settings, probes, countermeasures?)>
 <!ELEMENT probes (probe*)>
@@ -517,7 +516,7 @@ def test_sample_config_examples_are_valid(tmp_path):
 
 def test_golden_config_loads(tmp_path):
     """The config NDPMon 2.1 wrote in learning mode loads, despite its
-    <last_dad_address/> (B14) and empty <addresses/>."""
+    <last_dad_address/> (COMPATIBILITY.md §7.14) and empty <addresses/>."""
     cfg = config.load(write(tmp_path, GOLDEN))
     s = cfg.settings
     assert s.actions_high == ActionSet(True, True, "/usr/local/bin/pipe.sh")
@@ -550,12 +549,12 @@ def test_golden_config_loads(tmp_path):
 
 
 @pytest.mark.skipif(
-    not GOLDEN_REFERENCE.exists(), reason="reference tree not available"
+    not GOLDEN_FILE.exists(), reason="reference tree not available"
 )
 def test_golden_reference_file_loads():
     """The golden file itself (not only our copy of it) loads the same way."""
-    assert GOLDEN_REFERENCE.read_text(encoding="iso-8859-1") == GOLDEN
-    cfg = config.load(str(GOLDEN_REFERENCE))
+    assert GOLDEN_FILE.read_text(encoding="iso-8859-1") == GOLDEN
+    cfg = config.load(str(GOLDEN_FILE))
     assert cfg.probes[0].routers[0].mac == bytes.fromhex("001122334455")
 
 
@@ -605,7 +604,8 @@ def test_whitespace_around_values_is_stripped(tmp_path):
 
 
 def test_empty_router_address_is_skipped(tmp_path):
-    """Empty <address/> entries (which NDPMon writes, B8) are skipped, others kept."""
+    """Empty <address/> entries (which NDPMon writes, COMPATIBILITY.md §7.8) are skipped, others
+    kept."""
     path = with_base(
         tmp_path,
         (
@@ -714,7 +714,8 @@ def test_doctype_dtd_next_to_config_is_used(tmp_path):
 
 
 def test_old_dtd_next_to_config_falls_back_to_ours(tmp_path):
-    """A DOCTYPE DTD that rejects what ours accepts (NDPMon's own, B14) is not fatal."""
+    """A DOCTYPE DTD that rejects what ours accepts (NDPMon's own, COMPATIBILITY.md §7.14) is not
+    fatal."""
     write(tmp_path, "<!ELEMENT config_ndpmon EMPTY>\n", "config_ndpmon.dtd")
     path = with_base(tmp_path)
     assert config.load(path).probes[0].name == "eth0"
@@ -864,6 +865,7 @@ def test_bad_rates(tmp_path, attrs, error):
 
 
 def test_rates_are_read(tmp_path):
+    """``<limits ns_rate ra_rate rate_window>`` reach the model, 0 (off) and fractions included."""
     path = with_base(tmp_path, ("  </settings>", '    <limits ns_rate="0" ra_rate="3" '
                                 'rate_window="2.5"/>\n  </settings>'))
     limits = config.load(str(path)).settings.limits

@@ -1,10 +1,10 @@
-"""Writing learned routers into config_ndpmon.xml: only the routers change.
+"""ndpmon.config.writeback: learned routers written into config_ndpmon.xml; only they change.
 
 Each test writes into a copy of a config (the shipped sample or a small inline one)
 and checks the bytes: everything outside the edited region is the original's, byte
 for byte, and the file loads again (ndpmon.config.loader.load, DTD included) with exactly the
-learned routers. The NDPMon regressions B7 (low-priority actions overwritten), B8
-(router addresses written empty) and B9 (prefixes lost) have a test each.
+learned routers. The NDPMon regressions of COMPATIBILITY.md §7.7 (low-priority actions
+overwritten), §7.8 (router addresses written empty) and §7.9 (prefixes lost) have a test each.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def test_changed_router_is_regenerated_in_place(small: Path):
 
 
 def test_actions_low_priority_stays_as_it_was(small: Path):
-    """B7: NDPMon wrote the high-priority actions into actions_low_priority."""
+    """NDPMon wrote the high-priority actions into actions_low_priority (COMPATIBILITY.md §7.7)."""
     configwrite.write_learned(str(small), {"pcap0": (R1, R2)})
     text = small.read_bytes()
     assert b'<actions_low_priority sendmail="0" syslog="1" exec_pipe_program=""/>' in text
@@ -147,7 +147,7 @@ def test_actions_low_priority_stays_as_it_was(small: Path):
 
 
 def test_router_addresses_are_written(small: Path):
-    """B8: NDPMon wrote <address/> empty, and crashed on the next start."""
+    """NDPMon wrote <address/> empty, and crashed on the next start (COMPATIBILITY.md §7.8)."""
     router = replace(R1, addresses=(ipv6("2001:db8:1::1"), ipv6("2001:db8:1:0:0:0:0:2")))
     configwrite.write_learned(str(small), {"pcap0": (router,)})
     text = small.read_bytes()
@@ -157,7 +157,7 @@ def test_router_addresses_are_written(small: Path):
 
 
 def test_every_prefix_is_written(small: Path):
-    """B9: every learned prefix reaches the file, in order."""
+    """Every learned prefix reaches the file, in order (COMPATIBILITY.md §7.9)."""
     prefixes = tuple(Prefix(ipv6(f"2001:db8:{n}::"), 64, 192, 86400, 3600) for n in (7, 3, 5))
     router = replace(R1, prefixes=prefixes)
     configwrite.write_learned(str(small), {"pcap0": (router,)})
@@ -165,7 +165,8 @@ def test_every_prefix_is_written(small: Path):
 
 
 def test_dnssl_is_written_as_a_name_and_none_params_are_left_out(small: Path):
-    """B4: domains in dotted form; a None param has no element (read back as None)."""
+    """Domains in dotted form (COMPATIBILITY.md §7.4); a None param has no element (read back as
+    None)."""
     configwrite.write_learned(str(small), {"pcap0": (R1, R2)})
     text = small.read_bytes()
     assert b'<domain lifetime="900">example.com</domain>' in text
@@ -306,7 +307,7 @@ def test_broken_xml_is_a_config_error_with_its_line(tmp_path: Path):
 
 
 def test_router_lines_follow_the_dtd_order():
-    """Element order of REFERENCE §2.4; rdnss/dnssl/routes only when not empty."""
+    """Element order of COMPATIBILITY.md §4.4; rdnss/dnssl/routes only when not empty."""
     tags = [re.match(r"<(/?\w+)", line).group(1)
             for depth, line in configwrite.router_lines(R1) if depth == 1]
     assert tags[:11] == ["mac", "lla", "param_curhoplimit", "param_flags_reserved",

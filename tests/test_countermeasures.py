@@ -174,8 +174,8 @@ def test_presence_message_sent_at_cache_save(tmp_path):
 
 
 def test_presence_of_another_monitor_is_logged_once(tmp_path, caplog):
-    """Another NDPMon's presence message (which crashed NDPMon 2.1, B5): one log line
-    per sender, no alert, no crash; without the plugin the decoder just skips it."""
+    """Another NDPMon's presence message (which crashed NDPMon 2.1, COMPATIBILITY.md §7.5): one log
+    line per sender, no alert, no crash; without the plugin the decoder just skips it."""
     frame = craft.presence(mac("00:77:00:00:00:07"), ipv6("fe80::77"), (1, 3, 5), 0x83)
     assert isinstance(decode(frame), NotND)
     pipeline, _ = setup(tmp_path)

@@ -1,8 +1,8 @@
 """The frame decoder: exact field values, malformed input, and no input that breaks it.
 
 ``decode`` must return (an NdMessage or a NotND) for any bytes, in bounded time: NDPMon
-hung for ever on one zero-length option (B1). The exact-value tests use frames built by
-scapy, whose encoders are independent of ours; the robustness tests feed truncations,
+hung for ever on one zero-length option (COMPATIBILITY.md §7.1). The exact-value tests use frames
+built by scapy, whose encoders are independent of ours; the robustness tests feed truncations,
 bad option lengths, every extension header and random bytes, and also run the whole
 check pipeline on them.
 """

@@ -124,7 +124,7 @@ def dispatcher(routes: Routes, window: float = 0.0, queue_size: int = 100,
 # -- the mail body -------------------------------------------------------------------------
 
 def test_body_is_ndpmons_text():
-    """REFERENCE §4.2's verified sample, byte for byte."""
+    """COMPATIBILITY.md §5.3's verified sample, byte for byte."""
     assert mail_body(alert()) == ("Reason:  wrong ipv6 router\n"
                                   "MAC:     0:66:66:66:66:66\n"
                                   "MAC2:    n/a\n"
@@ -262,7 +262,7 @@ def test_each_priority_goes_to_its_own_actions():
 
 
 def test_high_alert_is_mailed_with_low_sendmail_off():
-    """B6: NDPMon mailed a high alert only if the low sendmail was on too."""
+    """NDPMon mailed a high alert only if the low sendmail was on too (COMPATIBILITY.md §7.6)."""
     routes = build_actions(Settings(actions_high=ActionSet(sendmail=True),
                                     actions_low=ActionSet()))
     assert [type(a) for a in routes.high] == [Mail]
@@ -372,6 +372,8 @@ def test_a_flood_of_one_kind_is_summarised_with_its_count():
 
 
 def test_open_kind_windows_are_summarised_at_stop():
+    """Alerts held back over a reason's burst are summarised when the dispatcher stops, even though
+    their window has not closed."""
     high = Recording()
     d = dispatcher(Routes(high=[high]), window=60, burst=1)
     for n in range(5):

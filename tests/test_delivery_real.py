@@ -133,7 +133,8 @@ def parse(raw: bytes) -> email.message.EmailMessage:
 
 
 def test_mail_through_a_relay(smtp, tmp_path):
-    """High alerts are mailed with low sendmail off (B6); headers and body as NDPMon."""
+    """High alerts are mailed with low sendmail off (COMPATIBILITY.md §7.6); headers and body as
+    NDPMon."""
     port, collector = smtp
     text, pwned = hostile(tmp_path)
     settings = Settings(actions_high=ActionSet(sendmail=True), admin_mail="admin@example.com",

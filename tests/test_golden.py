@@ -2,25 +2,22 @@
 
 The capture is replayed through the command line exactly as an admin would run it, with
 the original's config and its learned cache. The alerts must be the original's, in order,
-apart from the bug fixes listed in FIXES (each names the REFERENCE §7 entry).
+apart from the bug fixes listed in FIXES (each names its section of COMPATIBILITY.md §7).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 from lxml import etree
 
 from ndpmon.commands.main import main
 
-GOLDEN = Path(os.environ.get(
-    "NDPMON_GOLDEN",
-    Path(__file__).resolve().parents[2] / "shared" / "ndpmon-reference" / "golden"))
 
 pytestmark = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"no golden outputs at {GOLDEN}")
 
@@ -28,14 +25,16 @@ DNSSL_RAW = "wrong RA DNSSL option: \x07example\x03com 900"
 
 #: original message -> what we print instead (None: we print nothing for it)
 FIXES = {
-    # B4: the original compared DNSSL label bytes with the configured name.
+    # The original compared DNSSL label bytes with the configured name (COMPATIBILITY.md §7.4).
     DNSSL_RAW: None,
-    # B11: the original printed (valid, preferred) into "preferred ... valid ...".
+    # The original printed (valid, preferred) into "preferred ... valid ..."
+    # (COMPATIBILITY.md §7.11).
     "RA preferred lifetime 3600 longer than valid lifetime 7200":
         "RA preferred lifetime 7200 longer than valid lifetime 3600",
 }
 #: alerts we add, with the message they follow: frame 29 sends "example.com" as a plain
-#: string, which is no valid RFC 8106 label encoding (B4, the other side of the fix).
+#: string, which is no valid RFC 8106 label encoding (COMPATIBILITY.md §7.4, the other side of the
+#: fix).
 ADDED = [("new station 0:12:34:56:78:9a fe80::1:2:3:4",
           "wrong RA DNSSL option: undecodable domain name (label length 101 > 63)")]
 

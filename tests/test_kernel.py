@@ -14,6 +14,8 @@ def fake_proc(tmp_path, *ifaces):
 
 
 def test_writes_every_key_of_the_captured_interfaces_only(tmp_path):
+    """``ignor_autoconf`` is written to the five autoconf/accept_ra/redirect keys of the captured
+    interfaces only, never to other interfaces or ``all``."""
     root = fake_proc(tmp_path, "eth0", "eth1", "all")
     assert apply_ignor_autoconf(["eth0"], 0, str(root)) == []
     assert {(root / "eth0" / k).read_text() for k in KEYS} == {"0\n"}
@@ -22,6 +24,8 @@ def test_writes_every_key_of_the_captured_interfaces_only(tmp_path):
 
 
 def test_absent_setting_changes_nothing_and_failures_are_reported(tmp_path, caplog):
+    """Without ``ignor_autoconf`` nothing is written; a missing interface gives one failure per key,
+    returned and logged."""
     root = fake_proc(tmp_path, "eth0")
     assert apply_ignor_autoconf(["eth0"], None, str(root)) == []
     failed = apply_ignor_autoconf(["gone0"], 0, str(root))

@@ -3,17 +3,16 @@
 Frames are crafted with scapy through ``tests/data/make_pcaps.py`` (the same builders as
 the samples) and decoded by ndpmon's decoder, so the RAs are exactly what the engine
 would see. The last tests replay the RAs through an Engine configured with the learned
-routers: learning must leave nothing for the RA check to complain about (the B9 fix).
+routers: learning must leave nothing for the RA check to complain about (the fix of
+COMPATIBILITY.md §7.9).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from conftest import generator
+from conftest import GOLDEN, generator
 
 from ndpmon.config import loader as config
 from ndpmon.config.values import ipv6, mac
@@ -24,9 +23,6 @@ from ndpmon.config.model import Config, Prefix, Probe, Route, Router
 from ndpmon.capture.replay import read_capture
 
 G = generator()
-GOLDEN = Path(os.environ.get(
-    "NDPMON_GOLDEN",
-    Path(__file__).resolve().parents[2] / "shared" / "ndpmon-reference" / "golden"))
 
 R_MAC, R_LLA = mac(G.mac(G.R)), ipv6(G.lla(G.R))
 R2_MAC, R2_LLA = mac(G.mac(G.R2)), ipv6(G.lla(G.R2))
@@ -69,7 +65,8 @@ def test_flags_byte_is_learned_whole():
 
 
 def test_every_prefix_of_one_ra_is_learned_in_order():
-    """B9: NDPMon kept one PIO per RA; every PIO is learned here, in packet order."""
+    """NDPMon kept one PIO per RA; every PIO is learned here, in packet order
+    (COMPATIBILITY.md §7.9)."""
     (router,) = learn_all(ra(G.R, G.pio("2001:db8:a::"), G.ICMPv6NDOptMTU(mtu=1500),
                              G.pio("2001:db8:b::", 56, flags=0x80),
                              G.pio("2001:db8:c::", valid=86400, preferred=3600)))
@@ -80,7 +77,7 @@ def test_every_prefix_of_one_ra_is_learned_in_order():
 
 
 def test_ra_without_prefix_is_learned():
-    """B9: an RA without a PIO still teaches the router (NDPMon ignored it)."""
+    """An RA without a PIO still teaches the router (NDPMon ignored it, COMPATIBILITY.md §7.9)."""
     (router,) = learn_all(ra(G.R, G.rdnss("2001:db8:1::53")))
     assert (router.mac, router.lla, router.prefixes) == (R_MAC, R_LLA, ())
     assert router.rdnss == ((ipv6("2001:db8:1::53"), 900),)
@@ -128,7 +125,8 @@ def test_rdnss_dnssl_and_routes_are_learned():
 
 
 def test_undecodable_dnssl_and_reserved_route_preference_are_skipped():
-    """B4: a DNSSL not in label form is not learned; RFC 4191 §2.3: Prf 10 is ignored."""
+    """A DNSSL not in label form is not learned (COMPATIBILITY.md §7.4); RFC 4191 §2.3: Prf 10 is
+    ignored."""
     (router,) = learn_all(ra(G.R, G.raw_dnssl(b"example.com"), G.rio(pref=0x10),
                              G.dnssl("ok.example")))
     assert router.dnssl == (("ok.example", 900),)
@@ -273,7 +271,8 @@ def test_monitoring_still_alerts_on_what_was_not_learned():
 
 
 def test_ndpmon_style_learning_fails_the_same_property():
-    """One prefix per RA (B9) would give a wrong prefix: the property has teeth."""
+    """One prefix per RA (COMPATIBILITY.md §7.9) would give a wrong prefix: the property has
+    teeth."""
     routers = learn_all(*(msg(f) for f in RAS))
     b9 = (replace(routers[0], prefixes=routers[0].prefixes[-1:]),) + routers[1:]
     assert "wrong prefix" in monitored_reasons(b9, RAS)
@@ -286,7 +285,8 @@ needs_golden = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"no golden files 
 
 @needs_golden
 def test_golden_learn_capture_gives_the_originals_router():
-    """golden/learn.pcap teaches what NDPMon learned (its DNSSL written as a name, B4)."""
+    """golden/learn.pcap teaches what NDPMon learned (its DNSSL written as a name,
+    COMPATIBILITY.md §7.4)."""
     routers: tuple[Router, ...] = ()
     for _, frame in read_capture(str(GOLDEN / "learn.pcap")):
         decoded = decode(frame)
@@ -297,6 +297,8 @@ def test_golden_learn_capture_gives_the_originals_router():
 
 
 def test_router_global_address_is_learned_from_its_na_with_router_flag():
+    """A learned router's NA with the Router flag for its own global address adds that address to
+    the router; the same NA again changes nothing (same tuple)."""
     routers = learn_all(ra())
     own = msg(G.na(G.R, "2001:db8:1::1", "2001:db8:1::1", R=1))
     learned = learn_na(routers, own)
@@ -311,11 +313,15 @@ def test_router_global_address_is_learned_from_its_na_with_router_flag():
     ("2001:db8:1::1", "2001:db8:1::1", {"R": 1}, G.R2),       # not a learned router's MAC
 ])
 def test_other_nas_teach_no_router_address(src, target, flags, sender):
+    """No router address is learned from an NA without the Router flag, for another target, from a
+    link-local source, or from a MAC that is no learned router's."""
     routers = learn_all(ra())
     assert learn_na(routers, msg(G.na(sender, src, target, **flags))) is routers
 
 
 def test_learning_then_monitoring_accepts_the_routers_na():
+    """What learning wrote lets monitoring accept the router's RA and its NA with the Router flag:
+    no ``NA router flag``, no ``wrong ipv6 router``."""
     frames = [G.ra(G.R, opts=(G.slla(G.R),)),
               G.na(G.R, "2001:db8:1::1", "2001:db8:1::1", R=1)]
     cfg = Config("<test>", probes=(Probe("p"),))

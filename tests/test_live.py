@@ -165,6 +165,9 @@ def mails(maildir: Path) -> list[str]:
 
 
 def test_alerts_reach_syslog_mail_and_pipe(lab, tmp_path):
+    """On a veth pair a rogue RA reaches the pipe program (NDPMon's body), the mail (subject
+    ``NDPMon_Security_Alert: <message>``) and rsyslog (NDPMon's ident, facility and spaced
+    message, start and stop notices)."""
     pair, env, syslog_out, pipe_out, maildir = lab
     (tmp_path / "config.xml").write_text(config_text(env, ROUTER))
     mon = Ndpmon(pair, tmp_path)
@@ -193,6 +196,9 @@ def test_alerts_reach_syslog_mail_and_pipe(lab, tmp_path):
 
 
 def test_learn_then_monitor(lab, tmp_path):
+    """Live ``-L`` learns the router (volatile, one prefix, RDNSS) and the neighbour, keeps the
+    admin's comment and passes --check-config; monitoring then reports only the RA with an
+    unknown prefix (``wrong prefix``)."""
     pair, env, *_ = lab
     cfg = tmp_path / "config.xml"
     cfg.write_text(config_text(env))
@@ -219,6 +225,8 @@ def test_learn_then_monitor(lab, tmp_path):
 
 
 def test_sighup_good_and_bad_config(lab, tmp_path):
+    """SIGHUP swaps in a valid config (the router is no longer rogue) and keeps the running one when
+    the new file is broken, logging why."""
     pair, env, *_ = lab
     cfg = tmp_path / "config.xml"
     cfg.write_text(config_text(env))
@@ -317,6 +325,8 @@ def test_daemon_detaches_writes_pidfile_and_logs_to_syslog(lab, tmp_path):
 
 
 def test_learn_for_ends_learning_by_itself(lab, tmp_path):
+    """``--learn-for 3s`` ends the live learning run by itself after 3 s, exit 0, with the router
+    written to the config."""
     pair, env, *_ = lab
     cfg = tmp_path / "config.xml"
     cfg.write_text(config_text(env))

@@ -1,6 +1,6 @@
 """The live loop with hand-written fakes: a scripted capture, a fake clock, a recorder.
 
-What monitor.Monitor promises: frames reach the engine and the actions; kernel drops
+What ndpmon.run.live.Monitor promises: frames reach the engine and the actions; kernel drops
 raise an alert; SIGHUP swaps in a valid config and keeps the old one on a broken one;
 SIGUSR1 and the periodic timer save the cache; ``--learn-for`` ends learning; the signal
 handlers only set flags and wake the capture.
@@ -81,6 +81,7 @@ def build(steps, *, reload_config=None, learn_for=None, learning=False):
 
 
 def test_frames_reach_the_actions_and_are_counted():
+    """A captured rogue RA reaches the actions as ``wrong ipv6 router`` and is counted once."""
     monitor, recorder, _, _ = build([[("lan0", [(1.0, rogue_ra())])]])
     assert monitor.run() == "stopped by "
     assert [a.reason for a in recorder.alerts] == ["wrong ipv6 router"]
@@ -88,6 +89,7 @@ def test_frames_reach_the_actions_and_are_counted():
 
 
 def test_frames_queued_before_the_stop_signal_are_still_checked():
+    """Frames already read when SIGTERM arrives are still checked before the loop stops."""
     def term():
         monitor.flags._handle(signal.SIGTERM, None)
         return []
@@ -98,6 +100,8 @@ def test_frames_queued_before_the_stop_signal_are_still_checked():
 
 
 def test_kernel_drops_raise_a_high_alert(caplog):
+    """Frames the kernel dropped give one high ``capture drops`` alert on that interface, with the
+    count, also logged as a warning."""
     steps = [lambda: [], lambda: []]
     monitor, recorder, _, capture = build(steps)
     capture.dropped = {"lan0": 42}
@@ -111,6 +115,8 @@ def test_kernel_drops_raise_a_high_alert(caplog):
 
 
 def test_reload_swaps_a_valid_config_and_keeps_the_old_on_error(caplog):
+    """SIGHUP with a broken config logs the one-line error and keeps the running config; the next
+    SIGHUP with a valid one swaps it in (the routers change)."""
     configs = [ConfigError("config_ndpmon.xml", 7, "<mac>: not a MAC address: 'zz'"),
                make_config({"routers": []})]
 
@@ -136,6 +142,7 @@ def test_reload_swaps_a_valid_config_and_keeps_the_old_on_error(caplog):
 
 
 def test_reload_is_refused_while_learning(caplog):
+    """SIGHUP while learning loads nothing and logs that reload is not possible in learning mode."""
     def hup():
         monitor.flags.reload = True
         return []
@@ -148,6 +155,8 @@ def test_reload_is_refused_while_learning(caplog):
 
 
 def test_cache_saved_on_request_and_periodically_only_after_changes():
+    """The cache is saved on SIGUSR1 and every SAVE_EVERY seconds, but only when a frame changed it
+    since the last save."""
     frame = [("lan0", [(1.0, gen.na(5, gen.lla(5), gen.lla(5), O=1))])]
 
     def usr1():
@@ -167,11 +176,14 @@ def test_cache_saved_on_request_and_periodically_only_after_changes():
 
 
 def test_learning_ends_after_learn_for():
+    """With ``learn_for`` the learning loop stops by itself once that much time has passed."""
     monitor, _, _, _ = build([lambda: []] * 100, learn_for=5.0, learning=True)
     assert monitor.run() == "learning time is over"
 
 
 def test_signal_handlers_only_set_flags_and_wake():
+    """SIGHUP, SIGUSR1 and SIGTERM only set the reload, save and stop flags (with the reason) and
+    wake the capture; nothing else happens in the handler."""
     woken = []
     flags = Flags(wake=lambda: woken.append(1))
     flags._handle(signal.SIGHUP, None)

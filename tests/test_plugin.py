@@ -58,7 +58,7 @@ def test_readme_example_plugin_loads_and_alerts(tmp_path):
 
 def test_tail_checks_do_not_run_after_stop_on_error(tmp_path):
     """A plugin check without ``before`` runs only if no core check stopped the packet:
-    a rogue RA gives ``wrong ipv6 router`` alone (NDPMon's rules, REFERENCE §1.2)."""
+    a rogue RA gives ``wrong ipv6 router`` alone (NDPMon's rules, COMPATIBILITY.md §3.1)."""
     engine = engine_for(load(tmp_path, example_config(tmp_path)))
     alerts = engine.handle("lan0", 1.0, ra(ROGUE_MAC, ROGUE_LLA, lifetime=1800))
     assert [a.reason for a in alerts] == ["wrong ipv6 router"]

@@ -61,6 +61,8 @@ def home():
 
 
 def test_group_writable_pipe_program_is_refused(home, capsys):
+    """A group-writable pipe program is refused at --check-config with the chmod that fixes it, exit
+    2."""
     script = program(home, 0o775)
     config = write_config(home, str(script))
     rc, err = run(capsys, "--check-config", "-f", str(config), "-g", str(home / "c.xml"))
@@ -70,6 +72,8 @@ def test_group_writable_pipe_program_is_refused(home, capsys):
 
 
 def test_pipe_program_in_a_writable_directory_is_refused(home, capsys):
+    """A pipe program (with arguments) in a world-writable directory is refused, naming the
+    directory and the chmod."""
     bin_dir = home / "bin"
     bin_dir.mkdir()
     script = program(bin_dir)
@@ -82,6 +86,7 @@ def test_pipe_program_in_a_writable_directory_is_refused(home, capsys):
 
 
 def test_world_writable_config_is_refused(home, capsys):
+    """A world-writable config is refused with one line naming the fix, exit 2."""
     config = write_config(home)
     config.chmod(0o666)
     rc, err = run(capsys, "--check-config", "-f", str(config), "-g", str(home / "c.xml"))
@@ -91,12 +96,15 @@ def test_world_writable_config_is_refused(home, capsys):
 
 
 def test_safe_files_pass(home, capsys):
+    """A config and pipe program owned by the user and writable by nobody else pass --check-config
+    silently."""
     config = write_config(home, str(program(home)))
     rc, err = run(capsys, "--check-config", "-f", str(config), "-g", str(home / "c.xml"))
     assert (rc, err) == (0, "")
 
 
 def test_sticky_directory_is_safe_for_others_not_without_the_bit(home):
+    """An output in a world-writable directory is allowed only with the sticky bit set."""
     shared = home / "shared"
     shared.mkdir()
     shared.chmod(0o1777)
@@ -109,6 +117,8 @@ def test_sticky_directory_is_safe_for_others_not_without_the_bit(home):
 
 
 def test_replay_refuses_to_write_in_a_world_writable_directory(home, capsys):
+    """A replay refuses a cache path in a world-writable directory before writing anything there
+    (one line, exit 2)."""
     out = home / "out"
     out.mkdir()
     out.chmod(0o777)
@@ -121,6 +131,7 @@ def test_replay_refuses_to_write_in_a_world_writable_directory(home, capsys):
 
 
 def test_plugin_module_writable_by_others_is_refused(home, capsys):
+    """A plugin module writable by others is refused at load, naming the file and the chmod."""
     plugins = home / "plugins"
     plugins.mkdir()
     module = plugins / "mine.py"
@@ -137,6 +148,7 @@ def test_plugin_module_writable_by_others_is_refused(home, capsys):
 
 
 def test_symlinked_program_names_the_real_file(home):
+    """A symlinked program is judged by its target, and the error names the real file."""
     real = program(home, 0o757)
     link = home / "alert-link"
     link.symlink_to(real)
@@ -147,6 +159,8 @@ def test_symlinked_program_names_the_real_file(home):
 
 
 def test_file_owned_by_another_user_is_refused(home):
+    """A file owned by another user is refused (with the chown that fixes it) unless that user is
+    the ``--user``."""
     need_root()
     nobody = pwd.getpwnam("nobody")
     script = program(home)
@@ -177,6 +191,7 @@ def test_replay_outputs_are_0640(home, capsys):
 
 
 def test_write_atomic_new_file_0640_existing_keeps_its_mode(tmp_path):
+    """write_atomic creates new files 0640 whatever the umask and keeps an existing file's mode."""
     path = tmp_path / "f"
     old = os.umask(0)
     try:
@@ -190,6 +205,7 @@ def test_write_atomic_new_file_0640_existing_keeps_its_mode(tmp_path):
 
 
 def test_pid_file_is_0644_under_umask_027(tmp_path):
+    """The pid file is world-readable (0644) even under ndpmon's umask 027."""
     old = os.umask(0o027)
     try:
         pidfile = PidFile(str(tmp_path / "ndpmon.pid"))
@@ -202,6 +218,8 @@ def test_pid_file_is_0644_under_umask_027(tmp_path):
 # -- --user: lookups and access checks made as that user ------------------------------
 
 def test_lookup_errors():
+    """``--user``/``--group`` lookups: unknown names and root are refused with one-line errors; a
+    valid user gets its uid, gid and groups."""
     with pytest.raises(privs.NdpmonError, match="^--user no-such-user-x: no such user$"):
         privs.lookup("no-such-user-x")
     with pytest.raises(privs.NdpmonError, match="that is root"):
@@ -214,6 +232,7 @@ def test_lookup_errors():
 
 
 def test_group_needs_user(capsys):
+    """``--group`` without ``--user`` is a one-line error, exit 2."""
     rc, err = run(capsys, "--group", "nogroup", "--check-config")
     assert (rc, err) == (2, "ndpmon: --group needs --user\n")
 
@@ -232,6 +251,8 @@ def test_cache_directory_not_writable_by_the_user(home, capsys):
 
 
 def test_config_not_readable_by_the_user(home, capsys):
+    """A config the ``--user`` cannot read is refused before dropping privileges, with the
+    chgrp/chmod that fixes it."""
     need_root()
     var = home / "var"
     var.mkdir()
@@ -246,6 +267,7 @@ def test_config_not_readable_by_the_user(home, capsys):
 
 
 def test_pipe_program_not_executable_by_the_user(home, capsys):
+    """A pipe program the ``--user`` cannot execute is refused before dropping privileges."""
     need_root()
     var = home / "var"
     var.mkdir()

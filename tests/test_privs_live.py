@@ -92,6 +92,9 @@ def alerts(work: Path) -> list[str]:
 
 
 def test_captures_and_alerts_as_nobody(setup):
+    """With ``--user nobody`` ndpmon captures with no capability left (uids, gids, CapEff, CapBnd,
+    NoNewPrivs checked), the pipe runs as nobody, SIGHUP rereads the config, and the files it
+    writes are nobody's, mode 0640."""
     python, work, etc, pair = setup
     nobody = pwd.getpwnam(asuser.USER)
     out = work / "pipe.out"
@@ -148,6 +151,8 @@ def test_countermeasures_need_no_capability_a_plugin_may_ask_for_net_raw(setup):
 
 
 def test_directory_not_writable_by_the_user_stops_before_capture(setup):
+    """A cache directory the ``--user`` cannot write stops ndpmon before capturing, with the chown
+    that fixes it (exit 2)."""
     python, work, etc, pair = setup
     (etc / "config.xml").write_text(CONFIG.format(plugins="", pipe=""))
     result = subprocess.run(

@@ -1,4 +1,4 @@
-"""The check registry mirrors NDPMon 2.1's watcher table (REFERENCE §1.2)."""
+"""The check registry mirrors NDPMon 2.1's watcher table (COMPATIBILITY.md §3.1)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from conftest import GOLDEN
 from lxml import etree
 
 from ndpmon.commands import report
@@ -18,9 +19,6 @@ from ndpmon.errors import ConfigError, WriteError
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / "config_ndpmon.xml")
 DEMO = str(ROOT / "samples" / "demo.pcap")
-GOLDEN = Path(os.environ.get(
-    "NDPMON_GOLDEN",
-    Path(__file__).resolve().parents[2] / "shared" / "ndpmon-reference" / "golden"))
 needs_golden = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"no golden outputs at {GOLDEN}")
 
 CACHE = """\
@@ -41,7 +39,7 @@ CACHE = """\
 
 
 def alert_xml(time_: int, message: str, priority: int = 2) -> str:
-    """One <alert> block as alertlog.py writes it."""
+    """One <alert> block as ndpmon.formats.alertsxml writes it."""
     return (f"  <alert>\n    <ethernet_address1>0:0:5e:0:53:1</ethernet_address1>\n"
             f"    <ethernet_address2>0:0:0:0:0:0</ethernet_address2>\n"
             f"    <ipv6_address>fe80::1</ipv6_address>\n    <message>{message}</message>\n"

@@ -1,5 +1,5 @@
 """The rules plugin and ndpmon.config.rulefields: every field of NDPMon's rule language,
-``<no-match>`` (which NDPMon ignored, B12), and one-line errors for bad rules."""
+``<no-match>`` (which NDPMon ignored, COMPATIBILITY.md §7.12), and one-line errors for bad rules."""
 
 from __future__ import annotations
 
@@ -96,7 +96,8 @@ def rules_config(rules: str, plugin: bool = True) -> str:
 
 
 def test_no_match_works(tmp_path):
-    """"NS not from A": A's own NS does not match (it did in NDPMon, B12), B's does."""
+    """"NS not from A": A's own NS does not match (it did in NDPMon, COMPATIBILITY.md §7.12), B's
+    does."""
     engine = engine_for(load(tmp_path, rules_config(
         f'        <rule description="NS not from A">\n'
         f'          <no-match field="ethernet.source" value="{A}"/>\n'
@@ -124,7 +125,7 @@ def test_every_matching_rule_alerts(tmp_path):
 
 
 def test_rules_run_only_if_nothing_stopped(tmp_path):
-    """A rogue RA stops at ``wrong ipv6 router``: the rules do not run (REFERENCE §1.2)."""
+    """A rogue RA stops at ``wrong ipv6 router``: the rules do not run (COMPATIBILITY.md §3.1)."""
     engine = engine_for(load(tmp_path, rules_config(
         '        <rule description="an RA"><match field="nd.ra"/></rule>')))
     assert [a.reason for a in engine.handle("lan0", 1.0, ra(ROGUE_MAC, ROGUE_LLA))] == [

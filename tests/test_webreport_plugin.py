@@ -15,6 +15,8 @@ WEB = '    <plugin name="webreport"><param name="out" value="web"/></plugin>'
 
 
 def test_pages_follow_each_save_and_the_last_render_is_synchronous(tmp_path):
+    """The webreport pages are rendered after each cache save, and the save at exit renders before
+    it returns."""
     engine = engine_for(load(tmp_path, config_text(WEB)))
     (plugin,) = engine.plugins
     pipeline = Pipeline(engine, [])
@@ -33,6 +35,7 @@ def test_pages_follow_each_save_and_the_last_render_is_synchronous(tmp_path):
 
 
 def test_replay_writes_the_report_with_the_alert(tmp_path):
+    """A replay with the webreport plugin writes the pages, the rogue RA's alert in alerts.html."""
     from scapy.utils import wrpcap
 
     path = write_config(tmp_path, config_text(WEB))
@@ -53,6 +56,8 @@ def test_replay_writes_the_report_with_the_alert(tmp_path):
      "unknown <param name='colour'>"),
 ])
 def test_bad_parameters_are_one_line_errors(tmp_path, params, message):
+    """A missing ``out`` or an unknown ``<param>`` of webreport is a one-line PluginError naming the
+    plugin."""
     text = config_text(f'    <plugin name="webreport">{params}</plugin>')
     with pytest.raises(PluginError) as err:
         engine_for(load(tmp_path, text))

@@ -9,7 +9,7 @@ dict that must be a subset of the alert's ``extra``. ``clean_for`` lists the rea
 sample is a near miss for; ``xfail`` marks a known disagreement between the code and the
 reference.
 
-The expected alerts are written from the NDPMon 2.1 alert catalogue (REFERENCE §1.2-1.3)
+The expected alerts are written from the NDPMon 2.1 alert catalogue (COMPATIBILITY.md §2, §3.1)
 and the RFCs, with this file's own formatters, never from ndpmon's output. Addresses are
 in 2001:db8::/32 and fe80::/10, MACs in 00:00:5e:00:53:xx (RFC 7042) where possible,
 timestamps are fixed: running this twice writes identical bytes.
@@ -79,7 +79,7 @@ def gua(host: str) -> str:
     return f"2001:db8:1::{host}"
 
 
-# --- independent text formatters (REFERENCE §1.2) --------------------------------------
+# --- independent text formatters (COMPATIBILITY.md §1.2) --------------------------------------
 def ether(text: str) -> str:
     """ether_ntoa: lower-case hex, no zero padding."""
     return ":".join(f"{int(part, 16):x}" for part in text.split(":"))
@@ -316,7 +316,7 @@ class Sample:
         return out
 
 
-# alert texts of REFERENCE §1.3, by reason
+# alert texts of COMPATIBILITY.md §2, by reason
 def new_station(n, ip, m=None):
     return (LOW, "new station", f"new station {ether(m or mac(n))} {short(ip)}")
 
@@ -622,7 +622,7 @@ def ra_samples() -> None:
         .add(ra(opts=(slla(R), pio(), pio("2001:db8:bad:1::"))),
              ra_alert("wrong prefix", f"wrong prefix 2001:db8:bad:1 {wp}"))
     Sample("ra_prefix_lifetimes", "preferred > valid and valid < 2 h on a non-volatile "
-           "router (message order fixed, B11)", cache=CACHE) \
+           "router (message order fixed, COMPATIBILITY.md §7.11)", cache=CACHE) \
         .add(ra(opts=(slla(R), pio(valid=3600, preferred=7200))),
              ra_alert("wrong RA prefix option lifetimes",
                       "RA preferred lifetime 7200 longer than valid lifetime 3600"),
@@ -787,8 +787,9 @@ def na_samples() -> None:
         .add(dad(P, gua("98")), at=10) \
         .add(na(B, lla(B), gua("98"), O=1), (HIGH, "dad dos", f"dad dos {who(B, lla(B))}")) \
         .add(ns(X, lla(X), lla(R)), new_station(X, lla(X)))
-    Sample("dad_clean", "the prober answering for its new address (B10), an answer a "
-           "minute late, the owner defending its global address and its LLA", cache=CACHE,
+    Sample("dad_clean", "the prober answering for its new address (COMPATIBILITY.md "
+           "§7.10), an answer a minute late, the owner defending its global address and "
+           "its LLA", cache=CACHE,
            clean_for=["dad dos", "watch_dad"]) \
         .add(dad(P, gua("99")), at=0) \
         .add(na(P, gua("99"), gua("99"), O=1), new_station(P, gua("99")), at=5) \
@@ -1051,7 +1052,7 @@ def flood_samples() -> None:
 
 
 def limit_samples() -> None:
-    """The engine's neighbour cache caps (ndpmon extension, engine.py)."""
+    """The engine's neighbour cache caps (ndpmon extension, ndpmon.engine.engine)."""
     Sample("limit_neighbors", "a fourth station evicts the first (alert), a fifth within "
            "the hour (no alert), a sixth an hour later (alert with the two new evictions)",
            config="router1_max3", cache=[]) \

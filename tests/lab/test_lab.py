@@ -95,6 +95,8 @@ def resolve(lab: Lab) -> None:
 
 
 def test_learning_run_writes_the_router_and_the_neighbours(run):
+    """``-L`` on the lab raises no alert and writes radvd's router (MAC, prefix, its global address
+    from its NA, DNSSL domain, route) into the config and every host into the cache."""
     lab, mon = run.lab, run.mon
     mon.start("-L")
     lab.hosts_up()
@@ -113,6 +115,8 @@ def test_learning_run_writes_the_router_and_the_neighbours(run):
 
 
 def test_benign_minute_raises_no_high_alert(run):
+    """A minute of ordinary traffic (RS, NS/NA, an address added and removed) gives no high alert,
+    only the expected low reasons, including ``new IP`` for the new address."""
     lab, mon = run.lab, run.mon
     mon.start()
     started = time.monotonic()
@@ -156,6 +160,8 @@ def new_addresses(lab: Lab, *addresses: str) -> None:
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_attack_raises_the_alerts_that_name_it(run, attack: Attack):
+    """Each THC/ndisc6 attack raises at least one of the reasons that name it, ndpmon keeps running
+    and its peak RSS stays under the cap."""
     lab, mon = run.lab, run.mon
     assert mon.running(), mon.stderr()
     run.settle(quiet=2.5)  # longer than the lab's rate_window: a new ND flood window
@@ -189,6 +195,8 @@ def test_attack_raises_the_alerts_that_name_it(run, attack: Attack):
 
 
 def test_single_rogue_ra_after_the_floods_is_caught(run):
+    """After all the floods, one rogue RA still gives ``wrong ipv6 router`` with the rogue's MAC and
+    address, and ndpmon stops cleanly without a traceback."""
     lab, mon = run.lab, run.mon
     run.settle()
     run.new_alerts()
