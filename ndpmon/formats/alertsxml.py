@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from ndpmon.checks.alert import Alert
 from ndpmon.errors import ConfigError
-from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 
 __all__ = ["AlertsXml", "xml_escape", "HEADER"]
 
@@ -36,7 +36,6 @@ HEADER = (
 _CLOSE = b"</alerts>"
 _TAIL = 4096  # how much of an existing file is read to find its closing tag
 _ZERO_MAC = bytes(6)
-_ZERO_IP = bytes(16)
 
 # Characters XML 1.0 does not allow anywhere (not even as &#...; references).
 _INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -81,7 +80,7 @@ def _render(alert: Alert) -> str:
         "  <alert>\n"
         f"    <ethernet_address1>{mac_str(alert.mac or _ZERO_MAC)}</ethernet_address1>\n"
         f"    <ethernet_address2>{mac_str(alert.mac2 or _ZERO_MAC)}</ethernet_address2>\n"
-        f"    <ipv6_address>{ip_short(alert.ipv6 or _ZERO_IP)}</ipv6_address>\n"
+        f"    <ipv6_address>{ip_short(alert.ipv6 or UNSPECIFIED)}</ipv6_address>\n"
         + _element("message", alert.message)
         + f"    <priority>{int(alert.priority)}</priority>\n"
         + _element("probe", alert.probe)

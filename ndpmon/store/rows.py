@@ -18,9 +18,9 @@ from typing import Any, Iterable
 
 from ndpmon.checks.alert import Alert
 from ndpmon.config.writeback import router_lines
-from ndpmon.codec.addr import ip_short
+from ndpmon.codec.addr import UNSPECIFIED, ip_short
 from ndpmon.config.model import Router
-from ndpmon.state.neighbors import UNSPECIFIED, Neighbor
+from ndpmon.state.neighbors import Neighbor
 
 __all__ = ["clean", "snapshot", "neighbor_row", "ROWS", "alert_row", "router_rows",
            "router_xml", "hexmac", "NeighborRow", "AlertRow", "RouterRow"]
