@@ -135,6 +135,19 @@ def test_undecodable_dnssl_and_reserved_route_preference_are_skipped():
     assert router.routes == ()
 
 
+def test_reserved_route_preference_is_one_test_for_learning_and_checking():
+    """RFC 4191 §2.1: Prf 10 is reserved whatever the reserved bits beside it (byte 0x11
+    here): learning skips the route and the RA check reports it as ignored. The check
+    used to compare the whole byte with 0x10 and learning the Prf bits alone, so the
+    check let this one pass."""
+    frame = G.ra(G.R, opts=(G.slla(G.R), G.rio(pref=0x11)))
+    (router,) = learn_all(msg(frame))
+    assert router.routes == ()
+    engine = Engine(Config("<learned>", probes=(Probe("lan0", routers=(router,)),)))
+    messages = [a.message for a in engine.handle("lan0", T0, frame)]
+    assert "wrong RA Route Info option: route preference ignor" in messages
+
+
 def test_dnssl_option_with_a_fault_after_good_names_is_skipped_whole():
     """RFC 8106 §5.2: a DNSSL option that does not decode is dropped, names before the
     fault included; a name the config cannot hold (control character) is skipped."""

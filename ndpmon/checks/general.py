@@ -8,24 +8,12 @@ evade RA-Guard, RFC 7113) and messages that break RFC 4861's validity rules.
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_full, ip_short, mac_str
-from ndpmon.codec.message import NA, REDIRECT, NdMessage
-from ndpmon.checks import HIGH, LOW, check
+from ndpmon.codec.addr import UNSPECIFIED, ip_full, ip_short, is_local_scope, mac_str
+from ndpmon.codec.message import NA, REDIRECT, NdMessage, header_chain
+from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
 from ndpmon.checks.context import Context
 
-EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
 BAD_SOURCE_MACS = (bytes(6), b"\xff" * 6)
-#: Headers named in an alert; a longer chain ends in ``+N more``, so that a frame with
-#: 150 headers cannot make a 1.6 KB alert message (found by fuzz/, tests/test_fuzz.py).
-MAX_NAMED_HEADERS = 8
-
-
-def _chain(ext: tuple[int, ...]) -> str:
-    """``hop-by-hop,destination``: the header names, at most MAX_NAMED_HEADERS of them."""
-    names = [EXT_NAMES[h] for h in ext[:MAX_NAMED_HEADERS]]
-    if len(ext) > MAX_NAMED_HEADERS:
-        names.append(f"+{len(ext) - MAX_NAMED_HEADERS} more")
-    return ",".join(names)
 
 
 @check("watch_ext_headers",
@@ -33,8 +21,8 @@ def _chain(ext: tuple[int, ...]) -> str:
 def ext_headers(msg: NdMessage, ctx: Context) -> int:
     """RFC 6980 §5: hosts MUST drop fragmented ND; headers before ND evade RA-Guard."""
     if not msg.ext:
-        return 0
-    chain = _chain(msg.ext)
+        return PASS
+    chain = header_chain(msg.ext)
     head = f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {msg.type_name} headers={chain}"
     if msg.fragment:
         ctx.alert(HIGH, "fragmented ND message", f"fragmented ND message {head}",
@@ -42,7 +30,7 @@ def ext_headers(msg: NdMessage, ctx: Context) -> int:
     else:
         ctx.alert(HIGH, "ND message behind extension headers",
                   f"ND message behind extension headers {head}", headers=chain)
-    return 1
+    return PASS
 
 
 @check("watch_malformed", stop_on_error=True, reasons=("malformed ND message",))
@@ -56,11 +44,11 @@ def malformed(msg: NdMessage, ctx: Context) -> int:
     """
     fault = msg.malformed or msg.opt_fault
     if fault is None:
-        return 0
+        return PASS
     ctx.alert(LOW, "malformed ND message",
               f"malformed ND message {mac_str(msg.eth_src)} {ip_full(msg.src)} "
               f"{msg.type_name}: {fault}", fault=fault)
-    return 2 if msg.malformed else 1
+    return STOP if msg.malformed else PASS
 
 
 @check("watch_eth_mismatch", reasons=("ethernet mismatch",))
@@ -71,14 +59,14 @@ def eth_mismatch(msg: NdMessage, ctx: Context) -> int:
     Redirects are not checked (as in NDPMon, ``monitoring.c:307-367``).
     """
     if msg.type == REDIRECT:
-        return 0
+        return PASS
     opt = msg.tlla if msg.type == NA else msg.slla
     if opt is None or opt == msg.eth_src:
-        return 0
+        return PASS
     ctx.alert(LOW, "ethernet mismatch",
               f"ethernet mismatch {mac_str(opt)} {mac_str(msg.eth_src)} {ip_full(msg.src)}",
               mac2=opt)
-    return 1
+    return PASS
 
 
 @check("watch_eth_broadcast", reasons=("ethernet broadcast",))
@@ -90,43 +78,39 @@ def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
     """
     mac = msg.eth_src
     if not (mac[0] & 1 or mac in BAD_SOURCE_MACS):
-        return 0
+        return PASS
     ctx.alert(LOW, "ethernet broadcast",
               f"ethernet broadcast {mac_str(mac)} {ip_full(msg.src)}")
-    return 1
+    return PASS
 
 
 @check("watch_ip_broadcast", reasons=("ip multicast",))
 def ip_multicast(msg: NdMessage, ctx: Context) -> int:
     """RFC 4291 §2.7: multicast addresses must not be used as source addresses."""
     if msg.src[0] != 0xFF:
-        return 0
+        return PASS
     ctx.alert(LOW, "ip multicast", f"ip multicast {mac_str(msg.eth_src)} {ip_full(msg.src)}")
-    return 1
-
-
-def _special_source(src: bytes) -> bool:
-    """Unspecified, link-local (fe80::/10), site-local (fec0::/10) or multicast."""
-    return src[0] == 0xFF or (src[0] == 0xFE and src[1] & 0x80) or not any(src)
+    return PASS
 
 
 @check("watch_bogon", reasons=("bogon",))
 def bogon(msg: NdMessage, ctx: Context) -> int:
     """A global source outside every prefix the probe's routers advertise (RFC 4861 §6.3.4).
 
+    Multicast, link- and site-local sources and ``::`` are not global, so never bogons.
     NDPMon compared 64 bits whatever the prefix length; we honour the configured length.
     """
     src = msg.src
-    if _special_source(src) or ctx.state.is_onlink(src):
-        return 0
+    if src[0] == 0xFF or is_local_scope(src) or src == UNSPECIFIED or src in ctx.state.onlink:
+        return PASS
     ctx.alert(LOW, "bogon", f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
-    return 1
+    return PASS
 
 
 @check("watch_hop_limit", reasons=("wrong ipv6 hop limit",))
 def hop_limit(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.1/§7.1/§8.1: ND is sent with hop limit 255, proof it was not routed."""
     if msg.hlim == 255:
-        return 0
+        return PASS
     ctx.alert(LOW, "wrong ipv6 hop limit", f"IPv6 Hop Limit {msg.hlim}", hlim=msg.hlim)
-    return 1
+    return PASS

@@ -10,9 +10,9 @@ first hop it names, a station that is neither the destination nor a router.
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_full, mac_str
+from ndpmon.codec.addr import ip_full, is_link_local, mac_str
 from ndpmon.codec.message import REDIRECT, NdMessage
-from ndpmon.checks import HIGH, check
+from ndpmon.checks.registry import HIGH, PASS, check
 from ndpmon.checks.context import Context, unknown_pair
 
 
@@ -26,7 +26,7 @@ UNKNOWN_REDIRECTOR = (("wrong couple IP/MAC in RD", "wrong router redirect ip",
 def watch_rd_src(msg: NdMessage, ctx: Context) -> int:
     """Only a configured (MAC, LLA) pair may redirect; the unknown half names the reason."""
     if (msg.eth_src, msg.src) in ctx.state.router_by_pair:
-        return 0
+        return PASS
     return unknown_pair(msg, ctx, *UNKNOWN_REDIRECTOR)
 
 
@@ -38,10 +38,9 @@ def watch_rd_target(msg: NdMessage, ctx: Context) -> int:
     global address (§8.1), so that one does no harm."""
     state, target = ctx.state, msg.target
     if ((msg.eth_src, msg.src) not in state.router_by_pair or target == msg.rd_dst
-            or target in state.router_llas or not (target[0] == 0xFE
-                                                   and target[1] & 0xC0 == 0x80)):
-        return 0
+            or target in state.router_llas or not is_link_local(target)):
+        return PASS
     ctx.alert(HIGH, "redirect to unknown router",
               f"redirect to unknown router {mac_str(msg.eth_src)} {ip_full(msg.src)} target "
               f"{ip_full(msg.target)} for {ip_full(msg.rd_dst)}")
-    return 1
+    return PASS

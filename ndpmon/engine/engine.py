@@ -20,13 +20,14 @@ from types import MappingProxyType
 from typing import Sequence
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.checks import CORE, Plans, ProbeState, run_checks
+from ndpmon.checks import CORE, Plans, run_checks
 from ndpmon.codec.decode import decode
 from ndpmon.state.learn import learn_na, learn_ra
 from ndpmon.config.model import Config
 from ndpmon.checks.fragments import watch_fragment
 from ndpmon.codec.message import NA, RA, Fragment, NdMessage
 from ndpmon.engine.plugin import Plugin, overrides
+from ndpmon.state.probe import ProbeState
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
@@ -104,17 +105,12 @@ class Engine:
         """Swap in a new config (SIGHUP): routers, settings and limits change, the
         neighbour caches stay. Probes new in ``config`` start empty; probes gone from
         it keep their state (their interfaces are still captured until a restart)."""
-        limits = config.settings.limits
         for probe in config.probes:
             state = self.probes.get(probe.name)
             if state is None:
                 self.probes[probe.name] = ProbeState(probe, config.settings)
-                continue
-            state.probe = probe
-            state.set_routers(probe.routers)
-            state.neighbors.max_neighbors = limits.max_neighbors
-            state.neighbors.max_addresses = limits.max_addresses
-            state.rates.configure(limits)
+            else:
+                state.configure(probe, config.settings)
         self.config = config
         for plugin in self.plugins:
             plugin.reconfigure(config)
