@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import ip_full, mac_str
 from ndpmon.codec.message import Fragment, header_chain
@@ -26,7 +27,7 @@ from ndpmon.state.fragments import MAX_RANGES, FragmentTable
 
 __all__ = ["watch_fragment", "REASONS"]
 
-REASONS = ("incomplete header chain", "overlapping fragments")
+REASONS = (reasons.INCOMPLETE_CHAIN, reasons.OVERLAPPING_FRAGMENTS)
 
 
 def watch_fragment(frag: Fragment, table: FragmentTable, probe: str,
@@ -36,7 +37,7 @@ def watch_fragment(frag: Fragment, table: FragmentTable, probe: str,
     who = f"{mac_str(frag.eth_src)} {ip_full(frag.src)}"
     if frag.incomplete:
         chain = header_chain(frag.ext)
-        alerts.append(_alert(frag, probe, now, "incomplete header chain",
+        alerts.append(_alert(frag, probe, now, reasons.INCOMPLETE_CHAIN,
                              f"incomplete header chain {who} headers={chain}"))
     ranges = table.ranges(frag, now)
     start, end = frag.offset, frag.offset + frag.length

@@ -8,6 +8,7 @@ evade RA-Guard, RFC 7113) and messages that break RFC 4861's validity rules.
 
 from __future__ import annotations
 
+from ndpmon.checks import reasons
 from ndpmon.codec.addr import UNSPECIFIED, ip_full, ip_short, is_local_scope, mac_str
 from ndpmon.codec.message import NA, REDIRECT, NdMessage, header_chain
 from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
@@ -17,7 +18,7 @@ BAD_SOURCE_MACS = (bytes(6), b"\xff" * 6)
 
 
 @check("watch_ext_headers",
-       reasons=("ND message behind extension headers", "fragmented ND message"))
+       reasons=(reasons.BEHIND_EXT_HEADERS, reasons.FRAGMENTED_ND))
 def ext_headers(msg: NdMessage, ctx: Context) -> int:
     """RFC 6980 §5: hosts MUST drop fragmented ND; headers before ND evade RA-Guard."""
     if not msg.ext:
@@ -25,15 +26,15 @@ def ext_headers(msg: NdMessage, ctx: Context) -> int:
     chain = header_chain(msg.ext)
     head = f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {msg.type_name} headers={chain}"
     if msg.fragment:
-        ctx.alert(HIGH, "fragmented ND message", f"fragmented ND message {head}",
+        ctx.alert(HIGH, reasons.FRAGMENTED_ND, f"fragmented ND message {head}",
                   headers=chain)
     else:
-        ctx.alert(HIGH, "ND message behind extension headers",
+        ctx.alert(HIGH, reasons.BEHIND_EXT_HEADERS,
                   f"ND message behind extension headers {head}", headers=chain)
     return PASS
 
 
-@check("watch_malformed", stop_on_error=True, reasons=("malformed ND message",))
+@check("watch_malformed", stop_on_error=True, reasons=(reasons.MALFORMED,))
 def malformed(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: hosts silently discard these.
 
@@ -45,13 +46,13 @@ def malformed(msg: NdMessage, ctx: Context) -> int:
     fault = msg.malformed or msg.opt_fault
     if fault is None:
         return PASS
-    ctx.alert(LOW, "malformed ND message",
+    ctx.alert(LOW, reasons.MALFORMED,
               f"malformed ND message {mac_str(msg.eth_src)} {ip_full(msg.src)} "
               f"{msg.type_name}: {fault}", fault=fault)
     return STOP if msg.malformed else PASS
 
 
-@check("watch_eth_mismatch", reasons=("ethernet mismatch",))
+@check("watch_eth_mismatch", reasons=(reasons.ETHERNET_MISMATCH,))
 def eth_mismatch(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §4.6.1: the link-layer option should name the sender's own MAC.
 
@@ -63,13 +64,13 @@ def eth_mismatch(msg: NdMessage, ctx: Context) -> int:
     opt = msg.tlla if msg.type == NA else msg.slla
     if opt is None or opt == msg.eth_src:
         return PASS
-    ctx.alert(LOW, "ethernet mismatch",
+    ctx.alert(LOW, reasons.ETHERNET_MISMATCH,
               f"ethernet mismatch {mac_str(opt)} {mac_str(msg.eth_src)} {ip_full(msg.src)}",
               mac2=opt)
     return PASS
 
 
-@check("watch_eth_broadcast", reasons=("ethernet broadcast",))
+@check("watch_eth_broadcast", reasons=(reasons.ETHERNET_BROADCAST,))
 def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
     """IEEE 802: a source MAC is never all-zero, broadcast or multicast (group bit).
 
@@ -79,21 +80,21 @@ def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
     mac = msg.eth_src
     if not (mac[0] & 1 or mac in BAD_SOURCE_MACS):
         return PASS
-    ctx.alert(LOW, "ethernet broadcast",
+    ctx.alert(LOW, reasons.ETHERNET_BROADCAST,
               f"ethernet broadcast {mac_str(mac)} {ip_full(msg.src)}")
     return PASS
 
 
-@check("watch_ip_broadcast", reasons=("ip multicast",))
+@check("watch_ip_broadcast", reasons=(reasons.IP_MULTICAST,))
 def ip_multicast(msg: NdMessage, ctx: Context) -> int:
     """RFC 4291 §2.7: multicast addresses must not be used as source addresses."""
     if msg.src[0] != 0xFF:
         return PASS
-    ctx.alert(LOW, "ip multicast", f"ip multicast {mac_str(msg.eth_src)} {ip_full(msg.src)}")
+    ctx.alert(LOW, reasons.IP_MULTICAST, f"ip multicast {mac_str(msg.eth_src)} {ip_full(msg.src)}")
     return PASS
 
 
-@check("watch_bogon", reasons=("bogon",))
+@check("watch_bogon", reasons=(reasons.BOGON,))
 def bogon(msg: NdMessage, ctx: Context) -> int:
     """A global source outside every prefix the probe's routers advertise (RFC 4861 §6.3.4).
 
@@ -103,14 +104,14 @@ def bogon(msg: NdMessage, ctx: Context) -> int:
     src = msg.src
     if src[0] == 0xFF or is_local_scope(src) or src == UNSPECIFIED or src in ctx.state.onlink:
         return PASS
-    ctx.alert(LOW, "bogon", f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
+    ctx.alert(LOW, reasons.BOGON, f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
     return PASS
 
 
-@check("watch_hop_limit", reasons=("wrong ipv6 hop limit",))
+@check("watch_hop_limit", reasons=(reasons.WRONG_HOP_LIMIT,))
 def hop_limit(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.1/§7.1/§8.1: ND is sent with hop limit 255, proof it was not routed."""
     if msg.hlim == 255:
         return PASS
-    ctx.alert(LOW, "wrong ipv6 hop limit", f"IPv6 Hop Limit {msg.hlim}", hlim=msg.hlim)
+    ctx.alert(LOW, reasons.WRONG_HOP_LIMIT, f"IPv6 Hop Limit {msg.hlim}", hlim=msg.hlim)
     return PASS

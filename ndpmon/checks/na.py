@@ -11,6 +11,7 @@ every recent probe with its MAC, bounded, and only another station answering wit
 
 from __future__ import annotations
 
+from ndpmon.checks import reasons
 from ndpmon.codec.addr import UNSPECIFIED, ip_full, mac_str
 from ndpmon.codec.message import NA, NA_OVERRIDE, NA_ROUTER, NS, NdMessage
 from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
@@ -36,7 +37,7 @@ def watch_dad(msg: NdMessage, ctx: Context) -> int:
     return PASS
 
 
-@check("watch_dad_dos", (NA,), stop_on_error=True, reasons=("dad dos",))
+@check("watch_dad_dos", (NA,), stop_on_error=True, reasons=(reasons.DAD_DOS,))
 def watch_dad_dos(msg: NdMessage, ctx: Context) -> int:
     """RFC 4862 §5.4.4: an NA for an address under DAD, from another station."""
     probe = ctx.state.dad.get(msg.target)
@@ -48,7 +49,7 @@ def watch_dad_dos(msg: NdMessage, ctx: Context) -> int:
     owner = ctx.state.neighbors.by_mac.get(msg.eth_src)
     if owner is not None and (msg.target == owner.lla or msg.target in owner.addresses):
         return PASS
-    ctx.alert(HIGH, "dad dos", f"dad dos {mac_str(msg.eth_src)} {ip_full(msg.src)}",
+    ctx.alert(HIGH, reasons.DAD_DOS, f"dad dos {mac_str(msg.eth_src)} {ip_full(msg.src)}",
               target=ip_full(msg.target), prober=mac_str(prober))
     return STOP
 
@@ -59,7 +60,7 @@ def _rfc2526_anycast(addr: bytes) -> bool:
 
 
 @check("watch_na_target", (NA,), stop_on_error=True,
-       reasons=("NA multicast target", "NA Override flag"))
+       reasons=(reasons.NA_MULTICAST_TARGET, reasons.NA_OVERRIDE_FLAG))
 def watch_na_target(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §7.1.2 (multicast target) and §7.2.6/§7.2.7 (Override on proxies, anycast).
 
@@ -68,16 +69,16 @@ def watch_na_target(msg: NdMessage, ctx: Context) -> int:
     """
     target, result = msg.target, PASS
     if target[0] == 0xFF:
-        ctx.alert(HIGH, "NA multicast target", f"NA multicast target {_who(msg)}")
+        ctx.alert(HIGH, reasons.NA_MULTICAST_TARGET, f"NA multicast target {_who(msg)}")
         result = STOP
     if not msg.na_flags & NA_OVERRIDE:
         return result
     if target != msg.src and _unicast(target):
-        ctx.alert(LOW, "NA Override flag", f"NA Override flag {_who(msg)}",
+        ctx.alert(LOW, reasons.NA_OVERRIDE_FLAG, f"NA Override flag {_who(msg)}",
                   anycast=_rfc2526_anycast(target))
         result = STOP
     if msg.tlla is None:
-        ctx.alert(LOW, "NA Override flag", f"NA Override flag {_who(msg)}", tlla=None)
+        ctx.alert(LOW, reasons.NA_OVERRIDE_FLAG, f"NA Override flag {_who(msg)}", tlla=None)
         result = STOP
     return result
 
@@ -96,7 +97,7 @@ def _who(msg: NdMessage) -> str:
     return f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {ip_full(msg.target)}"
 
 
-@check("watch_R_flag", (NA,), reasons=("NA router flag",))
+@check("watch_R_flag", (NA,), reasons=(reasons.NA_ROUTER_FLAG,))
 def watch_r_flag(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §4.4: only a configured router may set the Router flag.
 
@@ -109,5 +110,5 @@ def watch_r_flag(msg: NdMessage, ctx: Context) -> int:
     routers = state.routers_by_mac.get(msg.eth_src)
     if routers and (src in state.router_llas or any(src in r.addresses for r in routers)):
         return PASS
-    ctx.alert(HIGH, "NA router flag", f"NA router flag {mac_str(msg.eth_src)} {ip_full(src)}")
+    ctx.alert(HIGH, reasons.NA_ROUTER_FLAG, f"NA router flag {mac_str(msg.eth_src)} {ip_full(src)}")
     return STOP

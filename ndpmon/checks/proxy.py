@@ -16,6 +16,7 @@ neighbour checks that looks like one station claiming many addresses.
 
 from __future__ import annotations
 
+from ndpmon.checks import reasons
 from ndpmon.codec.addr import in_prefix, ip_short, mac_str
 from ndpmon.codec.message import NA, NdMessage
 from ndpmon.checks.registry import HIGH, PASS, STOP, check
@@ -30,7 +31,7 @@ def declared_proxy(proxies, mac: bytes, target: bytes) -> bool:
                for proxy in proxies)
 
 
-@check("watch_na_proxy", (NA,), stop_on_error=True, reasons=("undeclared ND proxy",))
+@check("watch_na_proxy", (NA,), stop_on_error=True, reasons=(reasons.UNDECLARED_PROXY,))
 def watch_na_proxy(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §7.2.8: an NA whose target is not its source speaks for someone else."""
     target, mac = msg.target, msg.eth_src
@@ -48,7 +49,7 @@ def watch_na_proxy(msg: NdMessage, ctx: Context) -> int:
         return PASS
     shown = ", ".join(ip_short(t) for t in targets[:4])
     more = "+" if len(targets) >= 16 else ""
-    ctx.alert(HIGH, "undeclared ND proxy",
+    ctx.alert(HIGH, reasons.UNDECLARED_PROXY,
               f"undeclared ND proxy {mac_str(mac)} {ip_short(msg.src)} answers for "
               f"{len(targets)}{more} addresses: {shown}{', ...' if len(targets) > 4 else ''}",
               targets=len(targets))

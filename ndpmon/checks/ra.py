@@ -10,6 +10,7 @@ names cannot overflow anything (B3), and the lifetime message is the right way r
 
 from __future__ import annotations
 
+from ndpmon.checks import reasons
 from ndpmon.codec.addr import in_prefix, ip_full, ip_prefix64, mac_str
 from ndpmon.config.model import Router
 from ndpmon.codec.message import (RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage,
@@ -21,18 +22,17 @@ MIN_VALID_LIFETIME = 7200  # RFC 4862 §5.5.3 e): the "two hours" rule
 MAX_DOMAIN = 255
 
 
-UNKNOWN_ROUTER = (("wrong couple IP/MAC", "wrong router ip", "wrong router mac",
-                   "wrong ipv6 router"),
+UNKNOWN_ROUTER = ((reasons.WRONG_COUPLE_IP_MAC, reasons.WRONG_ROUTER_IP,
+                   reasons.WRONG_ROUTER_MAC, reasons.WRONG_IPV6_ROUTER),
                   ("wrong couple IP/MAC {} in RA", "wrong router ip {}", "wrong router mac {}",
                    "wrong ipv6 router {}"))
 
 
 @check("watch_ra", (RA,), stop_on_error=True, reasons=UNKNOWN_ROUTER[0] + (
-    "wrong RA flags", "wrong RA params", "wrong prefix", "wrong RA prefix option lifetimes",
-    "RA prefix option valid lifetime too short", "wrong RA prefix option params",
-    "wrong RA mtu option", "wrong RA RDNSS option", "wrong RA DNSSL option",
-    "wrong RA Route Info option", "wrong RA Route Info lifetime",
-    "wrong RA Route Info preference"))
+    reasons.WRONG_RA_FLAGS, reasons.WRONG_RA_PARAMS, reasons.WRONG_PREFIX,
+    reasons.WRONG_PREFIX_LIFETIMES, reasons.PREFIX_LIFETIME_TOO_SHORT,
+    reasons.WRONG_PREFIX_PARAMS, reasons.WRONG_MTU, reasons.WRONG_RDNSS, reasons.WRONG_DNSSL,
+    reasons.WRONG_ROUTE, reasons.WRONG_ROUTE_LIFETIME, reasons.WRONG_ROUTE_PREFERENCE))
 def watch_ra(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.2.1 / §6.1.2: only configured routers may advertise, as configured."""
     state = ctx.state
@@ -51,7 +51,7 @@ def _flags_and_params(msg: NdMessage, ctx: Context, router: Router) -> int:
     """RFC 4861 §4.2 fields against the learned ones; M without O is suspicious."""
     result = PASS
     if msg.ra_flags & RA_MANAGED and not msg.ra_flags & RA_OTHER:
-        ctx.alert(HIGH, "wrong RA flags", "wrong RA flags: M=1 and O=0", flags=msg.ra_flags)
+        ctx.alert(HIGH, reasons.WRONG_RA_FLAGS, "wrong RA flags: M=1 and O=0", flags=msg.ra_flags)
         result = STOP
     if router.params_volatile:
         return result
@@ -62,7 +62,7 @@ def _flags_and_params(msg: NdMessage, ctx: Context, router: Router) -> int:
         ("reachable_timer", msg.reachabletime, router.reachable_timer),
         ("retrans_timer", msg.retranstimer, router.retrans_timer)))
     if wrong:
-        ctx.alert(HIGH, "wrong RA params", "wrong RA params: " + wrong)
+        ctx.alert(HIGH, reasons.WRONG_RA_PARAMS, "wrong RA params: " + wrong)
     return result
 
 
@@ -78,17 +78,17 @@ def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo)
                   and in_prefix(opt.prefix, p.address, p.mask)), None)
     result = PASS
     if known is None:
-        ctx.alert(HIGH, "wrong prefix", f"wrong prefix {ip_prefix64(opt.prefix)} "
+        ctx.alert(HIGH, reasons.WRONG_PREFIX, f"wrong prefix {ip_prefix64(opt.prefix)} "
                   f"{mac_str(msg.eth_src)} {ip_full(msg.src)}", prefixlen=opt.prefixlen,
                   prefix=opt.prefix)
         result = STOP
     valid, preferred = opt.validlifetime, opt.preferredlifetime
     if preferred > valid:
-        ctx.alert(HIGH, "wrong RA prefix option lifetimes",
+        ctx.alert(HIGH, reasons.WRONG_PREFIX_LIFETIMES,
                   f"RA preferred lifetime {preferred} longer than valid lifetime {valid}")
         result = STOP
     if valid < MIN_VALID_LIFETIME:
-        ctx.alert(HIGH, "RA prefix option valid lifetime too short",
+        ctx.alert(HIGH, reasons.PREFIX_LIFETIME_TOO_SHORT,
                   f"RA prefix option valid lifetime {valid} < 2 hours")
         result = STOP
     if known is not None and not router.params_volatile:
@@ -97,7 +97,7 @@ def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo)
                               ("valid_time", valid, known.valid),
                               ("preferred_time", preferred, known.preferred)))
         if wrong:
-            ctx.alert(HIGH, "wrong RA prefix option params",
+            ctx.alert(HIGH, reasons.WRONG_PREFIX_PARAMS,
                       "wrong RA prefix option params: " + wrong)
     return result
 
@@ -107,19 +107,19 @@ def _check_mtu(msg: NdMessage, ctx: Context, router: Router, opt: Mtu) -> int:
     if router.params_volatile or router.mtu is None:
         return PASS
     if opt.mtu != router.mtu or opt.mtu == 0:
-        ctx.alert(HIGH, "wrong RA mtu option", f"wrong RA mtu option: mtu={opt.mtu}")
+        ctx.alert(HIGH, reasons.WRONG_MTU, f"wrong RA mtu option: mtu={opt.mtu}")
     return PASS
 
 
 def _check_rdnss(msg: NdMessage, ctx: Context, router: Router, opt: Rdnss) -> int:
     """RFC 8106 §5.1: every (server, lifetime) must be one the config lists."""
     if not opt.servers:
-        ctx.alert(HIGH, "wrong RA RDNSS option", "wrong RA RDNSS option: empty nameservers list")
+        ctx.alert(HIGH, reasons.WRONG_RDNSS, "wrong RA RDNSS option: empty nameservers list")
         return STOP
     result = PASS
     for server in opt.servers:
         if (server, opt.lifetime) not in router.rdnss:
-            ctx.alert(HIGH, "wrong RA RDNSS option",
+            ctx.alert(HIGH, reasons.WRONG_RDNSS,
                       f"wrong RA RDNSS option: {ip_full(server)} {opt.lifetime}",
                       server=server, lifetime=opt.lifetime)
             result = STOP
@@ -135,16 +135,16 @@ def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> in
     result = PASS
     for domain in opt.domains:
         if len(domain) > MAX_DOMAIN:  # NDPMon stops reading the option here
-            ctx.alert(HIGH, "wrong RA DNSSL option",
+            ctx.alert(HIGH, reasons.WRONG_DNSSL,
                       "wrong RA DNSSL option: search domain too long")
             return STOP
         if (domain, opt.lifetime) not in router.dnssl:
-            ctx.alert(HIGH, "wrong RA DNSSL option",
+            ctx.alert(HIGH, reasons.WRONG_DNSSL,
                       f"wrong RA DNSSL option: {domain} {opt.lifetime}",
                       domain=domain, lifetime=opt.lifetime)
             result = STOP
     if opt.error:
-        ctx.alert(HIGH, "wrong RA DNSSL option",
+        ctx.alert(HIGH, reasons.WRONG_DNSSL,
                   f"wrong RA DNSSL option: undecodable domain name ({opt.error})",
                   fault=opt.error)
         result = STOP
@@ -156,21 +156,21 @@ def _check_route(msg: NdMessage, ctx: Context, router: Router, opt: RouteInfo) -
     where = f"{ip_prefix64(opt.prefix)}/{opt.prefixlen}"
     result = PASS
     if route_pref_reserved(opt.pref):
-        ctx.alert(HIGH, "wrong RA Route Info option",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE,
                   "wrong RA Route Info option: route preference ignor")
         result = STOP
     known = next((r for r in router.routes if r.mask == opt.prefixlen
                   and in_prefix(opt.prefix, r.address, r.mask)), None)
     if known is None:
-        ctx.alert(HIGH, "wrong RA Route Info option", f"wrong RA Route Info option {where}",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE, f"wrong RA Route Info option {where}",
                   prefix=opt.prefix, prefixlen=opt.prefixlen)
         return STOP
     if opt.rtlifetime != known.lifetime:
-        ctx.alert(HIGH, "wrong RA Route Info lifetime",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE_LIFETIME,
                   f"wrong RA Route Info Lifetime {where} {opt.rtlifetime}")
         result = STOP
     if opt.pref != known.pref:
-        ctx.alert(HIGH, "wrong RA Route Info preference",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE_PREFERENCE,
                   f"wrong RA Route Info preference {where} {opt.pref}")
         result = STOP
     return result

@@ -23,6 +23,7 @@ bounded memory.
 
 from __future__ import annotations
 
+from ndpmon.checks import reasons
 from ndpmon.codec.addr import mac_str
 from ndpmon.codec.message import TYPE_NAMES, NdMessage
 from ndpmon.checks.registry import HIGH, PASS, check
@@ -32,7 +33,7 @@ from ndpmon.state.rates import MAX_SOURCES
 __all__ = ["watch_rates"]
 
 
-@check("watch_rates", reasons=("ND flood",))
+@check("watch_rates", reasons=(reasons.ND_FLOOD,))
 def watch_rates(msg: NdMessage, ctx: Context) -> int:
     """RFC 6583 §4, RFC 4861 §10: a message rate no LAN needs is an attack."""
     rates, now, kind = ctx.state.rates, ctx.now, msg.type
@@ -45,7 +46,7 @@ def watch_rates(msg: NdMessage, ctx: Context) -> int:
     name = TYPE_NAMES[kind]
     seen = len(rates.sources[kind])
     top = ", ".join(f"{mac_str(m)} x{n}" for m, n in rates.top(kind))
-    ctx.alert(HIGH, "ND flood",
+    ctx.alert(HIGH, reasons.ND_FLOOD,
               f"ND flood: {count} {name} in {rates.window:g} s (limit "
               f"{rates.rates[kind]:g}/s); {'at least ' if seen >= MAX_SOURCES else ''}"
               f"{seen} source{'' if seen == 1 else 's'} in its second half, top: {top}",

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Sequence
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.checks import CORE, Plans, run_checks
+from ndpmon.checks import CORE, Plans, reasons, run_checks
 from ndpmon.codec.decode import decode
 from ndpmon.state.learn import learn_na, learn_ra
 from ndpmon.config.model import Config
@@ -134,5 +134,5 @@ class Engine:
                    f"max {cache.max_neighbors} neighbors and {addrs} addresses over "
                    f"max {cache.max_addresses} per neighbor")
         extra = MappingProxyType({"evicted_neighbors": nbs, "evicted_addresses": addrs})
-        return [Alert(now, state.name, Priority.HIGH, "neighbor cache limit reached",
+        return [Alert(now, state.name, Priority.HIGH, reasons.CACHE_LIMIT,
                       message, extra=extra)]

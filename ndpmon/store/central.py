@@ -29,6 +29,7 @@ import time
 from types import MappingProxyType
 from typing import Any, Iterable, Sequence
 
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.errors import NdpmonError
 from ndpmon.codec.addr import ip_short, mac_str
@@ -40,8 +41,8 @@ __all__ = ["Central", "MAC_REASON", "ADDRESS_REASON", "pair_alerts", "main"]
 
 log = logging.getLogger("ndpmon")
 
-MAC_REASON = "MAC on two probes"
-ADDRESS_REASON = "address on two probes"
+MAC_REASON = reasons.MAC_ON_TWO_PROBES
+ADDRESS_REASON = reasons.ADDRESS_ON_TWO_PROBES
 
 _MAC_PAIRS = """
 SELECT a.mac::text, a.probe, b.probe, NULL::text, NULL::text,
