@@ -73,7 +73,7 @@ def test_every_prefix_of_one_ra_is_learned_in_order():
     (router,) = learn_all(ra(G.R, G.pio("2001:db8:a::"), G.ICMPv6NDOptMTU(mtu=1500),
                              G.pio("2001:db8:b::", 56, flags=0x80),
                              G.pio("2001:db8:c::", valid=86400, preferred=3600)))
-    assert [(p.address, p.mask, p.flags, p.valid, p.preferred) for p in router.prefixes] == [
+    assert [(p.address, p.length, p.flags, p.valid, p.preferred) for p in router.prefixes] == [
         (ipv6("2001:db8:a::"), 64, 0xC0, 2592000, 604800),
         (ipv6("2001:db8:b::"), 56, 0x80, 2592000, 604800),
         (ipv6("2001:db8:c::"), 64, 0xC0, 86400, 3600)]

@@ -74,8 +74,8 @@ def _differences(items) -> str:
 
 def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo) -> int:
     """RFC 4861 §4.6.2 / RFC 4862 §5.5.3: known prefix, sane and learned lifetimes."""
-    known = next((p for p in router.prefixes if p.mask == opt.prefixlen
-                  and in_prefix(opt.prefix, p.address, p.mask)), None)
+    known = next((p for p in router.prefixes if p.length == opt.prefixlen
+                  and in_prefix(opt.prefix, p.address, p.length)), None)
     result = PASS
     if known is None:
         ctx.alert(HIGH, reasons.WRONG_PREFIX, f"wrong prefix {ip_prefix64(opt.prefix)} "
@@ -159,8 +159,8 @@ def _check_route(msg: NdMessage, ctx: Context, router: Router, opt: RouteInfo) -
         ctx.alert(HIGH, reasons.WRONG_ROUTE,
                   "wrong RA Route Info option: route preference ignor")
         result = STOP
-    known = next((r for r in router.routes if r.mask == opt.prefixlen
-                  and in_prefix(opt.prefix, r.address, r.mask)), None)
+    known = next((r for r in router.routes if r.length == opt.prefixlen
+                  and in_prefix(opt.prefix, r.address, r.length)), None)
     if known is None:
         ctx.alert(HIGH, reasons.WRONG_ROUTE, f"wrong RA Route Info option {where}",
                   prefix=opt.prefix, prefixlen=opt.prefixlen)

@@ -296,7 +296,7 @@ class Converter:
     def prefix(self, el: Element) -> Prefix:
         return Prefix(
             address=self.required(el, "address", convert.ipv6),
-            mask=self.required(el, "mask", convert.prefix_len),
+            length=self.required(el, "mask", convert.prefix_len),
             flags=self.optional(el, "param_flags_reserved", convert.u8),
             valid=self.optional(el, "param_valid_time", convert.u32),
             preferred=self.optional(el, "param_preferred_time", convert.u32),
@@ -305,7 +305,7 @@ class Converter:
     def route(self, el: Element) -> Route:
         return Route(
             address=self.required(el, "address", convert.ipv6),
-            mask=self.required(el, "mask", convert.prefix_len),
+            length=self.required(el, "mask", convert.prefix_len),
             pref=self.required(el, "param_pref_reserved", convert.u8),
             lifetime=self.required(el, "lifetime", convert.u32),
         )

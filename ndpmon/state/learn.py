@@ -179,12 +179,12 @@ def _first(item: tuple) -> Hashable:
 
 def _prefix_key(p: Prefix) -> Hashable:
     """A prefix is known by its length and its bits up to that length (§4.6.2)."""
-    return p.mask, masked(p.address, p.mask)
+    return p.length, masked(p.address, p.length)
 
 
 def _route_key(r: Route) -> Hashable:
     """A route is known by its length and its bits up to that length (RFC 4191 §2.3)."""
-    return r.mask, masked(r.address, r.mask)
+    return r.length, masked(r.address, r.length)
 
 
 def _keep_address(old: T, new: T) -> T:

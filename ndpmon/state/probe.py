@@ -63,7 +63,7 @@ class ProbeState:
         for r in routers:
             self.routers_by_mac.setdefault(r.mac, []).append(r)
         #: the prefixes the routers advertise (RFC 4861 §6.3.4: on-link)
-        self.onlink = PrefixTable((p.address, p.mask) for r in routers for p in r.prefixes)
+        self.onlink = PrefixTable((p.address, p.length) for r in routers for p in r.prefixes)
 
     def is_onlink(self, addr: bytes) -> bool:
         """Is ``addr`` inside a prefix that a router of this probe advertises?"""

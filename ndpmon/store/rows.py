@@ -76,7 +76,7 @@ def router_xml(router: Router) -> str:
 def router_rows(probe: str, routers: Iterable[Router]) -> list[RouterRow]:
     """(probe, mac, lla, prefixes as address/length text, config XML) of each router."""
     return [(probe, r.mac.hex(":"), ip_short(r.lla),
-             [f"{ip_short(p.address)}/{p.mask}" for p in r.prefixes], router_xml(r))
+             [f"{ip_short(p.address)}/{p.length}" for p in r.prefixes], router_xml(r))
             for r in routers]
 
 
