@@ -42,7 +42,7 @@ from ndpmon.formats import cache as cachefile  # noqa: E402
 from ndpmon.alerts import console, mail, mailbody, pipe  # noqa: E402
 from ndpmon.alerts.syslog import Syslog  # noqa: E402
 from ndpmon.checks.alert import Alert  # noqa: E402
-from ndpmon.checks.context import MAX_DAD  # noqa: E402
+from ndpmon.state.probe import MAX_DAD  # noqa: E402
 from ndpmon.engine.engine import Engine  # noqa: E402
 from ndpmon.config.model import Config, Limits, Settings  # noqa: E402
 from ndpmon.state.neighbors import NeighborCache  # noqa: E402

@@ -39,7 +39,7 @@ from collections import OrderedDict
 from ndpmon import __version__
 from ndpmon.capture import craft
 from ndpmon.codec.addr import ip_short, mac_str
-from ndpmon.plugin import Plugin as Base, known_params
+from ndpmon.plugin import Plugin as Base, known_params, reasons
 from ndpmon.capture.send import PacketSender, SentFrames
 
 log = logging.getLogger("ndpmon")
@@ -48,13 +48,13 @@ MAX_SENT = 1024      # hashes of frames sent, remembered to recognise them
 MAX_OTHERS = 256     # other monitors remembered (each logged once)
 FLAG_LEARNING, FLAG_COUNTERMEASURES, FLAG_MAC_RESOLV = 0x80, 0x02, 0x01
 
-KILL_ROUTER = ("wrong couple IP/MAC", "wrong router ip", "wrong router mac",
-               "wrong ipv6 router")
-PARAMS = ("wrong RA params", "wrong RA prefix option params", "wrong RA mtu option")
-DNS = ("wrong RA RDNSS option", "wrong RA DNSSL option")
-ROUTES = ("wrong RA Route Info option", "wrong RA Route Info lifetime",
-          "wrong RA Route Info preference")
-NEIGHBOR = ("flip flop", "reused old ethernet address")
+KILL_ROUTER = (reasons.WRONG_COUPLE_IP_MAC, reasons.WRONG_ROUTER_IP, reasons.WRONG_ROUTER_MAC,
+               reasons.WRONG_IPV6_ROUTER)
+PREFIX = (reasons.WRONG_PREFIX,)
+PARAMS = (reasons.WRONG_RA_PARAMS, reasons.WRONG_PREFIX_PARAMS, reasons.WRONG_MTU)
+DNS = (reasons.WRONG_RDNSS, reasons.WRONG_DNSSL)
+ROUTES = (reasons.WRONG_ROUTE, reasons.WRONG_ROUTE_LIFETIME, reasons.WRONG_ROUTE_PREFERENCE)
+NEIGHBOR = (reasons.FLIP_FLOP, reasons.REUSED_OLD_ETHERNET)
 
 
 class GuardState:
@@ -86,13 +86,13 @@ class Countermeasures(Base):
         self.sender = None
         self.sent = SentFrames(MAX_SENT)
         self.others: OrderedDict[tuple[str, bytes], None] = OrderedDict()
-        self.handlers = {reason: (name, build) for reasons, name, build in (
+        self.handlers = {reason: (name, build) for keys, name, build in (
             (KILL_ROUTER, "kill_illegitimate_router", self._kill_router),
-            (("wrong prefix",), "kill_wrong_prefix", self._kill_prefix),
+            (PREFIX, "kill_wrong_prefix", self._kill_prefix),
             (PARAMS, "propagate_router_params", self._params),
             (DNS, "propagate_router_dns", self._dns),
             (ROUTES, "propagate_router_routes", self._routes),
-            (NEIGHBOR, "propagate_neighbor_mac", self._neighbor)) for reason in reasons}
+            (NEIGHBOR, "propagate_neighbor_mac", self._neighbor)) for reason in keys}
 
     def reconfigure(self, config) -> None:
         """New guards (an unchanged guard keeps its call count); the probes that answer."""

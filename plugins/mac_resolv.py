@@ -22,7 +22,7 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import ip_short, mac_str
 from ndpmon.codec.message import NA, NS, RA, RS
 from ndpmon.formats.oui import DEFAULT_PATHS, OuiDatabase
-from ndpmon.plugin import Plugin as Base, PluginCheck, known_params
+from ndpmon.plugin import PASS, Plugin as Base, PluginCheck, known_params, reasons
 
 UNKNOWN = "unknown"
 _ZERO_MAC = bytes(6)
@@ -50,12 +50,12 @@ class MacResolv(Base):
         from a unicast source, where new_station runs; REFERENCE §1.3)."""
         mac = msg.eth_src
         if msg.src[0] == 0xFF or mac in ctx.state.neighbors.by_mac:
-            return 0
+            return PASS
         if self.db.lookup(mac) is not None:
-            return 0
-        ctx.alert(Priority.LOW, "unknown mac vendor",
+            return PASS
+        ctx.alert(Priority.LOW, reasons.UNKNOWN_MAC_VENDOR,
                   f"unknown mac vendor {mac_str(mac)} {ip_short(msg.src)}")
-        return 1
+        return PASS
 
     def enrich(self, alert: Alert) -> Alert:
         """``vendor`` and ``vendor2`` for the mail body (REFERENCE §4.2)."""

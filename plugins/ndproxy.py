@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from ndpmon.files.atomic import write_atomic
-from ndpmon.codec.addr import ip_short
+from ndpmon.codec.addr import UNSPECIFIED, ip_short, is_link_local
 from ndpmon.proxy.decide import REASONS, Answer, Iface, NaBuilder, decide, flags
 from ndpmon.codec.message import NdMessage
 from ndpmon.proxy.npd6conf import NPD6_KEYS, OWN_KEYS, ProxySettings, from_params
@@ -122,7 +122,7 @@ class NdProxy(Base):
         so that the first answer is as quick as the others."""
         for iface in self.ifaces.values():
             for tlla in (False, True):
-                answer = Answer(iface.name, bytes(6), bytes(16), bytes(16), bytes(16),
+                answer = Answer(iface.name, bytes(6), UNSPECIFIED, UNSPECIFIED, UNSPECIFIED,
                                 flags(self.settings), tlla, self.settings.max_hops)
                 self.builder.build(answer, iface.mac)
 
@@ -252,9 +252,8 @@ class NdProxy(Base):
 
 def _iface(name: str, mac: bytes, addrs) -> Iface:
     addrs = tuple(addrs)
-    lla = next((a for a in addrs if a[0] == 0xFE and a[1] & 0xC0 == 0x80), None)
-    globals_ = tuple(a for a in addrs if a[0] != 0xFF and not (a[0] == 0xFE
-                                                                and a[1] & 0xC0 == 0x80))
+    lla = next((a for a in addrs if is_link_local(a)), None)
+    globals_ = tuple(a for a in addrs if a[0] != 0xFF and not is_link_local(a))
     return Iface(name, mac, lla, frozenset(addrs), globals_)
 
 

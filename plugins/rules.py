@@ -13,10 +13,10 @@ rules run last, and only when no check stopped the message (REFERENCE §1.2 row 
 from __future__ import annotations
 
 from ndpmon.checks.alert import Priority
-from ndpmon.plugin import Plugin as Base, PluginCheck, known_params
+from ndpmon.plugin import PASS, Plugin as Base, PluginCheck, known_params, reasons
 from ndpmon.config.rulefields import test
 
-REASON = "user defined rule matched"
+REASON = reasons.USER_RULE
 
 
 class Rules(Base):
@@ -31,12 +31,10 @@ class Rules(Base):
 
     def check(self, msg, ctx) -> int:
         """Raise one alert per rule of this probe that ``msg`` matches."""
-        found = 0
         for rule in ctx.state.probe.rules:
             if all(test(c.field, c.operand, msg) is (not c.negate) for c in rule.clauses):
                 ctx.alert(Priority.LOW, REASON, rule.description)
-                found = 1
-        return found
+        return PASS
 
 
 Plugin = Rules

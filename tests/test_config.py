@@ -470,7 +470,7 @@ def test_sample_config_loads():
     assert router.curhoplimit is None and router.mtu is None
     [prefix] = router.prefixes
     assert prefix.address == bytes.fromhex("20010db8000100000000000000000000")
-    assert (prefix.mask, prefix.flags, prefix.valid, prefix.preferred) == (
+    assert (prefix.length, prefix.flags, prefix.valid, prefix.preferred) == (
         64,
         192,
         2592000,
@@ -480,7 +480,7 @@ def test_sample_config_loads():
     assert router.dnssl == (("example.com", 900),)
     [route] = router.routes
     assert route.address == bytes.fromhex("20010db8000200000000000000000000")
-    assert (route.mask, route.pref, route.lifetime) == (48, 0, 1800)
+    assert (route.length, route.pref, route.lifetime) == (48, 0, 1800)
     assert probe.rules == ()
     assert cfg.countermeasures == {name: Guard() for name in COUNTERMEASURES}
 
@@ -535,7 +535,7 @@ def test_golden_config_loads(tmp_path):
     assert router.addresses == ()
     [prefix] = router.prefixes
     assert prefix.address == bytes.fromhex("20010db8000100000000000000000000")
-    assert (prefix.mask, prefix.flags, prefix.valid, prefix.preferred) == (
+    assert (prefix.length, prefix.flags, prefix.valid, prefix.preferred) == (
         64,
         192,
         2592000,
@@ -545,7 +545,7 @@ def test_golden_config_loads(tmp_path):
     assert router.dnssl == (("example.com", 900),)
     [route] = router.routes
     assert route.address == bytes.fromhex("20010db8000200000000000000000000")
-    assert (route.mask, route.pref, route.lifetime) == (48, 0, 1800)
+    assert (route.length, route.pref, route.lifetime) == (48, 0, 1800)
 
 
 @pytest.mark.skipif(

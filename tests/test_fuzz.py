@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fuzz import frames, harness  # noqa: E402
-from ndpmon.checks.general import MAX_NAMED_HEADERS  # noqa: E402
+from ndpmon.codec.message import MAX_NAMED_HEADERS  # noqa: E402
 from ndpmon.config.model import Limits  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "fuzz"
@@ -123,6 +123,29 @@ def test_long_extension_chain_names_few_headers():
     assert alert.message.count(",") == MAX_NAMED_HEADERS
     assert len(alert.message) < 250
     assert alert.extra["headers"] == alert.message.partition("headers=")[2]
+
+
+def _fragment_with_headers(count: int) -> bytes:
+    """A first fragment (offset 0, more fragments) whose header chain is cut: a fragment
+    header, then ``count - 1`` destination-options headers, the last one announcing yet
+    another header that the payload does not hold (RFC 7112 §5)."""
+    chain = bytes([60, 0, 0, 1]) + b"\x00\x00\x12\x34"  # next: destination, offset 0, M
+    chain += b"".join(bytes([60, 0, 1, 4, 0, 0, 0, 0]) for _ in range(count - 1))
+    ipv6 = (bytes.fromhex("60000000") + len(chain).to_bytes(2, "big") + bytes([44, 255])
+            + HEADER[22:54])
+    return HEADER[:14] + ipv6 + chain
+
+
+def test_fragment_with_150_headers_names_few_headers():
+    """Regression (issue 13): the cap on the headers an alert names applies to the
+    ``incomplete header chain`` alert of a fragment too (it had its own list, without
+    the cap: 150 headers made an alert of over 1,700 characters)."""
+    target = harness.Target()
+    alerts = target.engine.handle(harness.PROBE, 1.0, _fragment_with_headers(150))
+    [alert] = [a for a in alerts if a.reason == "incomplete header chain"]
+    assert alert.message.endswith(f",+{150 - MAX_NAMED_HEADERS} more")
+    assert "headers=fragment,destination," in alert.message
+    assert len(alert.message) < 300
 
 
 def test_many_alerts_from_one_frame_pass_every_output():

@@ -70,7 +70,7 @@ def test_every_prefix_of_one_ra_is_learned_in_order():
     (router,) = learn_all(ra(G.R, G.pio("2001:db8:a::"), G.ICMPv6NDOptMTU(mtu=1500),
                              G.pio("2001:db8:b::", 56, flags=0x80),
                              G.pio("2001:db8:c::", valid=86400, preferred=3600)))
-    assert [(p.address, p.mask, p.flags, p.valid, p.preferred) for p in router.prefixes] == [
+    assert [(p.address, p.length, p.flags, p.valid, p.preferred) for p in router.prefixes] == [
         (ipv6("2001:db8:a::"), 64, 0xC0, 2592000, 604800),
         (ipv6("2001:db8:b::"), 56, 0x80, 2592000, 604800),
         (ipv6("2001:db8:c::"), 64, 0xC0, 86400, 3600)]
@@ -131,6 +131,19 @@ def test_undecodable_dnssl_and_reserved_route_preference_are_skipped():
                              G.dnssl("ok.example")))
     assert router.dnssl == (("ok.example", 900),)
     assert router.routes == ()
+
+
+def test_reserved_route_preference_is_one_test_for_learning_and_checking():
+    """RFC 4191 §2.1: Prf 10 is reserved whatever the reserved bits beside it (byte 0x11
+    here): learning skips the route and the RA check reports it as ignored. The check
+    used to compare the whole byte with 0x10 and learning the Prf bits alone, so the
+    check let this one pass."""
+    frame = G.ra(G.R, opts=(G.slla(G.R), G.rio(pref=0x11)))
+    (router,) = learn_all(msg(frame))
+    assert router.routes == ()
+    engine = Engine(Config("<learned>", probes=(Probe("lan0", routers=(router,)),)))
+    messages = [a.message for a in engine.handle("lan0", T0, frame)]
+    assert "wrong RA Route Info option: route preference ignor" in messages
 
 
 def test_dnssl_option_with_a_fault_after_good_names_is_skipped_whole():

@@ -242,6 +242,37 @@ def test_every_hook_in_order(tmp_path):
     assert rec.calls == ["start", "notify new station x", "save 1", "stop"]
 
 
+def test_plugin_checks_do_not_run_while_learning(tmp_path):
+    """Learning mode (-L) runs the core checks alone (they fill the neighbour cache):
+    a plugin's check is not called, as plugins/README.md says."""
+    from ndpmon.engine.engine import Engine
+
+    config = load(tmp_path, config_text())
+    rec = Recorder({}, config)
+    engine = Engine(config, learning=True, plugins=[rec])
+    frame = ns("00:bb:00:00:00:02", "fe80::2bb:ff:fe00:2", "fe80::1")
+    assert engine.handle("lan0", 1.0, frame) == []
+    assert rec.seen_before == []
+    assert len(engine.probes["lan0"].neighbors) == 1
+
+
+def test_a_plugin_check_returning_1_does_not_stop_the_packet(tmp_path):
+    """A plugin check that returns NDPMon's 1 ("alerted") counts as PASS, even when it
+    is stop_on_error: only STOP (2) stops a packet, so new_station still runs."""
+    from ndpmon.engine.engine import Engine
+    from ndpmon.plugin import STOP
+
+    config = load(tmp_path, config_text())
+    for verdict, reasons in ((1, ["new station"]), (STOP, [])):
+        rec = Recorder({}, config)
+        rec.checks = lambda v=verdict: [PluginCheck(
+            "old_style", lambda msg, ctx: v, frozenset((NS,)), before="new_station",
+            stop_on_error=True)]
+        engine = Engine(config, plugins=[rec])
+        frame = ns("00:bb:00:00:00:02", "fe80::2bb:ff:fe00:2", "fe80::1")
+        assert [a.reason for a in engine.handle("lan0", 1.0, frame)] == reasons
+
+
 def test_no_plugins_keep_the_core_plans(tmp_path):
     """Without plugins the engine runs the shared core plans (no per-engine copy)."""
     engine = engine_for(load(tmp_path, config_text()))

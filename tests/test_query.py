@@ -122,7 +122,7 @@ def test_missing_files_are_empty(tmp_path, capsys):
 
 def test_store_urls_with_a_password_are_refused():
     """In the URL, in its query string, or as a key=value pair; others pass."""
-    from ndpmon.store.url import check_url
+    from ndpmon.config.values import store_url as check_url
 
     for url in ("postgresql://u:pw@h/db", "postgres://h/db?password=pw",
                 "host=h dbname=db password=pw"):

@@ -27,6 +27,7 @@ from ndpmon.alerts.mail import Mail
 from ndpmon.alerts.mailbody import ReverseDns
 from ndpmon.alerts.pipe import Pipe
 from ndpmon.alerts.syslog import STOP_TEXT, Syslog, start_text
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.alerts.dedupe import Dedupe
 from ndpmon.config.model import Settings
@@ -35,7 +36,7 @@ __all__ = ["Dispatcher", "Routes", "build_actions", "OVERFLOW_REASON"]
 
 log = logging.getLogger("ndpmon")
 
-OVERFLOW_REASON = "alert queue overflow"
+OVERFLOW_REASON = reasons.ALERT_QUEUE_OVERFLOW
 OVERFLOW_REPORT_EVERY = 60.0  # seconds between reports while the queue stays full
 
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Callable
 
 from ndpmon.checks.alert import Alert
-from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.alerts.console import printable
 
 __all__ = ["mail_body", "body_for", "addresses", "ReverseDns", "UNKNOWN_HOST", "TIMEOUT"]
@@ -26,7 +26,6 @@ log = logging.getLogger("ndpmon")
 UNKNOWN_HOST = "<Unknown host>"
 TIMEOUT = "<timeout>"
 _NONE_MAC = bytes(6)
-_NONE_IP = bytes(16)
 
 
 def _line(label: str, value: str) -> str:
@@ -38,7 +37,7 @@ def addresses(alert: Alert, absent: str) -> tuple[str, str, str]:
     stored "none" as zeros, REFERENCE §4.2)."""
     mac = mac_str(alert.mac) if alert.mac else absent
     mac2 = mac_str(alert.mac2) if alert.mac2 and alert.mac2 != _NONE_MAC else absent
-    ipv6 = ip_short(alert.ipv6) if alert.ipv6 and alert.ipv6 != _NONE_IP else absent
+    ipv6 = ip_short(alert.ipv6) if alert.ipv6 and alert.ipv6 != UNSPECIFIED else absent
     return mac, mac2, ipv6
 
 
@@ -60,7 +59,7 @@ def mail_body(alert: Alert, dns: str = "n/a") -> str:
 
 def body_for(alert: Alert, dns: ReverseDns | None) -> str:
     """The body with the DNS line filled in when reverse lookups are on (``dns`` given)."""
-    if dns is None or not alert.ipv6 or alert.ipv6 == _NONE_IP:
+    if dns is None or not alert.ipv6 or alert.ipv6 == UNSPECIFIED:
         return mail_body(alert)
     return mail_body(alert, dns.lookup(alert.ipv6))
 

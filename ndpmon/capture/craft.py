@@ -71,7 +71,7 @@ def router_ra(router: Router, *, dns: bool = False, routes: bool = False) -> byt
         valid = DEFAULT_VALID if prefix.valid is None else prefix.valid
         preferred = DEFAULT_PREFERRED if prefix.preferred is None else prefix.preferred
         flags = PIO_LA if prefix.flags is None else prefix.flags
-        pkt = pkt / _pio(prefix.address, prefix.mask, flags, valid, preferred)
+        pkt = pkt / _pio(prefix.address, prefix.length, flags, valid, preferred)
     if dns:
         for server, lifetime in router.rdnss:
             pkt = pkt / _rdnss([server], lifetime)
@@ -79,7 +79,7 @@ def router_ra(router: Router, *, dns: bool = False, routes: bool = False) -> byt
             pkt = pkt / _dnssl([domain], lifetime)
     if routes:
         for route in router.routes:
-            pkt = pkt / _rio(route.address, route.mask, route.pref, route.lifetime)
+            pkt = pkt / _rio(route.address, route.length, route.pref, route.lifetime)
     return bytes(pkt)
 
 

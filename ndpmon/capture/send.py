@@ -15,6 +15,8 @@ import socket
 import struct
 from collections import OrderedDict
 
+from ndpmon.codec.addr import is_link_local
+
 __all__ = ["PacketSender", "SentFrames", "socket_ioctl", "link_local", "addresses"]
 
 SIOCGIFHWADDR = 0x8927
@@ -107,6 +109,6 @@ def addresses(iface: str) -> list[bytes]:
 def link_local(iface: str) -> bytes | None:
     """The first link-local address of ``iface`` (None if it has none)."""
     for addr in addresses(iface):
-        if addr[0] == 0xFE and addr[1] & 0xC0 == 0x80:
+        if is_link_local(addr):
             return addr
     return None

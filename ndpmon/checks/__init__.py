@@ -4,57 +4,34 @@ NDPMon 2.1 runs its watchers in the order of ``src/extensions.c`` (REFERENCE §1
 watcher runs when the ICMPv6 type matches, and when one registered STOP_ON_ERROR returns 2
 the rest are skipped for that packet. Which alerts a packet gives depends on this order
 (a rogue RA gives ``wrong ipv6 router`` and no ``new station``), so ``ORDER`` below pins it
-and a test compares it with the original table. Our two new checks run first.
+and a test compares it with the original table. Five checks are new: three that apply to
+every message run first (floods, extension headers, malformed messages), and two run
+beside the checks they refine (``watch_na_proxy`` before ``new_station`` for NAs,
+``watch_rd_target`` after ``watch_rd_src``).
 
-A check is ``func(msg, ctx) -> int`` (0 nothing, 1 alert, 2 alert that may stop) and
-declares the reasons it can raise, so that a test can require a sample for each.
+A check (ndpmon.checks.registry) is ``func(msg, ctx) -> PASS | STOP`` and declares the
+reasons it can raise, so that a test can require a sample for each. This package imports
+the check modules (which register themselves) and runs them: ``run_checks``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
-from ndpmon.checks.alert import Alert, Priority
+from ndpmon.checks import general, na, neighbors, proxy, ra, rates, redirect
+from ndpmon.checks.alert import Alert
+from ndpmon.checks.context import Context
+from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, Check, CheckFunc, checks_by_name
+from ndpmon.codec.addr import UNSPECIFIED
 from ndpmon.codec.message import NA, NS, RA, REDIRECT, RS, ND_TYPES, NdMessage
-from ndpmon.checks.context import Context, ProbeState
+from ndpmon.state.probe import ProbeState
 
-__all__ = ["Check", "check", "ORDER", "registry", "run_checks", "Plans", "Context",
-           "ProbeState"]
+__all__ = ["Check", "ORDER", "registry", "run_checks", "Plans", "Context", "ProbeState",
+           "PASS", "STOP", "LOW", "HIGH", "MODULES"]
 
-CheckFunc = Callable[[NdMessage, Context], int]
 NO_ALERTS: list[Alert] = []  # returned for the (common) packet without alerts: never append
-ZERO16 = bytes(16)
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One entry of the registry."""
-
-    name: str
-    func: CheckFunc
-    types: frozenset[int]
-    stop_on_error: bool
-    reasons: tuple[str, ...]
-    skip_unspecified: bool = False
-
-
-_BY_NAME: dict[str, Check] = {}
-
-
-def check(name: str, types: Iterable[int] = ND_TYPES, *, stop_on_error: bool = False,
-          reasons: tuple[str, ...] = (), skip_unspecified: bool = False
-          ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register ``func`` under ``name`` (its place in the run order is set by ORDER)."""
-
-    def register(func: CheckFunc) -> CheckFunc:
-        if name in _BY_NAME:
-            raise ValueError(f"check {name!r} registered twice")
-        _BY_NAME[name] = Check(name, func, frozenset(types), stop_on_error, reasons,
-                               skip_unspecified)
-        return func
-
-    return register
+#: The modules whose checks ORDER names (imported above: importing registers them).
+MODULES = (general, na, neighbors, proxy, ra, rates, redirect)
 
 
 #: Run order: (registered name, ICMPv6 types it runs for in this slot).
@@ -86,18 +63,8 @@ ORDER: tuple[tuple[str, frozenset[int]], ...] = (
 
 def registry() -> list[tuple[Check, frozenset[int]]]:
     """The checks in run order, each with the types its slot runs for."""
-    _load()
-    return [(_BY_NAME[name], types) for name, types in ORDER]
-
-
-def _load() -> None:
-    from ndpmon.checks import general
-    from ndpmon.checks import neighbors
-    from ndpmon.checks import ra
-    from ndpmon.checks import na
-    from ndpmon.checks import proxy
-    from ndpmon.checks import rates
-    from ndpmon.checks import redirect  # noqa: F401  (they register)
+    by_name = checks_by_name()
+    return [(by_name[name], types) for name, types in ORDER]
 
 
 def plan(icmp_type: int) -> list[Check]:
@@ -146,20 +113,20 @@ def run_checks(msg: NdMessage, state: ProbeState, now: float,
     """Run every check for ``msg`` in order, honouring stop-on-error; return the alerts."""
     steps = plans.by_type.get(msg.type) or plans.build(msg.type)
     ctx = state.context
+    if ctx is None:
+        ctx = state.context = Context(state)
     ctx.msg, ctx.now, ctx.alerts = msg, now, None
-    unspecified = msg.src == ZERO16
+    unspecified, halt = msg.src == UNSPECIFIED, STOP  # a local: read once per check
     for func, stop, skip in steps[0]:
         if skip and unspecified:
             continue
-        if func(msg, ctx) == 2 and stop:
+        if func(msg, ctx) == halt and stop:
             break
     else:
         for func, stop, skip in steps[1]:
             if skip and unspecified:
                 continue
-            if func(msg, ctx) == 2 and stop:
+            if func(msg, ctx) == halt and stop:
                 break
     return ctx.alerts or NO_ALERTS
 
-
-LOW, HIGH = Priority.LOW, Priority.HIGH

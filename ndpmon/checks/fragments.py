@@ -11,47 +11,23 @@ check registry:
 - ``overlapping fragments``: a fragment that overlaps another of the same packet
   (RFC 5722 §4: the whole packet must be dropped; only an attacker sends one).
 
-State: per probe, the byte ranges of up to ``MAX_PACKETS`` recent fragmented packets,
-keyed by (source, destination, identification), each forgotten after the reassembly
-timeout (RFC 8200 §4.5: 60 s) or when the table is full (oldest first), with at most
-``MAX_RANGES`` ranges each. A flood of fragments therefore costs bounded memory; what it
-pushes out can no longer be matched, which only makes a later overlap go unseen.
+State: per probe, the byte ranges of recent fragmented packets (ndpmon.state.fragments),
+bounded in count and age.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from types import MappingProxyType
 
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import ip_full, mac_str
-from ndpmon.codec.message import Fragment
+from ndpmon.codec.message import Fragment, header_chain
+from ndpmon.state.fragments import MAX_RANGES, FragmentTable
 
-__all__ = ["FragmentTable", "watch_fragment", "REASONS", "REASSEMBLY_TIMEOUT"]
+__all__ = ["watch_fragment", "REASONS"]
 
-REASONS = ("incomplete header chain", "overlapping fragments")
-REASSEMBLY_TIMEOUT = 60.0
-MAX_PACKETS = 4096
-MAX_RANGES = 64
-EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
-
-
-class FragmentTable:
-    """(src, dst, id) -> (time of the first fragment seen, [(start, end), ...])."""
-
-    def __init__(self) -> None:
-        self.packets: OrderedDict[tuple, tuple[float, list[tuple[int, int]]]] = OrderedDict()
-
-    def ranges(self, frag: Fragment, now: float) -> list[tuple[int, int]]:
-        """The ranges seen so far of ``frag``'s packet (a fresh list if new or expired)."""
-        key = (frag.src, frag.dst, frag.ident)
-        entry = self.packets.get(key)
-        if entry is None or now - entry[0] > REASSEMBLY_TIMEOUT:
-            self.packets.pop(key, None)
-            entry = self.packets[key] = (now, [])
-            while len(self.packets) > MAX_PACKETS:
-                self.packets.popitem(last=False)
-        return entry[1]
+REASONS = (reasons.INCOMPLETE_CHAIN, reasons.OVERLAPPING_FRAGMENTS)
 
 
 def watch_fragment(frag: Fragment, table: FragmentTable, probe: str,
@@ -60,8 +36,8 @@ def watch_fragment(frag: Fragment, table: FragmentTable, probe: str,
     alerts = []
     who = f"{mac_str(frag.eth_src)} {ip_full(frag.src)}"
     if frag.incomplete:
-        chain = ",".join(EXT_NAMES.get(h, str(h)) for h in frag.ext)
-        alerts.append(_alert(frag, probe, now, "incomplete header chain",
+        chain = header_chain(frag.ext)
+        alerts.append(_alert(frag, probe, now, reasons.INCOMPLETE_CHAIN,
                              f"incomplete header chain {who} headers={chain}"))
     ranges = table.ranges(frag, now)
     start, end = frag.offset, frag.offset + frag.length

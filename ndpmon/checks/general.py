@@ -8,44 +8,33 @@ evade RA-Guard, RFC 7113) and messages that break RFC 4861's validity rules.
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_full, ip_short, mac_str
-from ndpmon.codec.message import NA, REDIRECT, NdMessage
-from ndpmon.checks import HIGH, LOW, check
+from ndpmon.checks import reasons
+from ndpmon.codec.addr import UNSPECIFIED, ip_full, ip_short, is_local_scope, mac_str
+from ndpmon.codec.message import NA, REDIRECT, NdMessage, header_chain
+from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
 from ndpmon.checks.context import Context
 
-EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 51: "AH", 60: "destination"}
 BAD_SOURCE_MACS = (bytes(6), b"\xff" * 6)
-#: Headers named in an alert; a longer chain ends in ``+N more``, so that a frame with
-#: 150 headers cannot make a 1.6 KB alert message (found by fuzz/, tests/test_fuzz.py).
-MAX_NAMED_HEADERS = 8
-
-
-def _chain(ext: tuple[int, ...]) -> str:
-    """``hop-by-hop,destination``: the header names, at most MAX_NAMED_HEADERS of them."""
-    names = [EXT_NAMES[h] for h in ext[:MAX_NAMED_HEADERS]]
-    if len(ext) > MAX_NAMED_HEADERS:
-        names.append(f"+{len(ext) - MAX_NAMED_HEADERS} more")
-    return ",".join(names)
 
 
 @check("watch_ext_headers",
-       reasons=("ND message behind extension headers", "fragmented ND message"))
+       reasons=(reasons.BEHIND_EXT_HEADERS, reasons.FRAGMENTED_ND))
 def ext_headers(msg: NdMessage, ctx: Context) -> int:
     """RFC 6980 §5: hosts MUST drop fragmented ND; headers before ND evade RA-Guard."""
     if not msg.ext:
-        return 0
-    chain = _chain(msg.ext)
+        return PASS
+    chain = header_chain(msg.ext)
     head = f"{mac_str(msg.eth_src)} {ip_full(msg.src)} {msg.type_name} headers={chain}"
     if msg.fragment:
-        ctx.alert(HIGH, "fragmented ND message", f"fragmented ND message {head}",
+        ctx.alert(HIGH, reasons.FRAGMENTED_ND, f"fragmented ND message {head}",
                   headers=chain)
     else:
-        ctx.alert(HIGH, "ND message behind extension headers",
+        ctx.alert(HIGH, reasons.BEHIND_EXT_HEADERS,
                   f"ND message behind extension headers {head}", headers=chain)
-    return 1
+    return PASS
 
 
-@check("watch_malformed", stop_on_error=True, reasons=("malformed ND message",))
+@check("watch_malformed", stop_on_error=True, reasons=(reasons.MALFORMED,))
 def malformed(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: hosts silently discard these.
 
@@ -56,14 +45,14 @@ def malformed(msg: NdMessage, ctx: Context) -> int:
     """
     fault = msg.malformed or msg.opt_fault
     if fault is None:
-        return 0
-    ctx.alert(LOW, "malformed ND message",
+        return PASS
+    ctx.alert(LOW, reasons.MALFORMED,
               f"malformed ND message {mac_str(msg.eth_src)} {ip_full(msg.src)} "
               f"{msg.type_name}: {fault}", fault=fault)
-    return 2 if msg.malformed else 1
+    return STOP if msg.malformed else PASS
 
 
-@check("watch_eth_mismatch", reasons=("ethernet mismatch",))
+@check("watch_eth_mismatch", reasons=(reasons.ETHERNET_MISMATCH,))
 def eth_mismatch(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §4.6.1: the link-layer option should name the sender's own MAC.
 
@@ -71,17 +60,17 @@ def eth_mismatch(msg: NdMessage, ctx: Context) -> int:
     Redirects are not checked (as in NDPMon, ``monitoring.c:307-367``).
     """
     if msg.type == REDIRECT:
-        return 0
+        return PASS
     opt = msg.tlla if msg.type == NA else msg.slla
     if opt is None or opt == msg.eth_src:
-        return 0
-    ctx.alert(LOW, "ethernet mismatch",
+        return PASS
+    ctx.alert(LOW, reasons.ETHERNET_MISMATCH,
               f"ethernet mismatch {mac_str(opt)} {mac_str(msg.eth_src)} {ip_full(msg.src)}",
               mac2=opt)
-    return 1
+    return PASS
 
 
-@check("watch_eth_broadcast", reasons=("ethernet broadcast",))
+@check("watch_eth_broadcast", reasons=(reasons.ETHERNET_BROADCAST,))
 def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
     """IEEE 802: a source MAC is never all-zero, broadcast or multicast (group bit).
 
@@ -90,43 +79,39 @@ def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
     """
     mac = msg.eth_src
     if not (mac[0] & 1 or mac in BAD_SOURCE_MACS):
-        return 0
-    ctx.alert(LOW, "ethernet broadcast",
+        return PASS
+    ctx.alert(LOW, reasons.ETHERNET_BROADCAST,
               f"ethernet broadcast {mac_str(mac)} {ip_full(msg.src)}")
-    return 1
+    return PASS
 
 
-@check("watch_ip_broadcast", reasons=("ip multicast",))
+@check("watch_ip_broadcast", reasons=(reasons.IP_MULTICAST,))
 def ip_multicast(msg: NdMessage, ctx: Context) -> int:
     """RFC 4291 §2.7: multicast addresses must not be used as source addresses."""
     if msg.src[0] != 0xFF:
-        return 0
-    ctx.alert(LOW, "ip multicast", f"ip multicast {mac_str(msg.eth_src)} {ip_full(msg.src)}")
-    return 1
+        return PASS
+    ctx.alert(LOW, reasons.IP_MULTICAST, f"ip multicast {mac_str(msg.eth_src)} {ip_full(msg.src)}")
+    return PASS
 
 
-def _special_source(src: bytes) -> bool:
-    """Unspecified, link-local (fe80::/10), site-local (fec0::/10) or multicast."""
-    return src[0] == 0xFF or (src[0] == 0xFE and src[1] & 0x80) or not any(src)
-
-
-@check("watch_bogon", reasons=("bogon",))
+@check("watch_bogon", reasons=(reasons.BOGON,))
 def bogon(msg: NdMessage, ctx: Context) -> int:
     """A global source outside every prefix the probe's routers advertise (RFC 4861 §6.3.4).
 
+    Multicast, link- and site-local sources and ``::`` are not global, so never bogons.
     NDPMon compared 64 bits whatever the prefix length; we honour the configured length.
     """
     src = msg.src
-    if _special_source(src) or ctx.state.is_onlink(src):
-        return 0
-    ctx.alert(LOW, "bogon", f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
-    return 1
+    if src[0] == 0xFF or is_local_scope(src) or src == UNSPECIFIED or src in ctx.state.onlink:
+        return PASS
+    ctx.alert(LOW, reasons.BOGON, f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
+    return PASS
 
 
-@check("watch_hop_limit", reasons=("wrong ipv6 hop limit",))
+@check("watch_hop_limit", reasons=(reasons.WRONG_HOP_LIMIT,))
 def hop_limit(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.1/§7.1/§8.1: ND is sent with hop limit 255, proof it was not routed."""
     if msg.hlim == 255:
-        return 0
-    ctx.alert(LOW, "wrong ipv6 hop limit", f"IPv6 Hop Limit {msg.hlim}", hlim=msg.hlim)
-    return 1
+        return PASS
+    ctx.alert(LOW, reasons.WRONG_HOP_LIMIT, f"IPv6 Hop Limit {msg.hlim}", hlim=msg.hlim)
+    return PASS

@@ -12,31 +12,28 @@ the newline that ends ``new IP`` and ``new lla``.
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.checks import reasons
+from ndpmon.codec.addr import UNSPECIFIED, ip_short, is_link_local, mac_str
 from ndpmon.codec.message import NA, NS, RA, RS, NdMessage
-from ndpmon.state.neighbors import UNSPECIFIED, Neighbor
-from ndpmon.checks import HIGH, LOW, check
+from ndpmon.state.neighbors import Neighbor
+from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
 from ndpmon.checks.context import Context
 
 #: A neighbour silent for longer than this comes back with ``new activity`` (6 x 30 days).
 NEW_ACTIVITY_AFTER = 6 * 30 * 24 * 3600
 
 
-def _link_local(addr: bytes) -> bool:
-    return addr[0] == 0xFE and addr[1] & 0xC0 == 0x80
-
-
 @check("new_station", (RS, RA, NS, NA), skip_unspecified=True,
-       reasons=("new station", "new lla", "new IP", "changed ethernet address",
-                "wrong couple MAC/LLA", "flip flop", "reused old ethernet address",
-                "new activity"))
+       reasons=(reasons.NEW_STATION, reasons.NEW_LLA, reasons.NEW_IP, reasons.CHANGED_ETHERNET,
+                reasons.WRONG_COUPLE_MAC_LLA, reasons.FLIP_FLOP, reasons.REUSED_OLD_ETHERNET,
+                reasons.NEW_ACTIVITY))
 def new_station(msg: NdMessage, ctx: Context) -> int:
     """Learn who is on the link and raise an alert when a MAC or address changes hands."""
     src = msg.src
     if src[0] == 0xFF:  # multicast sources are ignored (ip multicast says it)
-        return 0
+        return PASS
     cache = ctx.state.neighbors
-    mac, local = msg.eth_src, _link_local(src)
+    mac, local = msg.eth_src, is_link_local(src)
     nb = cache.by_mac.get(mac)
     owner = cache.by_lla.get(src) if local else cache.by_ip.get(src)
     if nb is None and owner is None:
@@ -54,8 +51,8 @@ def _new(msg: NdMessage, ctx: Context, mac: bytes, src: bytes, local: bool) -> i
     nb = cache.add(mac, src if local else UNSPECIFIED, now)
     if not local:
         cache.add_address(nb, src, now)
-    ctx.alert(LOW, "new station", f"new station {mac_str(mac)} {ip_short(src)}")
-    return 1
+    ctx.alert(LOW, reasons.NEW_STATION, f"new station {mac_str(mac)} {ip_short(src)}")
+    return PASS
 
 
 def _known_lla(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | None,
@@ -64,13 +61,15 @@ def _known_lla(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | Non
     if owner is None:
         ctx.state.neighbors.set_lla(nb, src)
         _seen(ctx, nb)  # NDPMon resets the timer (new activity) before this alert
-        ctx.alert(LOW, "new lla", f"new lla {mac_str(nb.mac)} {ip_short(src)}\n")
-        return 1
+        ctx.alert(LOW, reasons.NEW_LLA, f"new lla {mac_str(nb.mac)} {ip_short(src)}\n")
+        return PASS
     if owner is not nb:
-        ctx.alert(HIGH, "wrong couple MAC/LLA",
+        ctx.alert(HIGH, reasons.WRONG_COUPLE_MAC_LLA,
                   f"wrong couple MAC/LLA in icmp6 {mac_str(nb.mac)} {ip_short(src)}",
                   mac2=owner.mac)
-        return 0
+        # NDPMon returned 0 here but 2 for the other spoofing alerts; the value is not
+        # read (new_station is not stop_on_error), so it says what the others say.
+        return STOP
     return _seen(ctx, nb)
 
 
@@ -81,17 +80,17 @@ def _known_ip(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | None
     if owner is None:
         cache.add_address(nb, src, now)
         _seen(ctx, nb)  # NDPMon resets the timer (new activity) before this alert
-        ctx.alert(LOW, "new IP", f"new IP {mac_str(nb.mac)} {ip_short(src)}\n")
-        return 1
+        ctx.alert(LOW, reasons.NEW_IP, f"new IP {mac_str(nb.mac)} {ip_short(src)}\n")
+        return PASS
     if owner is nb:
         cache.see_address(nb, src, now)
         return _seen(ctx, nb)
     old_mac = owner.mac
     cache.move_address(src, nb, now)
-    ctx.alert(LOW, "changed ethernet address",
+    ctx.alert(LOW, reasons.CHANGED_ETHERNET,
               f"changed ethernet address {mac_str(old_mac)} to {mac_str(nb.mac)} "
               f"{ip_short(src)}", mac2=old_mac)
-    return 2
+    return STOP
 
 
 def _mac_changed(msg: NdMessage, ctx: Context, owner: Neighbor, mac: bytes,
@@ -99,19 +98,19 @@ def _mac_changed(msg: NdMessage, ctx: Context, owner: Neighbor, mac: bytes,
     """An unknown MAC uses a known station's address: flip flop, reuse or change."""
     current = owner.mac
     if mac in owner.old_macs and mac == owner.previous_mac:
-        ctx.alert(HIGH, "flip flop",
+        ctx.alert(HIGH, reasons.FLIP_FLOP,
                   f"flip flop between {mac_str(current)} and {mac_str(mac)} for "
                   f"{ip_short(src)}", mac2=current)
     elif mac in owner.old_macs:
-        ctx.alert(HIGH, "reused old ethernet address",
+        ctx.alert(HIGH, reasons.REUSED_OLD_ETHERNET,
                   f"reused old ethernet address {mac_str(mac)} instead of "
                   f"{mac_str(current)} for {ip_short(src)}", mac2=current)
     else:
-        ctx.alert(HIGH, "changed ethernet address",
+        ctx.alert(HIGH, reasons.CHANGED_ETHERNET,
                   f"changed ethernet address {mac_str(current)} to {mac_str(mac)} "
                   f"{ip_short(src)}", mac2=current)
     ctx.state.neighbors.set_mac(owner, mac)
-    return 2
+    return STOP
 
 
 def _seen(ctx: Context, nb: Neighbor) -> int:
@@ -120,7 +119,7 @@ def _seen(ctx: Context, nb: Neighbor) -> int:
     quiet = now - nb.lastseen
     ctx.state.neighbors.touch(nb, now)
     if quiet <= NEW_ACTIVITY_AFTER:
-        return 0
-    ctx.alert(LOW, "new activity", f"new activity from: {mac_str(nb.mac)} {ip_short(nb.lla)}",
+        return PASS
+    ctx.alert(LOW, reasons.NEW_ACTIVITY, f"new activity from: {mac_str(nb.mac)} {ip_short(nb.lla)}",
               ipv6=nb.lla, silent_days=int(quiet // 86400))
-    return 1
+    return PASS

@@ -16,9 +16,10 @@ neighbour checks that looks like one station claiming many addresses.
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.checks import reasons
+from ndpmon.codec.addr import in_prefix, ip_short, mac_str
 from ndpmon.codec.message import NA, NdMessage
-from ndpmon.checks import HIGH, check
+from ndpmon.checks.registry import HIGH, PASS, STOP, check
 from ndpmon.checks.context import Context
 
 __all__ = ["watch_na_proxy", "declared_proxy"]
@@ -26,37 +27,30 @@ __all__ = ["watch_na_proxy", "declared_proxy"]
 
 def declared_proxy(proxies, mac: bytes, target: bytes) -> bool:
     """Is ``mac`` declared as a proxy for a prefix containing ``target``?"""
-    if not proxies:
-        return False
-    value = int.from_bytes(target, "big")
-    for proxy in proxies:
-        if proxy.mac == mac:
-            shift = 128 - proxy.length
-            if value >> shift == int.from_bytes(proxy.prefix, "big") >> shift:
-                return True
-    return False
+    return any(proxy.mac == mac and in_prefix(target, proxy.prefix, proxy.length)
+               for proxy in proxies)
 
 
-@check("watch_na_proxy", (NA,), stop_on_error=True, reasons=("undeclared ND proxy",))
+@check("watch_na_proxy", (NA,), stop_on_error=True, reasons=(reasons.UNDECLARED_PROXY,))
 def watch_na_proxy(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §7.2.8: an NA whose target is not its source speaks for someone else."""
     target, mac = msg.target, msg.eth_src
     if target == msg.src or target[0] == 0xFF:
-        return 0
+        return PASS
     state = ctx.state
     if declared_proxy(state.probe.proxies, mac, target):
-        return 2  # a declared proxy's answer: nothing more to check, no alert
+        return STOP  # a declared proxy's answer: nothing more to check, no alert
     cache = state.neighbors
     owner = cache.by_mac.get(mac)
     if owner is not None and (target == owner.lla or target in owner.addresses):
-        return 0  # a station answering for its own address from another one
+        return PASS  # a station answering for its own address from another one
     targets = state.proxy_watch.see(mac, target, ctx.now)
     if targets is None:
-        return 0
+        return PASS
     shown = ", ".join(ip_short(t) for t in targets[:4])
     more = "+" if len(targets) >= 16 else ""
-    ctx.alert(HIGH, "undeclared ND proxy",
+    ctx.alert(HIGH, reasons.UNDECLARED_PROXY,
               f"undeclared ND proxy {mac_str(mac)} {ip_short(msg.src)} answers for "
               f"{len(targets)}{more} addresses: {shown}{', ...' if len(targets) > 4 else ''}",
               targets=len(targets))
-    return 1
+    return PASS

@@ -10,30 +10,29 @@ names cannot overflow anything (B3), and the lifetime message is the right way r
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_full, ip_prefix64, mac_str
+from ndpmon.checks import reasons
+from ndpmon.codec.addr import in_prefix, ip_full, ip_prefix64, mac_str
 from ndpmon.config.model import Router
 from ndpmon.codec.message import (RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage,
-                                   PrefixInfo, Rdnss, RouteInfo)
-from ndpmon.checks import HIGH, check
+                                   PrefixInfo, Rdnss, RouteInfo, route_pref_reserved)
+from ndpmon.checks.registry import HIGH, PASS, STOP, check
 from ndpmon.checks.context import Context, unknown_pair
 
 MIN_VALID_LIFETIME = 7200  # RFC 4862 §5.5.3 e): the "two hours" rule
-ROUTE_PREF_RESERVED = 0x10  # RFC 4191 §2.1: preference 10 is reserved
 MAX_DOMAIN = 255
 
 
-UNKNOWN_ROUTER = (("wrong couple IP/MAC", "wrong router ip", "wrong router mac",
-                   "wrong ipv6 router"),
+UNKNOWN_ROUTER = ((reasons.WRONG_COUPLE_IP_MAC, reasons.WRONG_ROUTER_IP,
+                   reasons.WRONG_ROUTER_MAC, reasons.WRONG_IPV6_ROUTER),
                   ("wrong couple IP/MAC {} in RA", "wrong router ip {}", "wrong router mac {}",
                    "wrong ipv6 router {}"))
 
 
 @check("watch_ra", (RA,), stop_on_error=True, reasons=UNKNOWN_ROUTER[0] + (
-    "wrong RA flags", "wrong RA params", "wrong prefix", "wrong RA prefix option lifetimes",
-    "RA prefix option valid lifetime too short", "wrong RA prefix option params",
-    "wrong RA mtu option", "wrong RA RDNSS option", "wrong RA DNSSL option",
-    "wrong RA Route Info option", "wrong RA Route Info lifetime",
-    "wrong RA Route Info preference"))
+    reasons.WRONG_RA_FLAGS, reasons.WRONG_RA_PARAMS, reasons.WRONG_PREFIX,
+    reasons.WRONG_PREFIX_LIFETIMES, reasons.PREFIX_LIFETIME_TOO_SHORT,
+    reasons.WRONG_PREFIX_PARAMS, reasons.WRONG_MTU, reasons.WRONG_RDNSS, reasons.WRONG_DNSSL,
+    reasons.WRONG_ROUTE, reasons.WRONG_ROUTE_LIFETIME, reasons.WRONG_ROUTE_PREFERENCE))
 def watch_ra(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.2.1 / §6.1.2: only configured routers may advertise, as configured."""
     state = ctx.state
@@ -50,10 +49,10 @@ def watch_ra(msg: NdMessage, ctx: Context) -> int:
 
 def _flags_and_params(msg: NdMessage, ctx: Context, router: Router) -> int:
     """RFC 4861 §4.2 fields against the learned ones; M without O is suspicious."""
-    result = 0
+    result = PASS
     if msg.ra_flags & RA_MANAGED and not msg.ra_flags & RA_OTHER:
-        ctx.alert(HIGH, "wrong RA flags", "wrong RA flags: M=1 and O=0", flags=msg.ra_flags)
-        result = 2
+        ctx.alert(HIGH, reasons.WRONG_RA_FLAGS, "wrong RA flags: M=1 and O=0", flags=msg.ra_flags)
+        result = STOP
     if router.params_volatile:
         return result
     wrong = _differences((
@@ -63,7 +62,7 @@ def _flags_and_params(msg: NdMessage, ctx: Context, router: Router) -> int:
         ("reachable_timer", msg.reachabletime, router.reachable_timer),
         ("retrans_timer", msg.retranstimer, router.retrans_timer)))
     if wrong:
-        ctx.alert(HIGH, "wrong RA params", "wrong RA params: " + wrong)
+        ctx.alert(HIGH, reasons.WRONG_RA_PARAMS, "wrong RA params: " + wrong)
     return result
 
 
@@ -75,30 +74,30 @@ def _differences(items) -> str:
 
 def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo) -> int:
     """RFC 4861 §4.6.2 / RFC 4862 §5.5.3: known prefix, sane and learned lifetimes."""
-    known = next((p for p in router.prefixes if p.mask == opt.prefixlen
-                  and same_prefix(p.address, opt.prefix, p.mask)), None)
-    result = 0
+    known = next((p for p in router.prefixes if p.length == opt.prefixlen
+                  and in_prefix(opt.prefix, p.address, p.length)), None)
+    result = PASS
     if known is None:
-        ctx.alert(HIGH, "wrong prefix", f"wrong prefix {ip_prefix64(opt.prefix)} "
+        ctx.alert(HIGH, reasons.WRONG_PREFIX, f"wrong prefix {ip_prefix64(opt.prefix)} "
                   f"{mac_str(msg.eth_src)} {ip_full(msg.src)}", prefixlen=opt.prefixlen,
                   prefix=opt.prefix)
-        result = 2
+        result = STOP
     valid, preferred = opt.validlifetime, opt.preferredlifetime
     if preferred > valid:
-        ctx.alert(HIGH, "wrong RA prefix option lifetimes",
+        ctx.alert(HIGH, reasons.WRONG_PREFIX_LIFETIMES,
                   f"RA preferred lifetime {preferred} longer than valid lifetime {valid}")
-        result = 2
+        result = STOP
     if valid < MIN_VALID_LIFETIME:
-        ctx.alert(HIGH, "RA prefix option valid lifetime too short",
+        ctx.alert(HIGH, reasons.PREFIX_LIFETIME_TOO_SHORT,
                   f"RA prefix option valid lifetime {valid} < 2 hours")
-        result = 2
+        result = STOP
     if known is not None and not router.params_volatile:
         wrong = _differences((("flags", opt.flags, known.flags),
                               ("reserved2", opt.res2, 0),
                               ("valid_time", valid, known.valid),
                               ("preferred_time", preferred, known.preferred)))
         if wrong:
-            ctx.alert(HIGH, "wrong RA prefix option params",
+            ctx.alert(HIGH, reasons.WRONG_PREFIX_PARAMS,
                       "wrong RA prefix option params: " + wrong)
     return result
 
@@ -106,24 +105,24 @@ def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo)
 def _check_mtu(msg: NdMessage, ctx: Context, router: Router, opt: Mtu) -> int:
     """RFC 4861 §4.6.4: the advertised link MTU must be the learned one (and not 0)."""
     if router.params_volatile or router.mtu is None:
-        return 0
+        return PASS
     if opt.mtu != router.mtu or opt.mtu == 0:
-        ctx.alert(HIGH, "wrong RA mtu option", f"wrong RA mtu option: mtu={opt.mtu}")
-    return 0
+        ctx.alert(HIGH, reasons.WRONG_MTU, f"wrong RA mtu option: mtu={opt.mtu}")
+    return PASS
 
 
 def _check_rdnss(msg: NdMessage, ctx: Context, router: Router, opt: Rdnss) -> int:
     """RFC 8106 §5.1: every (server, lifetime) must be one the config lists."""
     if not opt.servers:
-        ctx.alert(HIGH, "wrong RA RDNSS option", "wrong RA RDNSS option: empty nameservers list")
-        return 2
-    result = 0
+        ctx.alert(HIGH, reasons.WRONG_RDNSS, "wrong RA RDNSS option: empty nameservers list")
+        return STOP
+    result = PASS
     for server in opt.servers:
         if (server, opt.lifetime) not in router.rdnss:
-            ctx.alert(HIGH, "wrong RA RDNSS option",
+            ctx.alert(HIGH, reasons.WRONG_RDNSS,
                       f"wrong RA RDNSS option: {ip_full(server)} {opt.lifetime}",
                       server=server, lifetime=opt.lifetime)
-            result = 2
+            result = STOP
     return result
 
 
@@ -133,55 +132,48 @@ def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> in
     Names are compared decoded from their label form, case-insensitively (B4 fixed). An
     option whose labels cannot be decoded is reported as such.
     """
-    result = 0
+    result = PASS
     for domain in opt.domains:
         if len(domain) > MAX_DOMAIN:  # NDPMon stops reading the option here
-            ctx.alert(HIGH, "wrong RA DNSSL option",
+            ctx.alert(HIGH, reasons.WRONG_DNSSL,
                       "wrong RA DNSSL option: search domain too long")
-            return 2
+            return STOP
         if (domain, opt.lifetime) not in router.dnssl:
-            ctx.alert(HIGH, "wrong RA DNSSL option",
+            ctx.alert(HIGH, reasons.WRONG_DNSSL,
                       f"wrong RA DNSSL option: {domain} {opt.lifetime}",
                       domain=domain, lifetime=opt.lifetime)
-            result = 2
+            result = STOP
     if opt.error:
-        ctx.alert(HIGH, "wrong RA DNSSL option",
+        ctx.alert(HIGH, reasons.WRONG_DNSSL,
                   f"wrong RA DNSSL option: undecodable domain name ({opt.error})",
                   fault=opt.error)
-        result = 2
+        result = STOP
     return result
 
 
 def _check_route(msg: NdMessage, ctx: Context, router: Router, opt: RouteInfo) -> int:
     """RFC 4191 §2.3: known routes only, with the learned lifetime and preference."""
     where = f"{ip_prefix64(opt.prefix)}/{opt.prefixlen}"
-    result = 0
-    if opt.pref == ROUTE_PREF_RESERVED:
-        ctx.alert(HIGH, "wrong RA Route Info option",
+    result = PASS
+    if route_pref_reserved(opt.pref):
+        ctx.alert(HIGH, reasons.WRONG_ROUTE,
                   "wrong RA Route Info option: route preference ignor")
-        result = 2
-    known = next((r for r in router.routes if r.mask == opt.prefixlen
-                  and same_prefix(r.address, opt.prefix, r.mask)), None)
+        result = STOP
+    known = next((r for r in router.routes if r.length == opt.prefixlen
+                  and in_prefix(opt.prefix, r.address, r.length)), None)
     if known is None:
-        ctx.alert(HIGH, "wrong RA Route Info option", f"wrong RA Route Info option {where}",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE, f"wrong RA Route Info option {where}",
                   prefix=opt.prefix, prefixlen=opt.prefixlen)
-        return 2
+        return STOP
     if opt.rtlifetime != known.lifetime:
-        ctx.alert(HIGH, "wrong RA Route Info lifetime",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE_LIFETIME,
                   f"wrong RA Route Info Lifetime {where} {opt.rtlifetime}")
-        result = 2
+        result = STOP
     if opt.pref != known.pref:
-        ctx.alert(HIGH, "wrong RA Route Info preference",
+        ctx.alert(HIGH, reasons.WRONG_ROUTE_PREFERENCE,
                   f"wrong RA Route Info preference {where} {opt.pref}")
-        result = 2
+        result = STOP
     return result
-
-
-def same_prefix(a: bytes, b: bytes, length: int) -> bool:
-    """Do ``a`` and ``b`` agree on their first ``length`` bits (RFC 4861 §4.6.2: the
-    bits after the prefix length are ignored)?"""
-    shift = 128 - length
-    return int.from_bytes(a, "big") >> shift == int.from_bytes(b, "big") >> shift
 
 
 _OPTION_CHECKS = {PrefixInfo: _check_prefix, Mtu: _check_mtu, Rdnss: _check_rdnss,

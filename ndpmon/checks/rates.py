@@ -6,7 +6,7 @@ every host's kernel), and the per-message alerts it causes say what each frame i
 that there are a hundred thousand of them. This check counts each message type per probe
 in fixed windows of ``<limits rate_window>`` seconds and raises one ``ND flood`` alert
 per type and window when the count passes ``rate * window``, naming the top sources of
-the window's second half (counted from half the limit on, see ratewatch.py).
+the window's second half (counted from half the limit on, see ndpmon/state/rates.py).
 
 The defaults are well above a LAN of a few hundred hosts (RFC 4861 §10: a router sends
 an unsolicited RA every 4-1800 s and at most one solicited RA per 3 s; a host sends a
@@ -23,31 +23,32 @@ bounded memory.
 
 from __future__ import annotations
 
+from ndpmon.checks import reasons
 from ndpmon.codec.addr import mac_str
 from ndpmon.codec.message import TYPE_NAMES, NdMessage
-from ndpmon.checks import HIGH, check
+from ndpmon.checks.registry import HIGH, PASS, check
 from ndpmon.checks.context import Context
 from ndpmon.state.rates import MAX_SOURCES
 
 __all__ = ["watch_rates"]
 
 
-@check("watch_rates", reasons=("ND flood",))
+@check("watch_rates", reasons=(reasons.ND_FLOOD,))
 def watch_rates(msg: NdMessage, ctx: Context) -> int:
     """RFC 6583 §4, RFC 4861 §10: a message rate no LAN needs is an attack."""
     rates, now, kind = ctx.state.rates, ctx.now, msg.type
     if not rates.start <= now < rates.end:
         rates.open(now)
-    counts = rates.counts  # RateWatch.see, inlined: every ND message comes here
+    counts = rates.counts  # counted here, not in a method: every ND message comes here
     count = counts[kind] = counts.get(kind, 0) + 1
     if count <= rates.half[kind] or rates.over_half(kind, msg.eth_src, count) is None:
-        return 0
+        return PASS
     name = TYPE_NAMES[kind]
     seen = len(rates.sources[kind])
     top = ", ".join(f"{mac_str(m)} x{n}" for m, n in rates.top(kind))
-    ctx.alert(HIGH, "ND flood",
+    ctx.alert(HIGH, reasons.ND_FLOOD,
               f"ND flood: {count} {name} in {rates.window:g} s (limit "
               f"{rates.rates[kind]:g}/s); {'at least ' if seen >= MAX_SOURCES else ''}"
               f"{seen} source{'' if seen == 1 else 's'} in its second half, top: {top}",
               count=count, window=rates.window)
-    return 1
+    return PASS

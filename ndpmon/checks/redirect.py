@@ -10,14 +10,15 @@ first hop it names, a station that is neither the destination nor a router.
 
 from __future__ import annotations
 
-from ndpmon.codec.addr import ip_full, mac_str
+from ndpmon.checks import reasons
+from ndpmon.codec.addr import ip_full, is_link_local, mac_str
 from ndpmon.codec.message import REDIRECT, NdMessage
-from ndpmon.checks import HIGH, check
+from ndpmon.checks.registry import HIGH, PASS, check
 from ndpmon.checks.context import Context, unknown_pair
 
 
-UNKNOWN_REDIRECTOR = (("wrong couple IP/MAC in RD", "wrong router redirect ip",
-                       "wrong router redirect mac", "wrong router redirect"),
+UNKNOWN_REDIRECTOR = ((reasons.WRONG_COUPLE_IP_MAC_RD, reasons.WRONG_REDIRECT_IP,
+                       reasons.WRONG_REDIRECT_MAC, reasons.WRONG_REDIRECT),
                       ("wrong couple IP/MAC {} in RD", "wrong router redirect ip {}",
                        "wrong router redirect mac {}", "wrong router redirect {}"))
 
@@ -26,11 +27,11 @@ UNKNOWN_REDIRECTOR = (("wrong couple IP/MAC in RD", "wrong router redirect ip",
 def watch_rd_src(msg: NdMessage, ctx: Context) -> int:
     """Only a configured (MAC, LLA) pair may redirect; the unknown half names the reason."""
     if (msg.eth_src, msg.src) in ctx.state.router_by_pair:
-        return 0
+        return PASS
     return unknown_pair(msg, ctx, *UNKNOWN_REDIRECTOR)
 
 
-@check("watch_rd_target", (REDIRECT,), reasons=("redirect to unknown router",))
+@check("watch_rd_target", (REDIRECT,), reasons=(reasons.REDIRECT_TO_UNKNOWN,))
 def watch_rd_target(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §4.5, §8.1: the target is the destination itself (on-link) or a better
     first-hop router (by its link-local address); from a configured router, a link-local
@@ -38,10 +39,9 @@ def watch_rd_target(msg: NdMessage, ctx: Context) -> int:
     global address (§8.1), so that one does no harm."""
     state, target = ctx.state, msg.target
     if ((msg.eth_src, msg.src) not in state.router_by_pair or target == msg.rd_dst
-            or target in state.router_llas or not (target[0] == 0xFE
-                                                   and target[1] & 0xC0 == 0x80)):
-        return 0
-    ctx.alert(HIGH, "redirect to unknown router",
+            or target in state.router_llas or not is_link_local(target)):
+        return PASS
+    ctx.alert(HIGH, reasons.REDIRECT_TO_UNKNOWN,
               f"redirect to unknown router {mac_str(msg.eth_src)} {ip_full(msg.src)} target "
               f"{ip_full(msg.target)} for {ip_full(msg.rd_dst)}")
-    return 1
+    return PASS

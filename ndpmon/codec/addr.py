@@ -1,19 +1,93 @@
-"""Text forms of MACs and addresses exactly as NDPMon 2.1 printed them (REFERENCE §1.2).
+"""IPv6 and MAC addresses as bytes: the one home of their tests, prefixes and text forms.
 
-Alert messages are matched by admins' log filters, so each message keeps the helper the
-original used: ``ether_ntoa`` (unpadded MAC), ``ipv6_ntoa`` (uncompressed, no leading
-zeros), ``inet_ntop`` (compressed) and ``ipv6pre_ntoa`` (first 64 bits only).
+Addresses are the 16-byte ``bytes`` the decoder produces and MACs 6-byte ``bytes``.
+The tests (link-local, unspecified, ...) are plain byte comparisons, cheap enough for
+the per-frame path, so every module asks here rather than spelling ``fe80::/10`` again.
+
+Prefixes (RFC 4291 §2.3): ``prefix_bits(addr, length)`` is the integer of the first
+``length`` bits, so two addresses share a prefix when those integers are equal;
+``PrefixTable`` answers "inside any of these prefixes?" with one set lookup per length.
+
+Text forms exactly as NDPMon 2.1 printed them (REFERENCE §1.2): alert messages are
+matched by admins' log filters, so each message keeps the helper the original used:
+``ether_ntoa`` (unpadded MAC), ``ipv6_ntoa`` (uncompressed, no leading zeros),
+``inet_ntop`` (compressed) and ``ipv6pre_ntoa`` (first 64 bits only).
 """
 
 from __future__ import annotations
 
-import socket
 import struct
+from socket import AF_INET6, inet_ntop
+from typing import Iterable
 
-__all__ = ["mac_str", "ip_full", "ip_short", "ip_prefix64"]
+__all__ = ["UNSPECIFIED", "is_unspecified", "is_link_local", "is_local_scope",
+           "prefix_bits", "in_prefix", "masked", "PrefixTable",
+           "mac_str", "ip_full", "ip_short", "ip_prefix64"]
+
+#: ``::`` (RFC 4291 §2.5.2): the source of a DAD probe, "no address" in the cache.
+UNSPECIFIED = bytes(16)
 
 _H8 = struct.Struct("!8H")
 _H4 = struct.Struct("!4H")
+
+
+def is_unspecified(addr: bytes) -> bool:
+    """``::`` (RFC 4291 §2.5.2)."""
+    return addr == UNSPECIFIED
+
+
+def is_link_local(addr: bytes) -> bool:
+    """fe80::/10 (RFC 4291 §2.5.6)."""
+    return addr[0] == 0xFE and addr[1] & 0xC0 == 0x80
+
+
+def is_local_scope(addr: bytes) -> bool:
+    """fe80::/9: link-local (fe80::/10) or the deprecated site-local (fec0::/10,
+    RFC 3879): addresses that no router advertises a prefix for."""
+    return addr[0] == 0xFE and addr[1] & 0x80 != 0
+
+
+def prefix_bits(addr: bytes, length: int) -> int:
+    """The first ``length`` bits of ``addr`` as an integer (0 for length 0)."""
+    return int.from_bytes(addr, "big") >> (128 - length)
+
+
+def in_prefix(addr: bytes, prefix: bytes, length: int) -> bool:
+    """Is ``addr`` inside ``prefix``/``length`` (the bits after the length ignored,
+    RFC 4861 §4.6.2)?"""
+    shift = 128 - length
+    return int.from_bytes(addr, "big") >> shift == int.from_bytes(prefix, "big") >> shift
+
+
+def masked(addr: bytes, length: int) -> bytes:
+    """``addr`` with the bits after the first ``length`` set to zero."""
+    shift = 128 - length
+    return ((int.from_bytes(addr, "big") >> shift) << shift).to_bytes(16, "big")
+
+
+class PrefixTable:
+    """A set of prefixes, asked "is this address inside one of them?" per packet.
+
+    Per prefix length, the prefixes as integers (``prefix_bits``): a lookup is one
+    shift and one set test per distinct length, whatever the number of prefixes.
+    """
+
+    __slots__ = ("by_shift",)
+
+    def __init__(self, prefixes: Iterable[tuple[bytes, int]]) -> None:
+        table: dict[int, set[int]] = {}
+        for address, length in prefixes:
+            shift = 128 - length
+            table.setdefault(shift, set()).add(int.from_bytes(address, "big") >> shift)
+        self.by_shift = tuple((shift, frozenset(values))
+                              for shift, values in sorted(table.items()))
+
+    def __contains__(self, addr: bytes) -> bool:
+        value = int.from_bytes(addr, "big")
+        for shift, values in self.by_shift:
+            if value >> shift in values:
+                return True
+        return False
 
 
 def mac_str(mac: bytes) -> str:
@@ -28,7 +102,7 @@ def ip_full(addr: bytes) -> str:
 
 def ip_short(addr: bytes) -> str:
     """``inet_ntop``: the compressed form, e.g. ``fe80::211:22ff:fe33:4455``."""
-    return socket.inet_ntop(socket.AF_INET6, addr)
+    return inet_ntop(AF_INET6, addr)
 
 
 def ip_prefix64(addr: bytes) -> str:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import struct
 
+from ndpmon.codec.addr import UNSPECIFIED, is_link_local
 from ndpmon.codec.message import (
+    EXT_AH, EXT_DESTINATION, EXT_FRAGMENT, EXT_HOP_BY_HOP, EXT_ROUTING,
     NA, NS, RA, REDIRECT, RS, ND_TYPES, NA_SOLICITED,
     Dnssl, Fragment, LinkLayer, Mtu, NdMessage, NotND, PrefixInfo, Rdnss, Redirected, RouteInfo,
     Unknown,
@@ -25,9 +27,8 @@ __all__ = ["decode"]
 
 ETH_IPV6 = 0x86DD
 VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
-EXT_SIMPLE = frozenset((0, 43, 60))  # hop-by-hop, routing, destination options
-EXT_FRAGMENT, EXT_AH, ICMPV6 = 44, 51, 58
-ZERO16 = bytes(16)
+EXT_SIMPLE = frozenset((EXT_HOP_BY_HOP, EXT_ROUTING, EXT_DESTINATION))  # length in 8 bytes
+ICMPV6 = 58
 
 _RA = struct.Struct("!BBHII")
 _PIO = struct.Struct("!BBIII16s")
@@ -255,7 +256,7 @@ def _route_info(body: bytes):
     plen, pref, lifetime = _RIO.unpack_from(body, 2)
     if plen > 128 or (plen > 64 and n < 24) or (plen > 0 and n < 16):
         return f"route information option length {n} too short for /{plen}"
-    return RouteInfo(plen, pref, lifetime, (body[8:] + ZERO16)[:16])
+    return RouteInfo(plen, pref, lifetime, body[8:24].ljust(16, b"\0"))
 
 
 def _dnssl(body: bytes) -> Dnssl:
@@ -286,10 +287,6 @@ def _dnssl(body: bytes) -> Dnssl:
     return Dnssl(lifetime, tuple(domains), None)
 
 
-def _is_link_local(addr: bytes) -> bool:
-    return addr[0] == 0xFE and addr[1] & 0xC0 == 0x80
-
-
 def _validity(msg: NdMessage) -> str | None:
     """The RFC 4861 validity rules beyond lengths (hop limit has its own NDPMon check)."""
     if msg.checksum_ok is False:
@@ -297,18 +294,18 @@ def _validity(msg: NdMessage) -> str | None:
     if msg.code != 0:
         return f"ICMPv6 code {msg.code}"
     t = msg.type
-    if msg.src == ZERO16 and msg.slla is not None and t in (RS, NS):
+    if msg.src == UNSPECIFIED and msg.slla is not None and t in (RS, NS):
         return "source link-layer option from the unspecified address"  # §6.1.1, §7.1.1
     if t == RA or t == REDIRECT:
-        if not _is_link_local(msg.src):
+        if not is_link_local(msg.src):
             return "source is not link-local"  # §6.1.2, §8.1
     if t == NS:
         if msg.target[0] == 0xFF:
             return "target is multicast"  # §7.1.1
-        if msg.src == ZERO16 and msg.dst[:13] != SOLICITED_NODE:
+        if msg.src == UNSPECIFIED and msg.dst[:13] != SOLICITED_NODE:
             return "DAD solicitation not sent to a solicited-node address"  # §7.1.1
     elif t == NA:
-        if msg.src == ZERO16:
+        if msg.src == UNSPECIFIED:
             return "advertisement from the unspecified address"  # §4.4, §7.2.4
         if msg.dst[0] == 0xFF and msg.na_flags & NA_SOLICITED:
             return "solicited flag set on a multicast advertisement"  # §7.1.2

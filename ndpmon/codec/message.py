@@ -11,6 +11,8 @@ from __future__ import annotations
 
 __all__ = [
     "RS", "RA", "NS", "NA", "REDIRECT", "ND_TYPES", "TYPE_NAMES",
+    "EXT_HOP_BY_HOP", "EXT_ROUTING", "EXT_FRAGMENT", "EXT_AH", "EXT_DESTINATION", "EXT_NAMES",
+    "MAX_NAMED_HEADERS", "header_chain", "ROUTE_PREF_RESERVED", "route_pref_reserved",
     "NotND", "Fragment", "NdMessage",
     "LinkLayer", "PrefixInfo", "Redirected", "Mtu", "RouteInfo", "Rdnss", "Dnssl", "Unknown",
 ]
@@ -19,6 +21,14 @@ RS, RA, NS, NA, REDIRECT = 133, 134, 135, 136, 137
 ND_TYPES = frozenset((RS, RA, NS, NA, REDIRECT))
 TYPE_NAMES = {RS: "RS", RA: "RA", NS: "NS", NA: "NA", REDIRECT: "Redirect"}
 
+# IPv6 extension headers the decoder walks (RFC 8200 §4; AH: RFC 4302), by Next Header
+EXT_HOP_BY_HOP, EXT_ROUTING, EXT_FRAGMENT, EXT_AH, EXT_DESTINATION = 0, 43, 44, 51, 60
+EXT_NAMES = {EXT_HOP_BY_HOP: "hop-by-hop", EXT_ROUTING: "routing", EXT_FRAGMENT: "fragment",
+             EXT_AH: "AH", EXT_DESTINATION: "destination"}
+#: Headers named in an alert; a longer chain ends in ``+N more``, so that a frame with
+#: 150 headers cannot make a 1.7 KB alert message (found by fuzz/, tests/test_fuzz.py).
+MAX_NAMED_HEADERS = 8
+
 # ND option types (RFC 4861 §4.6, RFC 4191, RFC 8106)
 OPT_SLLA, OPT_TLLA, OPT_PREFIX, OPT_REDIRECTED, OPT_MTU = 1, 2, 3, 4, 5
 OPT_ROUTE, OPT_RDNSS, OPT_DNSSL = 24, 25, 31
@@ -26,6 +36,25 @@ OPT_ROUTE, OPT_RDNSS, OPT_DNSSL = 24, 25, 31
 # flag bits of the NA (RFC 4861 §4.4) and RA (§4.2) messages
 NA_ROUTER, NA_SOLICITED, NA_OVERRIDE = 0x80, 0x40, 0x20
 RA_MANAGED, RA_OTHER = 0x80, 0x40
+#: The Prf bits (RFC 4191 §2.1: bits 3-4 of the Route Information option's Resvd/Prf
+#: byte) with the reserved value 10 (binary): the route is to be ignored.
+ROUTE_PREF_RESERVED = 0x10
+_PRF_BITS = 0x18
+
+
+def header_chain(ext: tuple[int, ...]) -> str:
+    """``hop-by-hop,destination``: the names of extension headers, as alerts print them;
+    at most MAX_NAMED_HEADERS, then ``+N more``."""
+    names = [EXT_NAMES.get(h, str(h)) for h in ext[:MAX_NAMED_HEADERS]]
+    if len(ext) > MAX_NAMED_HEADERS:
+        names.append(f"+{len(ext) - MAX_NAMED_HEADERS} more")
+    return ",".join(names)
+
+
+def route_pref_reserved(pref: int) -> bool:
+    """Does a Route Information option's Resvd/Prf byte ``pref`` carry the reserved
+    preference 10 (RFC 4191 §2.1, §2.3: the option is then ignored)?"""
+    return pref & _PRF_BITS == ROUTE_PREF_RESERVED
 
 
 class NotND:

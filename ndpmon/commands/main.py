@@ -26,6 +26,7 @@ from ndpmon.run import privs
 from ndpmon.run import safepath
 from ndpmon.run.daemon import PidFile, detach, setup_logging
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG, RunOptions
+from ndpmon.config.values import duration
 
 __all__ = ["main", "build_parser", "run_command", "Command"]
 
@@ -91,16 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def _duration(text: str) -> float:
     """``90``, ``90s``, ``30m``, ``12h`` or ``7d`` as seconds (argparse type)."""
-    value = text.strip().lower()
-    unit = _UNITS.get(value[-1:], None)
-    number = value[:-1] if unit else value
     try:
-        seconds = float(number) * (unit or 1)
+        seconds = duration(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 30m, 12h)") \
             from None

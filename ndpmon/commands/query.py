@@ -30,14 +30,13 @@ from ndpmon.formats import alertsxml
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.checks.alert import Alert
 from ndpmon.errors import NdpmonError
-from ndpmon.codec.addr import ip_full, ip_short, mac_str
-from ndpmon.state.neighbors import UNSPECIFIED, Neighbor, NeighborCache
+from ndpmon.codec.addr import UNSPECIFIED, ip_full, ip_short, mac_str
+from ndpmon.state.neighbors import Neighbor, NeighborCache
 
 __all__ = ["Findings", "by_mac", "by_ip", "since", "parse_time", "load_files",
            "format_findings", "answer", "run", "build_parser"]
 
 Seen = list[tuple[str, Neighbor]]
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -85,13 +84,14 @@ def parse_time(text: str, now: float) -> float:
     """``2h`` / ``30m`` / ``7d`` / ``90s`` ago, an ISO date or time (local unless it says
     otherwise: ``2026-01-01``, ``2026-01-01 12:00``, ``...T12:00:00Z``), or ``@EPOCH``."""
     value = text.strip()
+    unit = convert.DURATION_UNITS.get(value[-1:].lower())
     if value[:1] == "@":
         try:
             return float(value[1:])
         except ValueError:
             pass
-    elif value[-1:].lower() in _UNITS and value[:-1].replace(".", "", 1).isdigit():
-        return now - float(value[:-1]) * _UNITS[value[-1:].lower()]
+    elif unit and value[:-1].replace(".", "", 1).isdigit():
+        return now - float(value[:-1]) * unit
     else:
         try:
             return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

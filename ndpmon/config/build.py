@@ -215,9 +215,7 @@ class Converter:
         """``<store>``: the PostgreSQL store; its URL must not hold a password."""
         if el is None:
             return None
-        from ndpmon.store.url import check_url
-
-        return Store(url=self.attr(el, "url", check_url),
+        return Store(url=self.attr(el, "url", convert.store_url),
                      password_file=self.attr(el, "password_file", _path, None),
                      source=self.attr(el, "source", _source, None),
                      queue_size=self.attr(el, "queue_size", convert.positive, 100_000),
@@ -296,7 +294,7 @@ class Converter:
     def prefix(self, el: Element) -> Prefix:
         return Prefix(
             address=self.required(el, "address", convert.ipv6),
-            mask=self.required(el, "mask", convert.prefix_len),
+            length=self.required(el, "mask", convert.prefix_len),
             flags=self.optional(el, "param_flags_reserved", convert.u8),
             valid=self.optional(el, "param_valid_time", convert.u32),
             preferred=self.optional(el, "param_preferred_time", convert.u32),
@@ -305,7 +303,7 @@ class Converter:
     def route(self, el: Element) -> Route:
         return Route(
             address=self.required(el, "address", convert.ipv6),
-            mask=self.required(el, "mask", convert.prefix_len),
+            length=self.required(el, "mask", convert.prefix_len),
             pref=self.required(el, "param_pref_reserved", convert.u8),
             lifetime=self.required(el, "lifetime", convert.u32),
         )

@@ -124,7 +124,7 @@ class Prefix:
     """A router's ``<prefix>``: a Prefix Information option it is allowed to send."""
 
     address: bytes
-    mask: int
+    length: int  #: the prefix length (``<mask>`` in the XML)
     flags: int | None = None
     valid: int | None = None
     preferred: int | None = None
@@ -135,7 +135,7 @@ class Route:
     """A router's ``<route>``: a Route Information option (RFC 4191) it is allowed to send."""
 
     address: bytes
-    mask: int
+    length: int  #: the prefix length (``<mask>`` in the XML)
     pref: int
     lifetime: int
 

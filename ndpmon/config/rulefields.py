@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ndpmon.codec.addr import in_prefix
 from ndpmon.config import values as convert
 from ndpmon.codec.message import (NA, NS, OPT_MTU, OPT_PREFIX, OPT_SLLA, OPT_TLLA, RA, REDIRECT, RS,
                     NdMessage)
@@ -33,12 +34,9 @@ def _mac(text: str) -> bytes:
     return convert.mac(text)
 
 
-def _prefix(text: str) -> tuple[int, int]:
-    """``address[/len]`` as (prefix value, shift): a match is ``addr >> shift == value``."""
-    address, slash, length = text.partition("/")
-    bits = convert.prefix_len(length) if slash else 128
-    shift = 128 - bits
-    return int.from_bytes(convert.ipv6(address), "big") >> shift, shift
+def _prefix(text: str) -> tuple[bytes, int]:
+    """``address[/len]`` as (prefix, length): a match is ``in_prefix(addr, *operand)``."""
+    return convert.prefix(text)
 
 
 def _flag(text: str) -> bool:
@@ -144,6 +142,6 @@ def test(field: str, operand: Any, msg: NdMessage) -> bool | None:
         return got
     values = got if isinstance(got, list) else (got,)
     if kind == "addr":
-        prefix, shift = operand
-        return any(int.from_bytes(v, "big") >> shift == prefix for v in values)
+        prefix, length = operand
+        return any(in_prefix(v, prefix, length) for v in values)
     return operand in values

@@ -13,8 +13,10 @@ Addresses come out in the form the packet decoder produces (16-byte and
 from __future__ import annotations
 
 import re
-import socket
+from socket import AF_INET6, inet_pton
+from urllib.parse import parse_qs, urlsplit
 
+from ndpmon.codec.addr import masked
 from ndpmon.config.model import Guard
 
 __all__ = [
@@ -33,6 +35,9 @@ __all__ = [
     "probe_type",
     "one_line",
     "seconds",
+    "window",
+    "duration",
+    "DURATION_UNITS",
     "relay",
     "SYSLOG_FACILITIES",
 ]
@@ -101,7 +106,7 @@ def ipv6(text: str) -> bytes:
     """An IPv6 address (any RFC 4291 text form) as 16 bytes."""
     value = text.strip()
     try:
-        return socket.inet_pton(socket.AF_INET6, value)
+        return inet_pton(AF_INET6, value)
     except (OSError, ValueError):
         raise _fail("not an IPv6 address", value) from None
 
@@ -146,9 +151,7 @@ def prefix(text: str) -> tuple[bytes, int]:
     value = text.strip()
     addr, slash, length = value.partition("/")
     size = prefix_len(length) if slash else 128
-    raw = int.from_bytes(ipv6(addr), "big")
-    mask = ((1 << size) - 1) << (128 - size) if size else 0
-    return (raw & mask).to_bytes(16, "big"), size
+    return masked(ipv6(addr), size), size
 
 
 def boolean01(text: str) -> bool:
@@ -224,11 +227,31 @@ def one_line(text: str) -> str:
     return value
 
 
+#: The units a duration may end in (``90s``, ``30m``, ``12h``, ``7d``); none: seconds.
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str, *, units: bool = True) -> float:
+    """The one duration parser: a decimal number of seconds (``2.5``), with ``units``
+    also ``90s``, ``30m``, ``12h`` or ``7d``, as seconds.
+
+    Raises ``ValueError("not a duration: '...'")`` for text that is no number. The range
+    is the caller's: each use has its own bounds and message (``seconds``, ``window``,
+    ``ndpmon --learn-for``, npd6's ``discovery``); NaN passes here and fails every range.
+    """
+    value = text.strip().lower()
+    scale = DURATION_UNITS.get(value[-1:], 0) if units else 0
+    try:
+        return float(value[:-1] if scale else value) * (scale or 1)
+    except ValueError:
+        raise _fail("not a duration", text.strip()) from None
+
+
 def seconds(text: str) -> float:
     """A duration in seconds, 0 or more, at most a day (``2.5`` is allowed)."""
     value = text.strip()
     try:
-        number = float(value)
+        number = duration(value, units=False)
     except ValueError:
         raise _fail("not a number of seconds", value) from None
     if not 0 <= number <= 86400:
@@ -259,3 +282,25 @@ def relay(text: str) -> tuple[str, int]:
     if match.group("v6"):
         ipv6(host)
     return host, port
+
+
+_SCHEMES = ("postgresql://", "postgres://")
+_KEY_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.I)
+
+
+def store_url(text: str) -> str:
+    """A libpq URL or ``key=value`` string, refused if it holds a password."""
+    url = text.strip()
+    if not url or not url.isprintable():
+        raise ValueError("not a PostgreSQL URL")
+    if url.lower().startswith(_SCHEMES):
+        parts = urlsplit(url)
+        if parts.password is not None or "password" in parse_qs(parts.query):
+            raise ValueError("the URL holds a password: put it in password_file or "
+                             "PGPASSWORD / ~/.pgpass instead")
+    elif "=" not in url:
+        raise ValueError(f"not a PostgreSQL URL (postgresql://host/db): {url[:40]!r}")
+    elif _KEY_PASSWORD.search(url):
+        raise ValueError("the connection string holds a password: put it in "
+                         "password_file or PGPASSWORD / ~/.pgpass instead")
+    return url

@@ -311,7 +311,7 @@ def router_lines(r: Router) -> Lines:
 
 
 def _prefix_lines(p: Prefix) -> Lines:
-    fields = (("address", ip_short(p.address)), ("mask", p.mask),
+    fields = (("address", ip_short(p.address)), ("mask", p.length),
               ("param_flags_reserved", p.flags), ("param_valid_time", p.valid),
               ("param_preferred_time", p.preferred))
     return ([(0, "<prefix>")] + [(1, _leaf(tag, v)) for tag, v in fields if v is not None]
@@ -319,7 +319,7 @@ def _prefix_lines(p: Prefix) -> Lines:
 
 
 def _route_lines(r: Route) -> Lines:
-    fields = (("address", ip_short(r.address)), ("mask", r.mask),
+    fields = (("address", ip_short(r.address)), ("mask", r.length),
               ("param_pref_reserved", r.pref), ("lifetime", r.lifetime))
     return [(0, "<route>")] + [(1, _leaf(tag, v)) for tag, v in fields] + [(0, "</route>")]
 

@@ -6,8 +6,8 @@ reads a clock, a socket or a file. The engine also keeps the counters an admin a
 alert, raised once when a cap first evicts and then at most once per ``LIMIT_REPORT_EVERY``.
 
 In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) before
-the checks run, the checks still fill the neighbour cache, and no alert leaves the engine
-(REFERENCE §3.3).
+the checks run, the core checks still fill the neighbour cache (plugin checks do not run),
+and no alert leaves the engine (REFERENCE §3.3).
 
 Plugins (ndpmon.engine.plugin) add checks to the registry and may drop raw frames before they
 are decoded (the countermeasures plugin drops the packets it sent itself). Their I/O
@@ -22,13 +22,14 @@ from types import MappingProxyType
 from typing import Sequence
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.checks import CORE, Plans, ProbeState, run_checks
+from ndpmon.checks import CORE, Plans, reasons, run_checks
 from ndpmon.codec.decode import decode
 from ndpmon.state.learn import learn_na, learn_ra
 from ndpmon.config.model import Config
 from ndpmon.checks.fragments import watch_fragment
 from ndpmon.codec.message import NA, RA, Fragment, NdMessage
 from ndpmon.engine.plugin import Plugin, overrides
+from ndpmon.state.probe import ProbeState
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
@@ -112,17 +113,12 @@ class Engine:
         """Swap in a new config (SIGHUP): routers, settings and limits change, the
         neighbour caches stay. Probes new in ``config`` start empty; probes gone from
         it keep their state (their interfaces are still captured until a restart)."""
-        limits = config.settings.limits
         for probe in config.probes:
             state = self.probes.get(probe.name)
             if state is None:
                 self.probes[probe.name] = ProbeState(probe, config.settings)
-                continue
-            state.probe = probe
-            state.set_routers(probe.routers)
-            state.neighbors.max_neighbors = limits.max_neighbors
-            state.neighbors.max_addresses = limits.max_addresses
-            state.rates.configure(limits)
+            else:
+                state.configure(probe, config.settings)
         self.config = config
         for plugin in self.plugins:
             plugin.reconfigure(config)
@@ -146,5 +142,5 @@ class Engine:
                    f"max {cache.max_neighbors} neighbors and {addrs} addresses over "
                    f"max {cache.max_addresses} per neighbor")
         extra = MappingProxyType({"evicted_neighbors": nbs, "evicted_addresses": addrs})
-        return [Alert(now, state.name, Priority.HIGH, "neighbor cache limit reached",
+        return [Alert(now, state.name, Priority.HIGH, reasons.CACHE_LIMIT,
                       message, extra=extra)]

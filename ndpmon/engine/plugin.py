@@ -49,8 +49,10 @@ class PluginError(NdpmonError):
 class PluginCheck:
     """A check a plugin adds to the engine's ordered registry (ndpmon.checks).
 
-    ``func(msg, ctx) -> int`` is called like a core check: 0 nothing, 1 alert, 2 alert
-    that stops the packet if ``stop_on_error``. With ``before`` = None it runs after the
+    ``func(msg, ctx) -> int`` is called like a core check (ndpmon.checks.registry): it
+    returns ``PASS`` (0) or ``STOP`` (2), and STOP stops the packet if ``stop_on_error``;
+    any other value (NDPMon's 1, "alerted") counts as PASS. Plugin checks run while
+    monitoring, not in learning mode. With ``before`` = None it runs after the
     core checks, and only if none of them stopped the packet (NDPMon's rules, REFERENCE
     §1.2 row 21); with ``before`` = the name of a core check (e.g. ``"new_station"``) it
     runs just before each slot of that check, for the types of that slot.

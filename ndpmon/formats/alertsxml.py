@@ -27,7 +27,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.codec.addr import ip_short, mac_str
+from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.config import values as convert
 from ndpmon.errors import ConfigError, WriteError
 from ndpmon.files import reader as xmlsafe
@@ -49,7 +49,6 @@ MAX_ALERTS_BYTES = 1024 * 2**20
 _CLOSE = b"</alerts>"
 _TAIL = 4096  # how much of an existing file is read to find its closing tag
 _ZERO_MAC = bytes(6)
-_ZERO_IP = bytes(16)
 
 
 def beside_cache(cache: str) -> str:
@@ -75,7 +74,7 @@ def render_alert(alert: Alert) -> str:
         "  <alert>\n"
         f"    <ethernet_address1>{mac_str(alert.mac or _ZERO_MAC)}</ethernet_address1>\n"
         f"    <ethernet_address2>{mac_str(alert.mac2 or _ZERO_MAC)}</ethernet_address2>\n"
-        f"    <ipv6_address>{ip_short(alert.ipv6 or _ZERO_IP)}</ipv6_address>\n"
+        f"    <ipv6_address>{ip_short(alert.ipv6 or UNSPECIFIED)}</ipv6_address>\n"
         + _element("message", alert.message)
         + f"    <priority>{int(alert.priority)}</priority>\n"
         + _element("probe", alert.probe)
@@ -237,4 +236,4 @@ def _alert(el: etree._Element) -> Alert:
     return Alert(when, text("probe"), priority, text("reason"), el.findtext("message") or "",
                  conv("ethernet_address1", convert.mac, _ZERO_MAC),
                  conv("ethernet_address2", convert.mac, _ZERO_MAC),
-                 conv("ipv6_address", convert.ipv6, _ZERO_IP))
+                 conv("ipv6_address", convert.ipv6, UNSPECIFIED))

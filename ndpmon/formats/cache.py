@@ -21,8 +21,8 @@ from ndpmon.files import reader as xmlsafe
 from ndpmon.files.atomic import write_atomic
 from ndpmon.files.text import xml_escape
 from ndpmon.errors import ConfigError
-from ndpmon.codec.addr import ip_short, mac_str
-from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
+from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
+from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 
 __all__ = ["load_cache", "save_cache"]
 

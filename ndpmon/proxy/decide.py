@@ -29,14 +29,13 @@ from __future__ import annotations
 import struct
 from typing import Iterable, NamedTuple
 
+from ndpmon.codec.addr import UNSPECIFIED, in_prefix, is_link_local
 from ndpmon.codec.message import NA_ROUTER, NA_SOLICITED, NS, NdMessage
 from ndpmon.proxy.npd6conf import ProxySettings
 from ndpmon.state.neighbors import NeighborCache
 
 __all__ = ["Iface", "Answer", "decide", "alive", "listed", "flags", "NaBuilder", "REASONS",
            "na_checksum"]
-
-ZERO16 = bytes(16)
 
 #: Why an NS is not answered (the plugin's counters), in the order they are tested;
 #: the last one is the plugin's (the interface's MAC cannot be read).
@@ -68,15 +67,9 @@ class Answer(NamedTuple):
     hlim: int
 
 
-def _inside(value: int, prefix: bytes, length: int) -> bool:
-    shift = 128 - length
-    return value >> shift == int.from_bytes(prefix, "big") >> shift
-
-
 def listed(settings: ProxySettings, target: bytes) -> bool:
     """Is ``target`` an addrlist entry (an address, or inside a CIDR block)?"""
-    value = int.from_bytes(target, "big")
-    return any(_inside(value, prefix, length) for prefix, length in settings.addrlist)
+    return any(in_prefix(target, prefix, length) for prefix, length in settings.addrlist)
 
 
 def alive(caches: Iterable[NeighborCache], target: bytes, now: float,
@@ -102,15 +95,14 @@ def decide(msg: NdMessage, iface: Iface, settings: ProxySettings,
         return "malformed"  # RFC 4861 §7.1.1: hosts discard it, so do we
     if msg.hlim != 255:
         return "hop limit"
-    if msg.src == ZERO16:
+    if msg.src == UNSPECIFIED:
         return "dad"  # RFC 4862 §5.4.3: nobody answers a DAD probe for someone else
     if msg.vlan is not None:
         return "vlan"
     target = msg.target
     if target == msg.dst:
         return "target is destination"  # NUD to the target itself: npd6 ignores it
-    value = int.from_bytes(target, "big")
-    if not any(p.iface == iface.name and _inside(value, p.prefix, p.length)
+    if not any(p.iface == iface.name and in_prefix(target, p.prefix, p.length)
                for p in settings.pairs):
         return "not for prefix"
     if settings.ignore_local and target in iface.addresses:
@@ -127,9 +119,8 @@ def decide(msg: NdMessage, iface: Iface, settings: ProxySettings,
 
 def _answer(msg: NdMessage, iface: Iface, settings: ProxySettings) -> Answer:
     src = msg.src
-    local = src[0] == 0xFE and src[1] & 0xC0 == 0x80
-    own = iface.lla if local or not iface.globals_ else iface.globals_[0]
-    return Answer(iface.name, msg.slla or msg.eth_src, own or iface.lla or ZERO16, src,
+    own = iface.lla if is_link_local(src) or not iface.globals_ else iface.globals_[0]
+    return Answer(iface.name, msg.slla or msg.eth_src, own or iface.lla or UNSPECIFIED, src,
                   msg.target, flags(settings), msg.dst[0] == 0xFF or settings.link_option,
                   settings.max_hops)
 
@@ -164,7 +155,7 @@ class NaBuilder:
             from ndpmon.capture import craft
 
             template = self.templates[key] = craft.proxy_na(
-                mac, ZERO16, ZERO16, ZERO16, answer.flags, answer.tlla, answer.hlim,
+                mac, UNSPECIFIED, UNSPECIFIED, UNSPECIFIED, answer.flags, answer.tlla, answer.hlim,
                 b"\0" * 6)
         icmp = bytearray(template[54:])
         icmp[2:4] = b"\0\0"

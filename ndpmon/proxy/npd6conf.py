@@ -223,12 +223,8 @@ def from_params(params: Mapping[str, str], base: str = ".") -> ProxySettings:
 
 
 def _discovery(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    value = text.strip().lower()
-    scale = units.get(value[-1:], 0)
-    number = value[:-1] if scale else value
     try:
-        seconds = float(number) * (scale or 1)
+        seconds = convert.duration(text)
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < 365 * 86400:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.errors import NdpmonError
 from ndpmon.config.model import Config
@@ -178,7 +179,7 @@ class Monitor:
             message = (f"capture drops on {iface}: the kernel dropped {dropped} frames "
                        f"({total} since start)")
             log.warning("%s", message)
-            alert = Alert(self.wallclock(), iface, Priority.HIGH, "capture drops", message)
+            alert = Alert(self.wallclock(), iface, Priority.HIGH, reasons.CAPTURE_DROPS, message)
             self._count(self.pipeline.raise_alerts([alert]))
 
 

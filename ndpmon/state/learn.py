@@ -16,17 +16,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Hashable, TypeVar
 
+from ndpmon.codec.addr import UNSPECIFIED, is_link_local, masked
 from ndpmon.config.values import domain as parse_domain
 from ndpmon.config.model import Prefix, Route, Router
 from ndpmon.codec.message import (NA, NA_ROUTER, RA, Dnssl, Mtu, NdMessage,
-                                   PrefixInfo, Rdnss, RouteInfo)
+                                   PrefixInfo, Rdnss, RouteInfo, route_pref_reserved)
 
 __all__ = ["learn_ra", "learn_na", "learnable"]
 
 T = TypeVar("T")
 
 HOP_LIMIT = 255  # RFC 4861 §6.1.2: proof that the RA was not forwarded by a router
-PRF_RESERVED = 2  # RFC 4191 §2.1: Prf value 10 (binary) is reserved
 
 
 def learnable(msg: NdMessage) -> bool:
@@ -40,7 +40,7 @@ def learnable(msg: NdMessage) -> bool:
     (IEEE 802: not all-zero, group bit clear).
     """
     return (msg.type == RA and msg.malformed is None and msg.hlim == HOP_LIMIT
-            and _link_local(msg.src) and not msg.ext and not msg.fragment
+            and is_link_local(msg.src) and not msg.ext and not msg.fragment
             and _station_mac(msg.eth_src))
 
 
@@ -74,7 +74,7 @@ def learn_na(routers: tuple[Router, ...], msg: NdMessage) -> tuple[Router, ...]:
     """
     if (msg.type != NA or not msg.na_flags & NA_ROUTER or msg.malformed is not None
             or msg.hlim != HOP_LIMIT or msg.ext or msg.target != msg.src
-            or _link_local(msg.src) or not any(msg.src) or msg.src[0] == 0xFF):
+            or is_link_local(msg.src) or msg.src == UNSPECIFIED or msg.src[0] == 0xFF):
         return routers
     changed = tuple(replace(r, addresses=r.addresses + (msg.src,))
                     if r.mac == msg.eth_src and msg.src not in r.addresses else r
@@ -103,7 +103,7 @@ def _merge(old: Router, msg: NdMessage) -> Router:
             rdnss = _learn_rdnss(rdnss, opt)
         elif kind is Dnssl:
             dnssl = _learn_dnssl(dnssl, opt)
-        elif kind is RouteInfo and (opt.pref >> 3) & 3 != PRF_RESERVED:
+        elif kind is RouteInfo and not route_pref_reserved(opt.pref):
             routes = _upsert(routes, _route(opt), _route_key, _keep_address)
     fields = dict(curhoplimit=msg.chlim, flags=msg.ra_flags,
                   router_lifetime=msg.routerlifetime, reachable_timer=msg.reachabletime,
@@ -116,13 +116,13 @@ def _merge(old: Router, msg: NdMessage) -> Router:
 
 def _prefix(opt: PrefixInfo) -> Prefix:
     """RFC 4861 §4.6.2: the bits after the prefix length are ignored, so zero them."""
-    return Prefix(_masked(opt.prefix, opt.prefixlen), opt.prefixlen, opt.flags,
+    return Prefix(masked(opt.prefix, opt.prefixlen), opt.prefixlen, opt.flags,
                   opt.validlifetime, opt.preferredlifetime)
 
 
 def _route(opt: RouteInfo) -> Route:
     """RFC 4191 §2.3: ``pref`` is the whole Resvd/Prf byte, as the config stores it."""
-    return Route(_masked(opt.prefix, opt.prefixlen), opt.prefixlen, opt.pref,
+    return Route(masked(opt.prefix, opt.prefixlen), opt.prefixlen, opt.pref,
                  opt.rtlifetime)
 
 
@@ -179,28 +179,17 @@ def _first(item: tuple) -> Hashable:
 
 def _prefix_key(p: Prefix) -> Hashable:
     """A prefix is known by its length and its bits up to that length (§4.6.2)."""
-    return p.mask, _masked(p.address, p.mask)
+    return p.length, masked(p.address, p.length)
 
 
 def _route_key(r: Route) -> Hashable:
     """A route is known by its length and its bits up to that length (RFC 4191 §2.3)."""
-    return r.mask, _masked(r.address, r.mask)
+    return r.length, masked(r.address, r.length)
 
 
 def _keep_address(old: T, new: T) -> T:
     """The learned values, with the address as the config already spells it."""
     return replace(new, address=old.address)
-
-
-def _masked(addr: bytes, length: int) -> bytes:
-    """``addr`` with the bits after the first ``length`` set to zero."""
-    shift = 128 - length
-    return ((int.from_bytes(addr, "big") >> shift) << shift).to_bytes(16, "big")
-
-
-def _link_local(addr: bytes) -> bool:
-    """fe80::/10 (RFC 4291 §2.5.6)."""
-    return addr[0] == 0xFE and addr[1] & 0xC0 == 0x80
 
 
 def _station_mac(mac: bytes) -> bool:

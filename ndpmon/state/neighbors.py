@@ -15,6 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ndpmon.codec.addr import UNSPECIFIED
+
 __all__ = ["Address", "Neighbor", "NeighborCache", "Evictions"]
 
 
@@ -48,9 +50,6 @@ class Neighbor:
         self.addresses: dict[bytes, Address] = {}
         self.lastseen = lastseen
         self.vendor: str | None = None
-
-
-UNSPECIFIED = bytes(16)
 
 
 @dataclass

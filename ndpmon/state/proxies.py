@@ -1,8 +1,8 @@
 """Per-probe memory of the check for undeclared ND proxies (checks/proxy.py).
 
-Kept apart from the check so that ProbeState (context.py) can hold one without
-importing the check registry. Bounded: at most ``MAX_MACS`` advertisers (the least
-recently active is forgotten first) and ``MAX_TARGETS`` targets each.
+Which targets each MAC advertised on behalf of others, and when it was last reported;
+part of the probe's state (state/probe.py). Bounded: at most ``MAX_MACS`` advertisers
+(the least recently active is forgotten first) and ``MAX_TARGETS`` targets each.
 """
 
 from __future__ import annotations

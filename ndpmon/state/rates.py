@@ -1,8 +1,8 @@
 """Per-probe counters for the ND flood check (checks/rates.py): one window of counts.
 
-Kept apart from the check so that ProbeState (context.py) can hold one without
-importing the check registry. Every ND message passes here, so the common case is one
-comparison and one dict update: sources are counted only once a type's count in the
+Part of the probe's state (state/probe.py; ``configure`` takes new limits on SIGHUP).
+Every ND message is counted, so the common case is one comparison and one dict update
+(done by the check itself): sources are counted only once a type's count in the
 window has passed half its limit (ordinary traffic never gets there), which is what a
 flood alert then names.
 """

@@ -28,6 +28,7 @@ import time
 from types import MappingProxyType
 from typing import Any, Iterable, Sequence
 
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import ip_short, mac_str
 from ndpmon.config.model import Config, Store
@@ -41,8 +42,8 @@ __all__ = ["Central", "MAC_REASON", "ADDRESS_REASON", "pair_alerts", "setup", "a
 
 log = logging.getLogger("ndpmon")
 
-MAC_REASON = "MAC on two probes"
-ADDRESS_REASON = "address on two probes"
+MAC_REASON = reasons.MAC_ON_TWO_PROBES
+ADDRESS_REASON = reasons.ADDRESS_ON_TWO_PROBES
 
 _MAC_PAIRS = """
 SELECT a.mac::text, a.probe, b.probe, NULL::text, NULL::text,

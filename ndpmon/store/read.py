@@ -12,7 +12,8 @@ import socket
 from typing import Any, Iterable
 
 from ndpmon.checks.alert import Alert, Priority
-from ndpmon.state.neighbors import UNSPECIFIED, Address, Neighbor, NeighborCache
+from ndpmon.codec.addr import UNSPECIFIED
+from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 
 __all__ = ["neighbors", "alerts", "routers", "probes", "open_reader", "Where"]
 

@@ -18,9 +18,9 @@ from typing import Any, Iterable
 
 from ndpmon.checks.alert import Alert
 from ndpmon.config.writeback import router_lines
-from ndpmon.codec.addr import ip_short
+from ndpmon.codec.addr import UNSPECIFIED, ip_short
 from ndpmon.config.model import Router
-from ndpmon.state.neighbors import UNSPECIFIED, Neighbor
+from ndpmon.state.neighbors import Neighbor
 
 __all__ = ["clean", "snapshot", "neighbor_row", "ROWS", "alert_row", "router_rows",
            "router_xml", "hexmac", "NeighborRow", "AlertRow", "RouterRow"]
@@ -76,7 +76,7 @@ def router_xml(router: Router) -> str:
 def router_rows(probe: str, routers: Iterable[Router]) -> list[RouterRow]:
     """(probe, mac, lla, prefixes as address/length text, config XML) of each router."""
     return [(probe, r.mac.hex(":"), ip_short(r.lla),
-             [f"{ip_short(p.address)}/{p.mask}" for p in r.prefixes], router_xml(r))
+             [f"{ip_short(p.address)}/{p.length}" for p in r.prefixes], router_xml(r))
             for r in routers]
 
 

@@ -24,6 +24,7 @@ import time
 from types import MappingProxyType
 from typing import Any, Sequence
 
+from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.config.model import Config, Store
 from ndpmon.engine.plugin import Plugin
@@ -35,7 +36,7 @@ __all__ = ["StoreSync", "store_plugins", "DROPS_REASON", "FLUSH_TIMEOUT"]
 
 log = logging.getLogger("ndpmon")
 
-DROPS_REASON = "store drops"
+DROPS_REASON = reasons.STORE_DROPS
 #: Seconds ``stop`` waits for the queue to reach the database.
 FLUSH_TIMEOUT = 10.0
 #: At most one ``store drops`` alert per this many seconds while drops go on.

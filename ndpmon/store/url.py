@@ -8,42 +8,21 @@ one is refused with one line. psycopg is imported only here, when a store is use
 
 from __future__ import annotations
 
-import re
 import socket
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from ndpmon.errors import NdpmonError
 from ndpmon.config.model import Store
+from ndpmon.config.values import store_url as check_url
 
 __all__ = ["check_url", "require_psycopg", "connect", "source_of", "StoreError"]
 
-_SCHEMES = ("postgresql://", "postgres://")
-_KEY_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.I)
 #: Seconds to wait for a connection; the writer retries with a back-off anyway.
 CONNECT_TIMEOUT = 5
 
 
 class StoreError(NdpmonError):
     """The store cannot be used as configured (one line, exit code 2 at start)."""
-
-
-def check_url(text: str) -> str:
-    """A libpq URL or ``key=value`` string, refused if it holds a password."""
-    url = text.strip()
-    if not url or not url.isprintable():
-        raise ValueError("not a PostgreSQL URL")
-    if url.lower().startswith(_SCHEMES):
-        parts = urlsplit(url)
-        if parts.password is not None or "password" in parse_qs(parts.query):
-            raise ValueError("the URL holds a password: put it in password_file or "
-                             "PGPASSWORD / ~/.pgpass instead")
-    elif "=" not in url:
-        raise ValueError(f"not a PostgreSQL URL (postgresql://host/db): {url[:40]!r}")
-    elif _KEY_PASSWORD.search(url):
-        raise ValueError("the connection string holds a password: put it in "
-                         "password_file or PGPASSWORD / ~/.pgpass instead")
-    return url
 
 
 def source_of(store: Store) -> str:
