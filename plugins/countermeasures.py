@@ -1,5 +1,5 @@
 # ndpmon.plugin.description = NDPMon's countermeasures: packets that undo an attack
-"""countermeasures: NDPMon's active replies (REFERENCE §5.2), switched on with
+"""countermeasures: NDPMon's active replies (COMPATIBILITY.md §4.10), switched on with
 ``<plugin name="countermeasures"/>``.
 
 They are sent only on probes of type interface whose ``<countermeasures_enabled>`` is 1,
@@ -28,7 +28,8 @@ Frames are sent from a packet socket on the probe's interface. The kernel never 
 ndpmon its own frames on that interface, but another captured interface on the same
 link would: the SHA-1 of each frame sent is remembered (the last 1024) and a captured
 frame with one of them is dropped before any check, as NDPMon did. A presence message of
-another monitor (which crashed NDPMon 2.1, B5) is logged once per sender and dropped.
+another monitor (which crashed NDPMon 2.1, COMPATIBILITY.md §7.5) is logged once per sender and
+dropped.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # ndpmon.plugin.description = MAC vendors from the OUI database; the unknown mac vendor alert
-"""mac_resolv: NDPMon's vendor plugin (REFERENCE §5.1), on ieee-data or Wireshark's manuf.
+"""mac_resolv: NDPMon's vendor plugin (COMPATIBILITY.md §4.11), on ieee-data or Wireshark's manuf.
 
 Switched on with ``<plugin name="mac_resolv"/>``; ``<param name="database" value="..."/>``
 names an ieee-data folder, one of its CSV files or a manuf file (default: the first of
@@ -7,7 +7,7 @@ names an ieee-data folder, one of its CSV files or a manuf file (default: the fi
 
 * raises ``unknown mac vendor <mac> <src>`` (low) for a MAC the neighbour cache does not
   know yet and the database has no vendor for, just before ``new station`` and the other
-  neighbour checks, as NDPMon did inside ``new_station`` (REFERENCE §1.3);
+  neighbour checks, as NDPMon did inside ``new_station`` (COMPATIBILITY.md §2.7);
 * adds ``vendor`` and ``vendor2`` (``unknown``, or ``n/a`` without a second MAC) to every
   alert, so mails and pipe programs get NDPMon's ``Vendor:`` and ``Vendor2:`` lines;
 * writes each neighbour's vendor into the cache (``<mac vendor="...">``).
@@ -47,7 +47,7 @@ class MacResolv(Base):
 
     def check(self, msg, ctx) -> int:
         """``unknown mac vendor``: a MAC new to the cache, with no vendor (RS, RA, NS, NA
-        from a unicast source, where new_station runs; REFERENCE §1.3)."""
+        from a unicast source, where new_station runs; COMPATIBILITY.md §2.7)."""
         mac = msg.eth_src
         if msg.src[0] == 0xFF or mac in ctx.state.neighbors.by_mac:
             return PASS
@@ -58,7 +58,7 @@ class MacResolv(Base):
         return PASS
 
     def enrich(self, alert: Alert) -> Alert:
-        """``vendor`` and ``vendor2`` for the mail body (REFERENCE §4.2)."""
+        """``vendor`` and ``vendor2`` for the mail body (COMPATIBILITY.md §5.3)."""
         vendor = self.vendor(alert.mac) if alert.mac else "n/a"
         mac2 = alert.mac2
         vendor2 = self.vendor(mac2) if mac2 and mac2 != _ZERO_MAC else "n/a"

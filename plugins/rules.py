@@ -1,13 +1,13 @@
 # ndpmon.plugin.description = the <rules> of each probe: user defined rule matched alerts
-"""rules: NDPMon's user-defined rules (REFERENCE §5.3), switched on with
+"""rules: NDPMon's user-defined rules (COMPATIBILITY.md §4.9), switched on with
 ``<plugin name="rules"/>``.
 
 Each probe's ``<rules>`` holds ``<rule description="...">`` elements of ``<no-match>``
 and ``<match field="..." value="..."/>`` clauses (fields: ndpmon.config.rulefields, checked
 when the config is loaded). A rule matches an ND message when every ``<match>`` holds
-and no ``<no-match>`` does (NDPMon ignored ``<no-match>``, B12); each matching rule
-raises ``user defined rule matched`` (low) with its description as the message. The
-rules run last, and only when no check stopped the message (REFERENCE §1.2 row 21).
+and no ``<no-match>`` does (NDPMon ignored ``<no-match>``, COMPATIBILITY.md §7.12); each matching
+rule raises ``user defined rule matched`` (low) with its description as the message. The
+rules run last, and only when no check stopped the message (COMPATIBILITY.md §3.1 row 21).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def story() -> list:
         na(EVIL_MAC, A_LLA, A_LLA),                        # spoofing A's address
         ra(prefix="2001:db8:bad::"),                       # the router, wrong prefix
         ra(EVIL_MAC, EVIL_LLA, hbh=True),                  # rogue RA behind hop-by-hop
-        Ether(zero_len),                                   # zero-length option (B1)
+        Ether(zero_len),                                   # length 0: COMPATIBILITY.md §7.1
     ]
 
 

@@ -1,7 +1,7 @@
 """The alert dispatcher: routes alerts to mail, syslog and exec_pipe_program off the
 capture path, with dedupe and a bounded queue.
 
-NDPMon ran every handler synchronously on its event thread (REFERENCE §4), so a slow
+NDPMon ran every handler synchronously on its event thread (COMPATIBILITY.md §5), so a slow
 mail transport stalled detection, and a flood of identical alerts became a flood of
 mails. Here ``notify`` only files the alert: the same (probe, reason, message) within
 ``dedupe_window`` seconds is held back and summarised once the window closes; of one
@@ -10,7 +10,7 @@ others are summarised as one alert with their count (a flood from random sources
 each alert its own message, so only this bounds the mails). The rest waits in a bounded
 queue for one worker thread; when the queue is full, alerts are counted and reported,
 never waited for. Each priority has its own action set, so a high alert is mailed
-whatever the low priority's ``sendmail`` says (NDPMon's bug B6).
+whatever the low priority's ``sendmail`` says (NDPMon's bug, COMPATIBILITY.md §7.6).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``sendmail="1"``: mail each alert to ``admin_mail`` with NDPMon's subject and body.
 
 NDPMon ran ``mail -s "NDPMon_Security_Alert: <message>" <admin_mail>`` through a shell
-(REFERENCE §4.3), so a hostile DNSSL name could run commands. We build the message with
+(COMPATIBILITY.md §5.4), so a hostile DNSSL name could run commands. We build the message with
 ``email.message.EmailMessage`` (the subject made one line: no header injection) and
 hand it over without a shell: by SMTP to the configured relay, else to the local
 ``sendmail -i -t`` (the recipients come from the To: header, so nothing variable is

@@ -1,6 +1,6 @@
 """The "mail message" NDPMon sends by mail and to exec_pipe_program, and its DNS line.
 
-Scripts written for NDPMon parse this body (REFERENCE §4.2), so it is reproduced byte for
+Scripts written for NDPMon parse this body (COMPATIBILITY.md §5.3), so it is reproduced byte for
 byte: ``"%-9s%s\\n"`` lines for Reason, MAC, MAC2, IPv6 and DNS. The DNS line needs a
 reverse lookup, which can hang for seconds on a broken resolver; ``ReverseDns`` bounds
 it with a timeout and a cache so that a flood of alerts cannot stall delivery.
@@ -34,7 +34,7 @@ def _line(label: str, value: str) -> str:
 
 def addresses(alert: Alert, absent: str) -> tuple[str, str, str]:
     """MAC, MAC2 and IPv6 as text; ``absent`` for a missing or all-zero one (NDPMon
-    stored "none" as zeros, REFERENCE §4.2)."""
+    stored "none" as zeros, COMPATIBILITY.md §5.3)."""
     mac = mac_str(alert.mac) if alert.mac else absent
     mac2 = mac_str(alert.mac2) if alert.mac2 and alert.mac2 != _NONE_MAC else absent
     ipv6 = ip_short(alert.ipv6) if alert.ipv6 and alert.ipv6 != UNSPECIFIED else absent

@@ -1,7 +1,7 @@
 """``exec_pipe_program``: hand each alert to an admin's program, without a shell.
 
 NDPMon ran the configured string with ``/bin/sh -c`` and wrote the mail message on its
-stdin (REFERENCE §4.1). We split the string into words ourselves (``shlex``) and run
+stdin (COMPATIBILITY.md §5.2). We split the string into words ourselves (``shlex``) and run
 the program directly: the same stdin, plus the alert's fields in ``NDPMON_*``
 environment variables so scripts need not parse anything. Packet data travels only on
 stdin and in the environment, never on a command line. A program that hangs is killed

@@ -3,7 +3,7 @@
 The stdlib ``syslog`` module always writes to /dev/log, and logging's SysLogHandler
 adds its own framing; we need a configurable socket (``<delivery syslog_socket>``) and
 glibc's wire format, which admins' filters see: ``<PRI>Mmm dd hh:mm:ss NDPMon[pid]:
-msg`` over a datagram socket, NUL-terminated over a stream socket (REFERENCE §4.4).
+msg`` over a datagram socket, NUL-terminated over a stream socket (COMPATIBILITY.md §5.5).
 Per alert the message is ``" %s "`` around the alert message, at LOG_INFO, whatever
 the priority; start and stop are LOG_NOTICE lines.
 """

@@ -1,4 +1,4 @@
-"""alerts.xml as an action: NDPMon appends every alert there (REFERENCE §2.6).
+"""alerts.xml as an action: NDPMon appends every alert there (COMPATIBILITY.md §4.7).
 
 The file format (writer, reader, renderer) is ndpmon.formats.alertsxml; this is only
 the action that opens it at start, appends each alert and closes it at the end.

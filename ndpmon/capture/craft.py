@@ -1,4 +1,4 @@
-"""The frames of NDPMon's countermeasures, built with scapy (REFERENCE §5.2).
+"""The frames of NDPMon's countermeasures, built with scapy (COMPATIBILITY.md §4.10).
 
 NDPMon built them by hand in C (``icmp_lib*.c``); scapy builds and checksums them here.
 Building costs about a millisecond, which is fine for a reply to an alert (a guard

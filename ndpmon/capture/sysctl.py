@@ -1,7 +1,7 @@
 """``<ignor_autoconf>``: keep the monitor itself from being configured by what it watches.
 
 NDPMon wrote the value verbatim into the kernel's IPv6 settings of every interface
-(``net.ipv6.conf.all.*``, REFERENCE §2.3). A monitor listens to rogue RAs and Redirects
+(``net.ipv6.conf.all.*``, COMPATIBILITY.md §4.2). A monitor listens to rogue RAs and Redirects
 all day; with 0 its kernel ignores them (RFC 4861 §6.3.4 processing, RFC 4862 SLAAC and
 §8.3 redirects turned off), with 1 it accepts them. We write the same value, but only for
 the interfaces we capture on: the host's other interfaces are not ours to change. A

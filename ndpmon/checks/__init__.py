@@ -1,6 +1,6 @@
 """The ordered check registry: NDPMon's watcher table and its stop-on-error rule.
 
-NDPMon 2.1 runs its watchers in the order of ``src/extensions.c`` (REFERENCE §1.2); a
+NDPMon 2.1 runs its watchers in the order of ``src/extensions.c`` (COMPATIBILITY.md §3.1); a
 watcher runs when the ICMPv6 type matches, and when one registered STOP_ON_ERROR returns 2
 the rest are skipped for that packet. Which alerts a packet gives depends on this order
 (a rogue RA gives ``wrong ipv6 router`` and no ``new station``), so ``ORDER`` below pins it
@@ -35,7 +35,7 @@ MODULES = (general, na, neighbors, proxy, ra, rates, redirect)
 
 
 #: Run order: (registered name, ICMPv6 types it runs for in this slot).
-#: Mirrors NDPMon 2.1's extensions.c:38-93 (REFERENCE §1.2 rows 5-19); ``new_station``
+#: Mirrors NDPMon 2.1's extensions.c:38-93 (COMPATIBILITY.md §3.1 rows 5-19); ``new_station``
 #: appears once per message type, as there.
 ORDER: tuple[tuple[str, frozenset[int]], ...] = (
     ("watch_rates", ND_TYPES),                # new: RFC 6583 §4 floods
@@ -79,7 +79,7 @@ class Plans:
     """Per ICMPv6 type, the steps to run, built at first use: the core checks in ORDER,
     with the checks of plugins (ndpmon.engine.plugin.PluginCheck) inserted before the core
     check they name, and those that name none in a tail that runs only when no check
-    stopped the packet (NDPMon's rules, REFERENCE §1.2 row 21). The hot loop reads
+    stopped the packet (NDPMon's rules, COMPATIBILITY.md §3.1 row 21). The hot loop reads
     plain tuples rather than attributes."""
 
     def __init__(self, extra: Iterable = ()) -> None:

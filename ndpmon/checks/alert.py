@@ -1,7 +1,7 @@
 """The alert value object: what every check produces and every action receives.
 
-An alert is immutable and carries the same fields NDPMon's ``alert_raise`` had (REFERENCE
-§1.1): priority, probe, reason, message, the packet's MAC, a second MAC, the IPv6 source,
+An alert is immutable and carries the same fields NDPMon's ``alert_raise`` had (COMPATIBILITY.md
+§2.1): priority, probe, reason, message, the packet's MAC, a second MAC, the IPv6 source,
 plus the decoded fields that explain it (``extra``) and the time, given by the caller.
 """
 

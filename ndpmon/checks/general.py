@@ -1,6 +1,6 @@
 """Checks that apply to every ND message: NDPMon's general checks and our two new ones.
 
-NDPMon's ``monitoring.c:307-498`` (REFERENCE §1.3, "General checks"): ethernet mismatch,
+NDPMon's ``monitoring.c:307-498`` (COMPATIBILITY.md §2.2, "General checks"): ethernet mismatch,
 ethernet broadcast, ip multicast, bogon, hop limit; reason strings and message texts are
 the original's. New here: ND behind extension headers or in fragments (RFC 6980, used to
 evade RA-Guard, RFC 7113) and messages that break RFC 4861's validity rules.
@@ -75,7 +75,7 @@ def eth_broadcast(msg: NdMessage, ctx: Context) -> int:
     """IEEE 802: a source MAC is never all-zero, broadcast or multicast (group bit).
 
     NDPMon caught 00:..:00, ff:..:ff and exactly 33:33:0:0:0:1; we catch every group
-    address (REFERENCE §1.3 notes the others were missed).
+    address (COMPATIBILITY.md §2.2 notes the others were missed).
     """
     mac = msg.eth_src
     if not (mac[0] & 1 or mac in BAD_SOURCE_MACS):

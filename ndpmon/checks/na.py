@@ -4,8 +4,8 @@
 raises ``dad dos`` when someone else answers one (RFC 4862 §5.4.4: an NA for a tentative
 address makes its owner give it up, a denial of service when forged). NDPMon kept one
 slot per probe, never cleared, and ignored who had probed, so a host that had finished DAD
-and later answered for its own new address was a ``dad dos`` (B10). Here the table keeps
-every recent probe with its MAC, bounded, and only another station answering within
+and later answered for its own new address was a ``dad dos`` (COMPATIBILITY.md §7.10). Here the
+table keeps every recent probe with its MAC, bounded, and only another station answering within
 ``DAD_WINDOW`` of the probe counts.
 """
 

@@ -1,12 +1,12 @@
 """Neighbour tracking: NDPMon's ``new_station()`` (``monitoring.c:500-781``), O(1) here.
 
 It runs for RS and NS with a source other than ``::``, for RAs the router checks let
-through, and for NAs (REFERENCE §1.2 rows 10, 12, 13, 17); an NA from ``::`` never gets
+through, and for NAs (COMPATIBILITY.md §3.1 rows 10, 12, 13, 17); an NA from ``::`` never gets
 here (it is malformed, RFC 4861 §4.4), where NDPMon filed it under the LLA ``::``.
 Three lookups decide: the Ethernet source is some neighbour's current MAC (``by_mac``),
 the IPv6 source is some neighbour's link-local address (``by_lla``) or one of its global
 addresses (``by_ip``).
-The reasons, priorities and message texts are the original's (REFERENCE §1.3), including
+The reasons, priorities and message texts are the original's (COMPATIBILITY.md §2.3), including
 the newline that ends ``new IP`` and ``new lla``.
 """
 

@@ -2,10 +2,11 @@
 
 A router is identified by the pair (Ethernet source, IPv6 source). An unknown pair stops
 the pipeline (no ``new station`` for a rogue router). For a known pair the flags and
-parameters are compared with the config, then every option in packet order (REFERENCE
-§1.3). Parameter checks run only when ``params_volatile`` is 0; RDNSS, DNSSL and Route
-Information checks always run. Fixed here: DNSSL names are compared decoded (B4), long
-names cannot overflow anything (B3), and the lifetime message is the right way round (B11).
+parameters are compared with the config, then every option in packet order (COMPATIBILITY.md
+§2.4). Parameter checks run only when ``params_volatile`` is 0; RDNSS, DNSSL and Route
+Information checks always run. Fixed here: DNSSL names are compared decoded (COMPATIBILITY.md §7.4),
+long names cannot overflow anything (COMPATIBILITY.md §7.3), and the lifetime message is the right
+way round (COMPATIBILITY.md §7.11).
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ def _check_rdnss(msg: NdMessage, ctx: Context, router: Router, opt: Rdnss) -> in
 def _check_dnssl(msg: NdMessage, ctx: Context, router: Router, opt: Dnssl) -> int:
     """RFC 8106 §5.2: every (domain, lifetime) must be one the config lists.
 
-    Names are compared decoded from their label form, case-insensitively (B4 fixed). An
-    option whose labels cannot be decoded is reported as such.
+    Names are compared decoded from their label form, case-insensitively (COMPATIBILITY.md §7.4,
+    fixed). An option whose labels cannot be decoded is reported as such.
     """
     result = PASS
     for domain in opt.domains:

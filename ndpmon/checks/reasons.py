@@ -2,7 +2,7 @@
 
 A reason is the short, fixed text that says what an alert is (``Alert.reason``); admins'
 filters, the countermeasures plugin and the outputs match on it, so the texts are
-NDPMon 2.1's where NDPMon had the alert (REFERENCE §1.3) and never change. Code raises
+NDPMon 2.1's where NDPMon had the alert (COMPATIBILITY.md §2) and never change. Code raises
 and compares reasons through these constants (plugins: ``from ndpmon.plugin import
 reasons``), so that a misspelt name fails at import instead of silently matching
 nothing; tests/test_reasons.py checks that each is raised by something.

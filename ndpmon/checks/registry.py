@@ -3,8 +3,8 @@
 A check is ``func(msg, ctx) -> int``: it raises its alerts with ``ctx.alert`` and returns
 ``STOP`` when the packet is an attack or a fault that the later checks should not see
 (NDPMon's 2), ``PASS`` otherwise, whether it raised an alert or not. STOP stops the packet
-only if the check is registered ``stop_on_error`` (NDPMon's STOP_ON_ERROR, REFERENCE
-§1.2); for the others the value is not read. Any value other than STOP counts as PASS,
+only if the check is registered ``stop_on_error`` (NDPMon's STOP_ON_ERROR, COMPATIBILITY.md
+§3.1); for the others the value is not read. Any value other than STOP counts as PASS,
 so plugins that still return NDPMon's 1 ("alerted") keep working; core checks return
 only PASS or STOP.
 

@@ -8,7 +8,7 @@ Prefixes (RFC 4291 §2.3): ``prefix_bits(addr, length)`` is the integer of the f
 ``length`` bits, so two addresses share a prefix when those integers are equal;
 ``PrefixTable`` answers "inside any of these prefixes?" with one set lookup per length.
 
-Text forms exactly as NDPMon 2.1 printed them (REFERENCE §1.2): alert messages are
+Text forms exactly as NDPMon 2.1 printed them (COMPATIBILITY.md §1.2): alert messages are
 matched by admins' log filters, so each message keeps the helper the original used:
 ``ether_ntoa`` (unpadded MAC), ``ipv6_ntoa`` (uncompressed, no leading zeros),
 ``inet_ntop`` (compressed) and ``ipv6pre_ntoa`` (first 64 bits only).

@@ -1,8 +1,8 @@
 """Frame bytes to an ND message: a pure function, every length checked against the buffer.
 
 NDPMon walked options with ``while (type != 0) pos += len*8`` and no bound, so one option
-of length 0 hung it for ever (B1). Here each step of every loop advances by at least one
-byte and every read is bounded by the end of the IPv6 payload, so ``decode`` returns for
+of length 0 hung it for ever (COMPATIBILITY.md §7.1). Here each step of every loop advances by at
+least one byte and every read is bounded by the end of the IPv6 payload, so ``decode`` returns for
 any input, in time linear in its length. It never raises for packet content.
 
 Layers: Ethernet II with up to two 802.1Q/802.1ad tags; IPv6 with its extension-header

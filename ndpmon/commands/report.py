@@ -1,6 +1,6 @@
 """The web report: the config, the neighbour cache and alerts.xml as static HTML pages.
 
-NDPMon 2.1's webinterface plugin ran libxslt over its files (REFERENCE §2.7, §5.5).
+NDPMon 2.1's webinterface plugin ran libxslt over its files (COMPATIBILITY.md §4.8).
 ``ndpmon report`` (and the web report plugin, on every cache save) does the same with
 our own XSLT 1.0 stylesheets (``ndpmon/data/*.xsl``, linked from ``xsl/``): routers
 with their prefixes and parameters, neighbours, alerts newest first, and an index.

@@ -269,7 +269,7 @@ class Converter:
             retrans_timer=opt(el, "param_retrans_timer", convert.u32),
             mtu=opt(el, "param_mtu", convert.u32),
             params_volatile=opt(el, "params_volatile", convert.boolean01, True),
-            # NDPMon's learning mode writes these empty (B8): skip, don't fail.
+            # NDPMon's learning mode writes these empty (COMPATIBILITY.md §7.8): skip, don't fail.
             addresses=tuple(
                 self.value(child, convert.ipv6)
                 for child in each("addresses", "address")

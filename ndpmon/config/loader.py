@@ -1,7 +1,7 @@
 """Read config_ndpmon.xml once into frozen model objects, or fail with one line.
 
 NDPMon 2.1 printed DTD errors and carried on, and crashed on malformed XML or
-empty elements (REFERENCE §2.3, B8).  Here the file is parsed safely (no
+empty elements (COMPATIBILITY.md §4.2, §7.8).  Here the file is parsed safely (no
 network, no entity expansion), validated against a DTD, and every value is
 converted by ndpmon.config.values; the first problem becomes a ConfigError whose
 text is ``file:line: what`` (STYLE 6-7).  The rest of ndpmon only ever sees
@@ -62,8 +62,8 @@ def _validate_default(path: str, tree: etree._ElementTree) -> None:
     """Validate against the DOCTYPE's DTD, falling back to the packaged one.
 
     NDPMon installs its own config_ndpmon.dtd beside the config, and its learning mode
-    writes ``<last_dad_address/>`` (B14), which that DTD rejects; NDPMon only warned.
-    A file our packaged DTD accepts is therefore accepted even if the old DTD says no.
+    writes ``<last_dad_address/>`` (COMPATIBILITY.md §7.14), which that DTD rejects; NDPMon only
+    warned. A file our packaged DTD accepts is therefore accepted even if the old DTD says no.
     """
     dtd_file = _doctype_dtd(path, tree)
     try:

@@ -31,7 +31,7 @@ __all__ = [
     "COUNTERMEASURES",
 ]
 
-#: The countermeasure guards of NDPMon 2.1 (REFERENCE §5.2), in DTD order.
+#: The countermeasure guards of NDPMon 2.1 (COMPATIBILITY.md §4.10), in DTD order.
 COUNTERMEASURES = (
     "kill_illegitimate_router",
     "kill_wrong_prefix",

@@ -1,6 +1,6 @@
 """The fields of NDPMon's user rules: what ``<match field value/>`` can test, and how.
 
-NDPMon's rules plugin (REFERENCE §5.3, ``rules.c:16-107``) lets an admin raise ``user
+NDPMon's rules plugin (COMPATIBILITY.md §4.9, ``rules.c:16-107``) lets an admin raise ``user
 defined rule matched`` for packets with given header values. Every field it lists is
 here with the value it takes: a MAC, an IPv6 address with an optional ``/prefix``
 (default /128), an unsigned integer of the field's width, or none (a message type, a

@@ -175,7 +175,7 @@ def syslog_facility(text: str) -> str:
 
 
 def guard(text: str) -> Guard:
-    """A countermeasure guard (REFERENCE §5.2).
+    """A countermeasure guard (COMPATIBILITY.md §4.10).
 
     ``SUPPRESS``, ``RESPOND``, ``CEASE AFTER n`` or ``LAUNCH AFTER n`` with n
     from 0 to 255.  The kind is kept as written without the count:
@@ -198,7 +198,7 @@ def domain(text: str) -> str:
     The DNSSL check compares these with the names decoded from RFC 8106
     options, so both sides use the same spelling.  Refuses empty names,
     labels over 63 characters, names over 253 and control characters
-    (NDPMon's learning mode wrote raw label bytes into the config, B4).
+    (NDPMon's learning mode wrote raw label bytes into the config, COMPATIBILITY.md §7.4).
     """
     value = text.strip()
     name = value.lower()

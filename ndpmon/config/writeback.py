@@ -1,12 +1,12 @@
 """Write the routers learned by ``ndpmon -L`` back into config_ndpmon.xml, and nothing else.
 
-NDPMon 2.1 regenerated the whole file when learning ended (REFERENCE §2.4): the admin's
-comments were lost, ``actions_low_priority`` got the high-priority values (B7), router
-addresses were written empty (B8) and DNSSL names as raw label bytes (B4), so the next
-start crashed. Here the file is edited as text: only the ``<router>`` elements whose
-router changed are regenerated, new routers (and, if need be, a ``<routers>`` or a
-``<probe>``) are inserted with the file's own indentation and line ends, and every
-other byte (XML declaration, DOCTYPE, comments, settings) is kept. The document is
+NDPMon 2.1 regenerated the whole file when learning ended (COMPATIBILITY.md §4.4): the admin's
+comments were lost, ``actions_low_priority`` got the high-priority values (COMPATIBILITY.md §7.7),
+router addresses were written empty (COMPATIBILITY.md §7.8) and DNSSL names as raw label bytes
+(COMPATIBILITY.md §7.4), so the next start crashed. Here the file is edited as text: only the
+``<router>`` elements whose router changed are regenerated, new routers (and, if need be, a
+``<routers>`` or a ``<probe>``) are inserted with the file's own indentation and line ends, and
+every other byte (XML declaration, DOCTYPE, comments, settings) is kept. The document is
 parsed safely (``xmlsafe.parse``) to find the elements; a small tokenizer maps each
 element to its place in the text. The result is written atomically.
 """
@@ -290,7 +290,7 @@ def _text(el: Element | None) -> str:
 
 
 def router_lines(r: Router) -> Lines:
-    """A ``<router>`` element in DTD order (REFERENCE §2.4); None params left out."""
+    """A ``<router>`` element in DTD order (COMPATIBILITY.md §4.4); None params left out."""
     params = (("param_curhoplimit", r.curhoplimit), ("param_flags_reserved", r.flags),
               ("param_router_lifetime", r.router_lifetime),
               ("param_reachable_timer", r.reachable_timer),

@@ -1,6 +1,6 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
-  alerts.xsl: alerts.xml (REFERENCE §2.6) as an HTML table, newest first,
+  alerts.xsl: alerts.xml (COMPATIBILITY.md §4.7) as an HTML table, newest first,
   coloured by priority (2 = high, 1 = low), with a text and priority filter.
   Part of ndpmon's web report (ndpmon report); see common.xsl.
 -->

@@ -1,6 +1,6 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
-  config.xsl: config_ndpmon.xml (REFERENCE §2.1, §2.4) as HTML: each probe with
+  config.xsl: config_ndpmon.xml (COMPATIBILITY.md §4.1, §4.4) as HTML: each probe with
   its legitimate routers (parameters, prefixes, DNS servers and domains,
   routes), its rules, then the alert settings and countermeasures.
   Part of ndpmon's web report (ndpmon report); see common.xsl.

@@ -1,6 +1,6 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
-  neighbor.xsl: the neighbour cache neighbor_list.xml (REFERENCE §2.5) as one
+  neighbor.xsl: the neighbour cache neighbor_list.xml (COMPATIBILITY.md §4.6) as one
   table per probe, most recently seen first: MAC with its vendor (written by
   the mac_resolv plugin), link-local and global addresses with first and last
   sight, the MACs the neighbour used before.

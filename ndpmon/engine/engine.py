@@ -7,7 +7,7 @@ alert, raised once when a cap first evicts and then at most once per ``LIMIT_REP
 
 In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) before
 the checks run, the core checks still fill the neighbour cache (plugin checks do not run),
-and no alert leaves the engine (REFERENCE §3.3).
+and no alert leaves the engine (COMPATIBILITY.md §6.3).
 
 Plugins (ndpmon.engine.plugin) add checks to the registry and may drop raw frames before they
 are decoded (the countermeasures plugin drops the packets it sent itself). Their I/O

@@ -1,6 +1,6 @@
 """The plugin contract: what a plugin may do, and when ndpmon calls it.
 
-NDPMon 2.1 compiled its plugins in with configure switches (REFERENCE §5). Here a plugin
+NDPMon 2.1 compiled its plugins in with configure switches (COMPATIBILITY.md §6.6). Here a plugin
 is a Python module in a plugins directory (``plugins/<name>.py``) or an installed entry
 point of the ``ndpmon.plugins`` group, exposing one class bound to the name ``Plugin``,
 a subclass of ``ndpmon.plugin.Plugin``. It is switched on in config_ndpmon.xml:
@@ -53,8 +53,8 @@ class PluginCheck:
     returns ``PASS`` (0) or ``STOP`` (2), and STOP stops the packet if ``stop_on_error``;
     any other value (NDPMon's 1, "alerted") counts as PASS. Plugin checks run while
     monitoring, not in learning mode. With ``before`` = None it runs after the
-    core checks, and only if none of them stopped the packet (NDPMon's rules, REFERENCE
-    §1.2 row 21); with ``before`` = the name of a core check (e.g. ``"new_station"``) it
+    core checks, and only if none of them stopped the packet (NDPMon's rules, COMPATIBILITY.md
+    §3.1 row 21); with ``before`` = the name of a core check (e.g. ``"new_station"``) it
     runs just before each slot of that check, for the types of that slot.
     """
 

@@ -26,7 +26,7 @@ MAX_CONFIG_BYTES = 16 * 2**20
 #: A cache at the default caps (100000 neighbours) with one address each is about 70 MB.
 MAX_CACHE_BYTES = 512 * 2**20
 
-#: NDPMon 2.1's learning mode wrote DNSSL names as raw label bytes (REFERENCE B4).
+#: NDPMon 2.1's learning mode wrote DNSSL names as raw label bytes (COMPATIBILITY.md §7.4).
 HINT_CONTROL = (" (a control character; NDPMon 2.1 wrote DNSSL domains that way in "
                 "learning mode: write the domain in dotted form, e.g. example.com)")
 

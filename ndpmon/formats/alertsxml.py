@@ -1,7 +1,7 @@
 """alerts.xml, NDPMon 2.x's alert log: its one owner (writer, reader, renderer).
 
 * ``AlertsXml`` appends alerts in constant time per alert. NDPMon 2.1 re-parsed and
-  rewrote the whole file for every alert (REFERENCE §2.6, §6.2), so each alert cost
+  rewrote the whole file for every alert (COMPATIBILITY.md §4.7, §6.5), so each alert cost
   O(file size), and a message with control bytes (DNSSL) was written as an empty
   ``<message/>``.  Here the file is opened once; only its last few KB are read, to find
   the final ``</alerts>``; each batch of ``<alert>`` blocks is written over that closing

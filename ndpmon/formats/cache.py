@@ -1,6 +1,6 @@
 """Read and write neighbor_list.xml, the neighbour cache NDPMon keeps between runs.
 
-The format is NDPMon 2.1's (REFERENCE §2.5) byte for byte, so either program can
+The format is NDPMon 2.1's (COMPATIBILITY.md §4.6) byte for byte, so either program can
 read the other's file.  The original crashed on a missing or empty file, on a
 ``<mac>`` without ``vendor`` and on missing time attributes, and rewrote the file
 in place; here those cases load sensibly, every real problem is a one-line
@@ -124,7 +124,7 @@ class _Reader:
     def neighbor(self, element: Element) -> Neighbor:
         parts = self.children(element)
         first = parts.get("first_mac_seen")
-        # The mherrb fork may omit <mac> (REFERENCE B15): first_mac_seen is the best guess.
+        # The mherrb fork may omit <mac> (COMPATIBILITY.md §7.15): first_mac_seen is the best guess.
         mac_el = parts.get("mac", first)
         if mac_el is None:
             raise self.error(element, "<neighbor>: missing <mac>")

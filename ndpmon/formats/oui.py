@@ -1,7 +1,7 @@
 """MAC address vendors from the OUI databases a Debian admin already has.
 
 NDPMon's mac_resolv read Wireshark's ``manuf`` file, kept only its 24-bit entries and
-scanned them all, with an ``sscanf`` each, for every lookup (REFERENCE §5.1, §6.2). Here
+scanned them all, with an ``sscanf`` each, for every lookup (COMPATIBILITY.md §4.11, §6.5). Here
 the IEEE registries as Debian's ``ieee-data`` package ships them (``oui.csv``: 24-bit
 MA-L, ``mam.csv``: 28-bit MA-M, ``oui36.csv`` and ``iab.csv``: 36-bit MA-S and IAB) or
 Wireshark's ``manuf`` (``libwireshark-data``; ``/28`` and ``/36`` lines included) are

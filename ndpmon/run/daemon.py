@@ -1,6 +1,6 @@
 """Running in the background: ``-D`` detaches with python-daemon, ``--pidfile`` locks.
 
-NDPMon had no daemon mode (init scripts backgrounded it, REFERENCE §3.1). Here the config,
+NDPMon had no daemon mode (init scripts backgrounded it, COMPATIBILITY.md §6.1). Here the config,
 the cache and the interfaces are checked before detaching, so every error still reaches
 the admin's terminal; only then does the process detach. Afterwards the log goes to
 syslog, as nothing else is left to read it.

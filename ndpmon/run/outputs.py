@@ -26,7 +26,7 @@ def build_outputs(options: RunOptions, config: Config) -> list[Action]:
     """The actions of a run with ``options`` and ``config``, in the order they get
     each alert."""
     if options.learn:
-        return []  # learning raises no alerts (REFERENCE §3.3)
+        return []  # learning raises no alerts (COMPATIBILITY.md §6.3)
     actions: list[Action] = []
     if not options.quiet:
         actions.append(Guarded(Console(), "alerts on stderr", stdio=True))

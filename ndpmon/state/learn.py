@@ -1,8 +1,8 @@
 """Learning mode (``ndpmon -L``): what one Router Advertisement teaches about the routers.
 
 NDPMon 2.1 learned only from RAs carrying a Prefix Information option, kept one prefix
-per RA and lost the RDNSS/DNSSL/Route Information options after it (REFERENCE §3.3,
-B9), and added a second entry whenever a lifetime changed. Here every option of every
+per RA and lost the RDNSS/DNSSL/Route Information options after it (COMPATIBILITY.md §6.3,
+§7.9), and added a second entry whenever a lifetime changed. Here every option of every
 valid RA is learned, and a changed lifetime replaces the old one, so that monitoring
 the same link afterwards with the learned routers raises no RA alert for what was seen.
 
@@ -140,7 +140,7 @@ def _learn_dnssl(known: tuple[tuple[str, int], ...],
 
     An option whose labels cannot be decoded is skipped whole (hosts discard it), as
     is a name the config could not hold (over 253 characters, control characters: the
-    written file must load again, unlike NDPMon's, B4).
+    written file must load again, unlike NDPMon's, COMPATIBILITY.md §7.4).
     """
     if opt.error:
         return known

@@ -1,6 +1,6 @@
 """Per-probe runtime state: the neighbour cache with O(1) lookups, bounded.
 
-NDPMon kept neighbours in linked lists scanned for every packet (REFERENCE §6.2) and never
+NDPMon kept neighbours in linked lists scanned for every packet (COMPATIBILITY.md §6.5) and never
 forgot anything. Here every lookup (by MAC, by link-local address, by global address) is a
 dict access, and both the number of neighbours per probe and the number of addresses per
 neighbour are capped: when a cap is reached the least recently seen entry is evicted and
@@ -33,7 +33,7 @@ class Address(NamedTuple):
 
 
 class Neighbor:
-    """One station of the link, as NDPMon's neighbour cache knows it (REFERENCE §6.1)."""
+    """One station of the link, as NDPMon's neighbour cache knows it (COMPATIBILITY.md §6.5)."""
 
     __slots__ = (
         "mac", "first_mac_seen", "previous_mac", "old_macs", "lla",

@@ -1,6 +1,6 @@
 """The PostgreSQL store: several ndpmon instances write what they see into one database.
 
-NDPMon 2.x sent remote probes' events to a central instance over SOAP (REFERENCE §5.4);
+NDPMon 2.x sent remote probes' events to a central instance over SOAP (COMPATIBILITY.md §6.7);
 its libraries are gone. Sites that monitor many VLANs already run, replicate and back
 up PostgreSQL, so that is the meeting point: each instance writes its neighbours,
 routers and alerts under its own probe names (``host/eth0``), and a central instance

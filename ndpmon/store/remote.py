@@ -1,7 +1,7 @@
 """The remote probes of a central config, read from the store into the report's trees.
 
 A central instance lists the probes of other hosts as ``<probe name="host/eth0"
-type="remote"/>`` (NDPMon's name for them, REFERENCE §5.4). ``ndpmon report`` asks the
+type="remote"/>`` (NDPMon's name for them, COMPATIBILITY.md §6.7). ``ndpmon report`` asks the
 store for their routers, neighbours and alerts and adds them to the same three trees it
 reads from the files, in the files' own formats (the routers as config ``<router>``
 elements, the neighbours as neighbor_list.xml writes them, the alerts as alerts.xml
