@@ -18,8 +18,7 @@ import pytest
 
 import asuser
 from needs import need_root
-from ndpmon.run import privs
-from ndpmon.run import safepath
+from ndpmon.run import privs, safepath
 from ndpmon.files.atomic import write_atomic
 from ndpmon.commands.main import main
 from ndpmon.run.daemon import PidFile

@@ -16,8 +16,7 @@ import pytest
 from conftest import PCAPS, generator, make_engine
 from scapy.utils import RawPcapReader
 
-from ndpmon.checks import registry
-from ndpmon.checks import fragments
+from ndpmon.checks import registry, fragments
 
 ENGINE_REASONS = ("neighbor cache limit reached", *fragments.REASONS)
 SIDECARS = sorted(p for p in PCAPS.glob("*.json") if p.name != "configs.json")

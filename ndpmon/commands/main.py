@@ -22,8 +22,7 @@ from typing import Callable, Sequence
 from ndpmon import __version__
 from ndpmon.config.model import Config
 from ndpmon.errors import NdpmonError
-from ndpmon.run import privs
-from ndpmon.run import safepath
+from ndpmon.run import privs, safepath
 from ndpmon.run.daemon import PidFile, detach, setup_logging
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG, RunOptions
 from ndpmon.config.values import duration

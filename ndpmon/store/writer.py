@@ -18,8 +18,7 @@ import time
 from collections import Counter, deque
 from typing import Any, Callable
 
-from ndpmon.store import dbwrite
-from ndpmon.store import schema
+from ndpmon.store import dbwrite, schema
 from ndpmon.store.url import StoreError
 
 __all__ = ["StoreWriter", "KINDS"]
