@@ -9,7 +9,7 @@ Switched on with::
     </plugin>
 
 After every write of the neighbour cache (every 60 s while frames arrive, on SIGUSR1 and
-at exit) the pages of ``ndpmon report`` (ndpmon/report.py) are rendered again from the
+at exit) the pages of ``ndpmon report`` (ndpmon/commands/report.py) are rendered again from the
 config, the cache just written and alerts.xml (default: beside the cache). Rendering a
 large cache takes most of a second (bench/bench_report.py), so it runs in a thread of
 its own and never in the capture loop; a save while a render is still running asks for

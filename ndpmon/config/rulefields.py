@@ -5,7 +5,7 @@ defined rule matched`` for packets with given header values. Every field it list
 here with the value it takes: a MAC, an IPv6 address with an optional ``/prefix``
 (default /128), an unsigned integer of the field's width, or none (a message type, a
 flag, an option's presence). ``parse`` turns the config's text into an operand once
-(config.py reports a bad field or value with its line); ``test`` evaluates a field on
+(ndpmon.config.build reports a bad field or value with its line); ``test`` evaluates a field on
 a decoded message, purely.
 
 ``test`` returns None when the field does not apply (an RA field on an NS, as NDPMon:

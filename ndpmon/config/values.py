@@ -3,7 +3,7 @@
 Each converter takes the text of one XML element or attribute, strips the
 whitespace around it, and returns the typed value, or raises ``ValueError``
 with a short human message that names the expected kind of value and quotes
-the text (``not a MAC address: 'zz'``).  config.py adds the file, line and
+the text (``not a MAC address: 'zz'``).  ndpmon.config.build adds the file, line and
 element to that message; nothing here knows about XML.
 
 Addresses come out in the form the packet decoder produces (16-byte and

@@ -8,7 +8,7 @@
   templates, never with disable-output-escaping, and never inside <script> or
   <style> (whose text HTML does not escape): a hostile file cannot inject markup.
 
-  The r: attributes (namespace urn:ndpmon:report) are added by ndpmon/report.py
+  The r: attributes (namespace urn:ndpmon:report) are added by ndpmon/commands/report.py
   before the transform: epoch times as readable dates, a neighbour's first sight.
   Without them (a browser applying a stylesheet to the XML file) the raw values
   are shown.
@@ -184,7 +184,7 @@ footer { margin-top: 2em; font-size: .85em; color: #666; }
     </script>
   </xsl:template>
 
-  <!-- A readable date: the r:when-style attribute if report.py added it, else the raw value. -->
+  <!-- A readable date: the r:when-style attribute if ndpmon/commands/report.py added it, else the raw value. -->
   <xsl:template name="when">
     <xsl:param name="readable"/>
     <xsl:param name="raw"/>

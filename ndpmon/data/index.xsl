@@ -1,7 +1,7 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
   index.xsl: the report's front page, from the small summary document that
-  ndpmon/report.py builds (<summary> with the counts and the source files).
+  ndpmon/commands/report.py builds (<summary> with the counts and the source files).
   Part of ndpmon's web report (ndpmon report); see common.xsl.
 -->
 <xsl:stylesheet version="1.0"

@@ -1,7 +1,7 @@
 """Feed the store from a running ndpmon: alerts as they are raised, neighbours and
 routers at each save of the neighbour cache.
 
-It is a plugin (ndpmon.engine.plugin) that the runner adds when ``<store>`` or ``--store`` is
+It is a plugin (ndpmon.engine.plugin) that the run session adds when ``<store>`` or ``--store`` is
 set: ``notify`` queues each alert; ``on_cache_save`` (every 60 s while frames arrive,
 on SIGUSR1, at exit) queues the neighbours that changed since the last save and the
 routers if they changed; ``tick`` (every 10 s) raises ``store drops`` when rows were
