@@ -1,4 +1,5 @@
-"""Frozen value objects for the configuration: what ndpmon.config.build produces and the checks read.
+"""Frozen value objects for the configuration: what ndpmon.config.build produces and the
+checks read.
 
 The runtime never walks lxml trees: config_ndpmon.xml is converted once into these objects.
 Addresses are kept as 16-byte ``bytes`` and MACs as 6-byte ``bytes``, the same form the
