@@ -203,6 +203,24 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
     (model.Store), the config's remote probes are read from it (ndpmon.store.remote)
     and the cache may be missing.
     """
+    config, cache, alerts, note = _inputs(config_path, cache_path, alerts_path, store,
+                                          max_alerts)
+    neighbors = _prepare_cache(cache.getroot())
+    counts = _prepare_alerts(alerts.getroot(), max_alerts)
+    summary = _summary((config_path, cache_path, alerts_path), config.getroot(), neighbors,
+                       counts, note)
+    pages = _pages(config, cache, alerts, summary, note,
+                   time.time() if now is None else now)
+    _make_dir(out_dir)
+    for name, result in pages.items():  # index last: it links to the others
+        write_atomic(os.path.join(out_dir, name), bytes(result))
+    routers = len(config.getroot().findall("probes/probe/routers/router"))
+    return Report(out_dir, tuple(pages), routers, neighbors, counts.total)
+
+
+def _inputs(config_path: str, cache_path: str, alerts_path: str, store, max_alerts: int):
+    """The three trees (config, cache, alerts; the store's remote probes added) and the
+    note the alerts page shows when there is no alerts file."""
     config = _read(config_path, "config_ndpmon", required=True)
     cache = _read(cache_path, "neighbors", required=store is None)
     alerts = _read(alerts_path, "alerts", required=False)
@@ -218,27 +236,22 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
 
         add_remote(store, config.getroot(), cache.getroot(), alerts.getroot(), max_alerts)
         note = ""
-    neighbors = _prepare_cache(cache.getroot())
-    counts = _prepare_alerts(alerts.getroot(), max_alerts)
-    when = time.time() if now is None else now
+    return config, cache, alerts, note
+
+
+def _pages(config, cache, alerts, summary, note: str, when: float) -> dict:
+    """The four pages, index last, each its stylesheet applied to its tree."""
     params = {
         "generated": etree.XSLT.strparam(_date(str(when))),
         "timezone": etree.XSLT.strparam(_timezone(when)),
     }
-    summary = _summary((config_path, cache_path, alerts_path), config.getroot(), neighbors,
-                       counts, note)
-    pages = {
+    return {
         "config.html": stylesheet("config.xsl")(config, **params),
         "neighbors.html": stylesheet("neighbor.xsl")(cache, **params),
         "alerts.html": stylesheet("alerts.xsl")(alerts, note=etree.XSLT.strparam(note),
                                                 **params),
         "index.html": stylesheet("index.xsl")(summary, **params),
     }
-    _make_dir(out_dir)
-    for name, result in pages.items():  # index last: it links to the others
-        write_atomic(os.path.join(out_dir, name), bytes(result))
-    routers = len(config.getroot().findall("probes/probe/routers/router"))
-    return Report(out_dir, tuple(pages), routers, neighbors, counts.total)
 
 
 def _make_dir(path: str) -> None:
