@@ -171,3 +171,23 @@ def test_without_psycopg_a_store_is_one_line(monkeypatch):
         require_psycopg()
     assert str(err.value) == ("<store> needs the psycopg package: pip install "
                               "'ndpmon[store]' (or 'psycopg[binary]')")
+
+
+def test_the_store_password_file_is_read_the_safe_way(tmp_path):
+    """<store password_file>: its first line is the password; a FIFO in its place is
+    refused in one line (plain open() blocked for ever), and so is a missing file."""
+    import os
+
+    from ndpmon.config.model import Store
+    from ndpmon.store.url import StoreError, password
+
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\r\nignored\n")
+    assert password(Store(url="postgresql://db/x", password_file=str(secret))) == "s3cret"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(StoreError, match=r"fifo: cannot read the store password: not a "
+                                         r"regular file$"):
+        password(Store(url="postgresql://db/x", password_file=str(fifo)))
+    with pytest.raises(StoreError, match="cannot read the store password: No such file"):
+        password(Store(url="postgresql://db/x", password_file=str(tmp_path / "none")))

@@ -12,6 +12,7 @@ import socket
 from typing import Any
 
 from ndpmon.errors import NdpmonError
+from ndpmon.files import reader
 from ndpmon.config.model import Store
 from ndpmon.config.values import store_url as check_url
 
@@ -45,11 +46,13 @@ def password(store: Store) -> str | None:
     if store.password_file is None:
         return None
     try:
-        with open(store.password_file, encoding="utf-8") as file:
-            return file.readline().rstrip("\r\n")
-    except OSError as exc:
+        data = reader.read(store.password_file, 64 * 1024, " the store password")
+    except FileNotFoundError as exc:
         raise StoreError(f"{store.password_file}: cannot read the store password: "
-                         f"{exc.strerror or exc}") from None
+                         f"{exc.strerror}") from None
+    except NdpmonError as exc:  # a FIFO, a device, too large: one line, never a hang
+        raise StoreError(str(exc)) from None
+    return data.decode("utf-8", "replace").partition("\n")[0].rstrip("\r")
 
 
 def connect(store: Store, secret: str | None = None) -> Any:
