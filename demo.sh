@@ -4,7 +4,8 @@
 # the neighbour cache and alerts.xml are written to a temporary directory, shown at the end.
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -x .venv/bin/ndpmon ]; then
+# (again when the installed command no longer starts, e.g. after an update moved it)
+if ! .venv/bin/ndpmon --version >/dev/null 2>&1; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --upgrade pip
     .venv/bin/pip install --quiet -e .
