@@ -102,17 +102,22 @@ def test_safe_files_pass(home, capsys):
     assert (rc, err) == (0, "")
 
 
-def test_sticky_directory_is_safe_for_others_not_without_the_bit(home):
-    """An output in a world-writable directory is allowed only with the sticky bit set."""
+def test_sticky_directory_is_refused_for_outputs_but_accepted_higher_up(home):
+    """An output directly in a world-writable directory is refused even with the sticky
+    bit (anyone may plant the name there first, issue 14); a sticky directory higher
+    up is accepted (others cannot rename the trusted folder below it)."""
     shared = home / "shared"
     shared.mkdir()
+    for mode in (0o1777, 0o777):
+        shared.chmod(mode)
+        with pytest.raises(safepath.UnsafeFile) as info:
+            safepath.check_outputs([str(shared / "alerts.xml")])
+        assert str(info.value) == (f"{shared / 'alerts.xml'}: directory {shared} writable "
+                                   f"by other users (chmod go-w {shared}); refusing to "
+                                   "write there")
     shared.chmod(0o1777)
-    safepath.check_outputs([str(shared / "alerts.xml")])
-    shared.chmod(0o777)
-    with pytest.raises(safepath.UnsafeFile) as info:
-        safepath.check_outputs([str(shared / "alerts.xml")])
-    assert str(info.value) == (f"{shared / 'alerts.xml'}: directory {shared} writable by "
-                               f"other users (chmod go-w {shared}); refusing to write there")
+    (shared / "mine").mkdir(mode=0o755)
+    safepath.check_outputs([str(shared / "mine" / "alerts.xml")])
 
 
 def test_replay_refuses_to_write_in_a_world_writable_directory(home, capsys):
@@ -158,8 +163,8 @@ def test_symlinked_program_names_the_real_file(home):
 
 
 def test_file_owned_by_another_user_is_refused(home):
-    """A file owned by another user is refused (with the chown that fixes it) unless that user is
-    the ``--user``."""
+    """A file owned by another user is refused (with the chown that fixes it); only where
+    ndpmon writes may the ``--user`` own it (``uids``)."""
     need_root()
     nobody = pwd.getpwnam("nobody")
     script = program(home)
@@ -168,7 +173,7 @@ def test_file_owned_by_another_user_is_refused(home):
         safepath.check_file(str(script), "refusing to run it")
     assert str(info.value) == (f"{script}: owned by user nobody (chown root {script}); "
                                "refusing to run it")
-    safepath.check_file(str(script), "refusing to run it", [nobody.pw_uid])  # --user nobody
+    safepath.check_file(str(script), "writing", [nobody.pw_uid])  # the --user's state dir
 
 
 # -- modes of what ndpmon writes ------------------------------------------------------

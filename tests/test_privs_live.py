@@ -14,6 +14,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,18 +50,18 @@ NEEDY = ("from ndpmon.plugin import Plugin as Base\n\n\n"
 
 @pytest.fixture
 def setup():
-    """(python, folder owned by nobody with a root-owned config folder inside, veths)."""
+    """(python, folder owned by nobody, a root-owned config folder outside it, veths)."""
     need_tool("ip")
     python = asuser.python()
     work = asuser.workdir()
-    etc = work / "etc"
-    etc.mkdir(mode=0o755)  # root's: nobody may read, not change, the config
-    etc.chmod(0o755)
+    etc = Path(tempfile.mkdtemp(prefix="ndpmon-etc-", dir="/tmp"))
+    etc.chmod(0o755)  # root's alone: nobody may read, not change, the config (issue 14)
     try:
         with VethPair() as pair:
             yield python, work, etc, pair
     finally:
         shutil.rmtree(work)
+        shutil.rmtree(etc)
 
 
 def start(python: str, work: Path, etc: Path, pair: VethPair, *extra: str,

@@ -188,9 +188,14 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     if options.replay:
         if options.daemon:
             raise NdpmonError("-D and -r do not go together: a replay ends by itself")
-        if options.account is not None:  # nothing to open first: drop root now
-            privs.drop(options.account)
-        summary = session.replay(config, options)
+        writer = _root_writer(options, config)
+        try:
+            if options.account is not None:  # nothing to open first: drop root now
+                _drop(options.account, writer)
+            summary = session.replay(config, options, writer and writer.write)
+        finally:
+            if writer is not None:
+                writer.close()
         print(f"ndpmon: {summary}", file=sys.stderr)
         return 0
     return _live(options, config, ifaces)
@@ -232,18 +237,23 @@ def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
         setup_logging(options.verbose, config.settings.delivery.syslog_socket)
     elif pidfile is not None:
         pidfile.__enter__()
+    writer = _root_writer(options, engine.config)
     try:
         capture = LiveCapture(names)
         capture.open()
         account = options.account
-        drop = None if account is None else (lambda: privs.drop(account, _net_raw(engine)))
-        summary = session.live(engine, options, capture, lambda: _reload(options), drop)
+        drop = None if account is None else (
+            lambda: _drop(account, writer, _net_raw(engine)))
+        summary = session.live(engine, options, capture, lambda: _reload(options), drop,
+                               writer and writer.write)
         log.info("%s", summary)
     except NdpmonError as exc:
         if context is not None:  # stderr is gone: the log is all the admin has
             log.error("%s", exc)
         raise
     finally:
+        if writer is not None:
+            writer.close()
         if context is not None:
             context.close()
         elif pidfile is not None:
@@ -256,7 +266,7 @@ def _reload(options: RunOptions) -> Config:
     from ndpmon.run import session
 
     config, ifaces = load(options)
-    safepath.check_inputs(config, options.dtd, _uids(options.account))
+    safepath.check_inputs(config, options.dtd)
     return session.live_config(config, ifaces)[0]
 
 
@@ -266,16 +276,37 @@ def _uids(account) -> tuple[int, ...]:
     return (account.uid,) if account is not None else (os.geteuid(),)
 
 
+def _root_writer(options: RunOptions, config: Config):
+    """Learning under --user as root: root's writer of the learned routers
+    (ndpmon.run.learnwriter), else None (this process writes the config itself)."""
+    if not (options.learn and options.account is not None and os.geteuid() == 0):
+        return None
+    from ndpmon.run.learnwriter import RootWriter
+
+    return RootWriter(config)
+
+
+def _drop(account, writer, net_raw: bool = False) -> None:
+    """--user: fork root's config writer if learning, then become the user."""
+    if writer is not None:
+        writer.fork()
+    privs.drop(account, net_raw)
+
+
 def _check_files(options: RunOptions, config: Config) -> None:
     """Refuse files others can modify; with --user, check what the user will need."""
     account = options.account
     uids = _uids(account)
-    safepath.check_inputs(config, options.dtd, uids)
+    safepath.check_inputs(config, options.dtd)
     outputs = options.output_files(config.path)
-    safepath.check_outputs(outputs, uids)
+    by_root = {options.pidfile}  # the pid file stays root's
+    if _root_writer(options, config) is not None:
+        by_root.add(config.path)  # written by root's writer, never by the user
+    safepath.check_outputs([f for f in outputs if f in by_root], ())
+    safepath.check_outputs([f for f in outputs if f not in by_root], uids)
     if account is None:
         return
-    written = [f for f in outputs if f != options.pidfile]  # the pid file stays root's
+    written = [f for f in outputs if f not in by_root]
     privs.check_access(account, [config.path, safepath.dtd_file(config, options.dtd)],
                        written)
     privs.program_runs(account, safepath.pipe_programs(config))

@@ -20,6 +20,8 @@ import io
 import os
 from typing import Iterable, Iterator
 
+from ndpmon.files.trust import read_input
+
 __all__ = ["OuiDatabase", "short_name", "DEFAULT_PATHS", "IEEE_FILES"]
 
 #: Tried in this order when no path is configured.
@@ -27,6 +29,8 @@ DEFAULT_PATHS = ("/usr/share/ieee-data", "/usr/share/wireshark/manuf")
 #: The registries of an ieee-data folder (any of them may be missing).
 IEEE_FILES = ("oui.csv", "mam.csv", "oui36.csv", "iab.csv")
 VENDOR_SIZE = 15  # NDPMon's vendor[16]
+#: The largest database file read (Wireshark's manuf is about 3 MiB, oui.csv 4 MiB).
+MAX_BYTES = 64 * 2**20
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -70,8 +74,9 @@ class OuiDatabase:
     def load(cls, path: str) -> OuiDatabase:
         """Read an ieee-data folder, one of its CSV files, or a Wireshark manuf file.
 
-        Raises OSError for a missing or unreadable file and ValueError for a file that
-        holds no assignment.
+        Raises OSError for a missing file, NdpmonError for one another account can change
+        (ndpmon.files.trust) or that cannot be read, ValueError for a file that holds no
+        assignment.
         """
         db = cls()
         if os.path.isdir(path):
@@ -82,8 +87,7 @@ class OuiDatabase:
         else:
             files = [path]
         for name in files:
-            with open(name, encoding="utf-8", errors="replace") as file:
-                text = file.read()
+            text = read_input(name, MAX_BYTES).decode("utf-8", errors="replace")
             before = len(db)
             rows = _ieee_rows(text) if name.endswith(".csv") else _manuf_rows(text)
             db.extend(rows)

@@ -32,6 +32,7 @@ from typing import Mapping
 
 from ndpmon.config import values as convert
 from ndpmon.errors import NdpmonError
+from ndpmon.files.trust import read_input
 from ndpmon.config.model import Config, PluginSpec, Probe
 
 __all__ = ["Outside", "ProxySettings", "read_npd6", "parse_npd6", "from_params",
@@ -181,8 +182,13 @@ def parse_npd6(text: str, where: str = "npd6.conf") -> _Builder:
 
 
 def read_npd6(path: str, **own) -> ProxySettings:
-    """An npd6.conf file as settings (ValueError or OSError on a problem)."""
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    """An npd6.conf file as settings (ValueError or NdpmonError on a problem). It decides
+    which prefixes the gateway answers for, so it is checked like the config
+    (ndpmon.files.trust: root's alone when ndpmon runs as root)."""
+    try:
+        text = read_input(path).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: cannot read: no such file") from None
     try:
         return parse_npd6(text, path).settings(**own)
     except ValueError as exc:

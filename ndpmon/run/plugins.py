@@ -23,6 +23,7 @@ from typing import Any, Iterable
 
 from ndpmon.config.model import Config, PluginSpec
 from ndpmon.engine.plugin import Plugin, PluginError
+from ndpmon.errors import NdpmonError
 from ndpmon.store.sync import store_plugins
 
 __all__ = ["load_plugins", "load_all", "plugin_names", "plugin_dirs", "PluginGuard",
@@ -171,6 +172,8 @@ def _instantiate(spec: PluginSpec, cls: type[Plugin], config: Config) -> Plugin:
         plugin = cls(spec.params, config)
     except PluginError as exc:
         raise PluginError(spec.name, f"{where}: {str(exc).partition(': ')[2]}") from None
+    except NdpmonError as exc:  # a file it reads: the message names it already
+        raise PluginError(spec.name, str(exc)) from None
     except (ValueError, OSError) as exc:
         raise PluginError(spec.name, f"{where}: {_why_value(exc)}") from None
     except Exception as exc:  # a plugin's bug: still one line, naming it

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ndpmon.alerts.dispatch import Dispatcher
 from ndpmon.capture.replay import read_batches
@@ -129,11 +129,12 @@ def _check_writable(path: str) -> None:
         raise NdpmonError(f"{path}: cannot write: Permission denied")
 
 
-def prepare(config: Config, options: RunOptions) -> Engine:
+def prepare(config: Config, options: RunOptions, writes_config: bool = True) -> Engine:
     """A fresh engine with the neighbour cache file loaded into it (before a live run
-    detaches, so that a broken cache or an unwritable directory is reported at once)."""
+    detaches, so that a broken cache or an unwritable directory is reported at once).
+    ``writes_config``: this process writes the learned config (not root's writer)."""
     _check_writable(options.cache)
-    if options.learn:
+    if options.learn and writes_config:
         _check_writable(config.path)
     tune_gc()
     engine = Engine(config, learning=options.learn, plugins=load_all(config))
@@ -154,7 +155,13 @@ def _warn_plugins_off(config: Config, engine: Engine) -> None:
                         "plugin is not switched on", probe.name)
 
 
-def _finish(pipeline: Pipeline, options: RunOptions) -> None:
+#: Writes the learned routers into the config (``--user``: root's writer,
+#: ndpmon.run.learnwriter); by default, this process does.
+WriteConfig = Callable[[Mapping[str, tuple]], None]
+
+
+def _finish(pipeline: Pipeline, options: RunOptions,
+            write_config: WriteConfig | None = None) -> None:
     """Write what must survive the run: the cache, and in learning mode the routers."""
     engine = pipeline.engine
     try:
@@ -162,18 +169,22 @@ def _finish(pipeline: Pipeline, options: RunOptions) -> None:
     finally:
         if options.learn:
             learned = engine.learned()
-            write_learned(engine.config.path, learned, engine.config)
+            if write_config is None:
+                write_learned(engine.config.path, learned, engine.config)
+            else:
+                write_config(learned)
             routers = sum(len(r) for r in learned.values())
             log.info("learning: wrote %d router%s to %s; review them, then start ndpmon "
                      "without -L", routers, "" if routers == 1 else "s", engine.config.path)
 
 
-def replay(config: Config, options: RunOptions) -> Summary:
+def replay(config: Config, options: RunOptions,
+           write_config: WriteConfig | None = None) -> Summary:
     """``ndpmon -r FILE``: run every frame of a capture, save the cache, summarize."""
     pcap = options.replay
     assert pcap is not None, "a replay needs -r FILE"
     probe = _probe_name(config, list(options.ifaces))
-    engine = prepare(config, options)
+    engine = prepare(config, options, writes_config=write_config is None)
     pipeline = Pipeline(engine, build_outputs(options, config))
     summary = Summary(pcap)
     started = time.perf_counter()
@@ -186,7 +197,7 @@ def replay(config: Config, options: RunOptions) -> Summary:
         try:
             pipeline.stop()
         finally:
-            _finish(pipeline, options)
+            _finish(pipeline, options, write_config)
     summary.count(engine, started)
     return summary
 
@@ -212,7 +223,8 @@ def live_config(config: Config, ifaces: Sequence[str] | None) -> tuple[Config, l
 
 
 def live(engine: Engine, options: RunOptions, capture, reload_config,
-         drop: Callable[[], None] | None = None) -> Summary:
+         drop: Callable[[], None] | None = None,
+         write_config: WriteConfig | None = None) -> Summary:
     """Monitor (or learn) on live interfaces until a signal or ``--learn-for`` ends it.
 
     ``drop`` (``--user``) is called once the sockets are open and the plugins started,
@@ -239,7 +251,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
             pipeline.stop()
         finally:
             capture.close()
-            _finish(pipeline, options)
+            _finish(pipeline, options, write_config)
     summary.count(engine, started)
     summary.alerts = monitor.alerts
     _log_counters(pipeline, capture)
