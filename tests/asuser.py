@@ -58,3 +58,11 @@ def workdir() -> Path:
     os.chown(folder, entry.pw_uid, entry.pw_gid)
     folder.chmod(0o755)
     return folder
+
+
+def etcdir() -> Path:
+    """A fresh folder in /tmp that root alone can change (0755): where a config read by
+    root must be, even under ``--user`` (the user may not change it, issue 14)."""
+    folder = Path(tempfile.mkdtemp(prefix="ndpmon-etc-", dir="/tmp"))
+    folder.chmod(0o755)
+    return folder

@@ -115,16 +115,18 @@ def test_kill_illegitimate_router_removes_the_hosts_default_route(tmp_path, user
         Path(__file__).parents[1])), []
     if user is not None:
         python, env, extra = asuser.python(), asuser.env(), ["--user", user]
-        tmp_path = asuser.workdir()
-        request.addfinalizer(lambda: shutil.rmtree(tmp_path))
-    (tmp_path / "config.xml").write_text(CONFIG)
+        tmp_path, etc = asuser.workdir(), asuser.etcdir()
+        request.addfinalizer(lambda: (shutil.rmtree(tmp_path), shutil.rmtree(etc)))
+    else:
+        etc = tmp_path
+    (etc / "config.xml").write_text(CONFIG)
     with BridgeLab() as lab:
         lab.send("rogue", [rogue_ra()])
         wait_for(lambda: "fe80::666" in lab.default_routes(), 20)
         assert "via fe80::666 dev eth0" in lab.default_routes()
         log = tmp_path / "ndpmon.log"
         cmd = ["ip", "netns", "exec", lab.ns["mon"], python, "-m", "ndpmon",
-               "-f", str(tmp_path / "config.xml"), "-g", str(tmp_path / "cache.xml"),
+               "-f", str(etc / "config.xml"), "-g", str(tmp_path / "cache.xml"),
                "-i", "mon0", "-v", "--json-alerts", str(tmp_path / "alerts.jsonl"), *extra]
         proc = subprocess.Popen(cmd, stderr=log.open("w"), env=env, cwd="/")
         try:

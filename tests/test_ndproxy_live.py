@@ -336,8 +336,7 @@ def test_proxy_works_as_nobody(tmp_path):
     need_tool("ip", "sysctl", "ping")
     python = asuser.python()
     work = asuser.workdir()
-    etc = work / "etc"
-    etc.mkdir(mode=0o755)  # root's: nobody may read, not change, the config
+    etc = asuser.etcdir()  # root's alone: nobody may read, not change, the config
     for name in ("config_ndpmon.xml", "config_ndpmon.dtd"):
         (etc / name).write_bytes((REPO / name).read_bytes())
     (etc / "npd6.conf").write_text(NPD6_CONF)
@@ -362,6 +361,7 @@ def test_proxy_works_as_nobody(tmp_path):
         text = log.read_text()
     finally:
         shutil.rmtree(work)
+        shutil.rmtree(etc)
     assert code == 0, text
     assert "CapEff:\t0000000000000000" in status, status
     assert pinged.returncode == 0, pinged.stdout + text

@@ -14,7 +14,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -54,8 +53,7 @@ def setup():
     need_tool("ip")
     python = asuser.python()
     work = asuser.workdir()
-    etc = Path(tempfile.mkdtemp(prefix="ndpmon-etc-", dir="/tmp"))
-    etc.chmod(0o755)  # root's alone: nobody may read, not change, the config (issue 14)
+    etc = asuser.etcdir()  # root's alone: nobody may read, not change, the config
     try:
         with VethPair() as pair:
             yield python, work, etc, pair
