@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import time
 from collections.abc import Iterable
 from typing import BinaryIO
@@ -30,7 +29,7 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.config import values as convert
 from ndpmon.errors import ConfigError, WriteError
-from ndpmon.files import reader as xmlsafe
+from ndpmon.files import reader as xmlsafe, secure
 from ndpmon.files.text import xml_escape
 
 __all__ = ["AlertsXml", "HEADER", "render_alert", "document", "read_alerts", "read_tree",
@@ -104,15 +103,13 @@ class AlertsXml:
         self.reopen()
 
     def reopen(self) -> None:
-        """(Re)open the file: after log rotation, or from ``__init__``."""
+        """(Re)open the file: after log rotation, or from ``__init__``; through
+        ndpmon.files.secure, so a link or someone else's file there is refused."""
         self.close()
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:  # no link, FIFO, device, hard link or other account's file (issue 14)
+            fd = secure.open_output(self.path)
         except OSError as exc:
             raise self._error("cannot open", exc) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO cannot even be buffered
-            os.close(fd)
-            raise WriteError(self.path, "cannot open: not a regular file")
         self._file = os.fdopen(fd, "r+b")
         try:
             self._end = self._find_end()
