@@ -7,7 +7,8 @@
   the final ``</alerts>``; each batch of ``<alert>`` blocks is written over that closing
   tag, followed by a new one.  After every write the file is well-formed XML,
   byte-compatible with what the original wrote (children in alphabetical order,
-  two-space indentation), and characters XML 1.0 forbids are kept readable as
+  two-space indentation); control characters (all but a message's final newline: text
+  from packets never starts a line) and characters XML 1.0 forbids are kept readable as
   ``\\x07``-style escapes.
 * ``read_alerts`` and ``read_tree`` read it back safely (ndpmon.files.reader: no FIFO,
   no entity, a size cap): ``ndpmon query`` wants Alert objects, ``ndpmon report`` the tree.
@@ -30,7 +31,7 @@ from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.config import values as convert
 from ndpmon.errors import ConfigError, WriteError
 from ndpmon.files import reader as xmlsafe, secure
-from ndpmon.files.text import xml_escape
+from ndpmon.files.text import xml_escape_line
 
 __all__ = ["AlertsXml", "HEADER", "render_alert", "document", "read_alerts", "read_tree",
            "beside_cache", "MAX_ALERTS_BYTES"]
@@ -59,7 +60,7 @@ def _element(tag: str, text: str) -> str:
     """One child line; empty text is ``<tag/>`` as libxml2 writes it."""
     if not text:
         return f"    <{tag}/>\n"
-    return f"    <{tag}>{xml_escape(text)}</{tag}>\n"
+    return f"    <{tag}>{xml_escape_line(text)}</{tag}>\n"
 
 
 def render_alert(alert: Alert) -> str:
