@@ -34,7 +34,7 @@ def write_atomic(path: str, data: bytes) -> None:
     """
     try:
         folder, name = secure.split(path)
-        dir_fd = secure.open_dir(folder)
+        dir_fd = secure.open_dir(folder, file=path)
     except OSError as exc:
         raise WriteError(path, f"cannot write: {exc.strerror or exc}") from None
     try:

@@ -110,17 +110,17 @@ def _check_dir(target: str, where: str, info: os.stat_result, final: bool) -> No
     raise WriteError(target, f"directory {where} writable by other users ({fix}); {REFUSE}")
 
 
-def open_dir(path: str, *, create: bool = False) -> int:
+def open_dir(path: str, *, create: bool = False, file: str = "") -> int:
     """A read-only descriptor of the directory ``path``, reached and checked as the
     module docstring says; missing directories are made (0755) when ``create``.
 
-    Raises WriteError for a refusal, OSError (ENOENT, ENOTDIR, ELOOP...) otherwise.
+    Raises WriteError naming ``file`` (the output to be written there; else ``path``)
+    for a refusal, OSError (ENOENT, ENOTDIR, ELOOP...) otherwise.
     """
-    if not path.startswith("/"):
-        path = os.path.join(os.getcwd(), path)
-    todo, walk, links = _components(path), _Walk(path), 0
+    walk, links = _Walk(file or path), 0
+    todo = _components(path if path.startswith("/") else os.path.join(os.getcwd(), path))
     try:
-        _check_dir(path, "/", os.fstat(walk.fds[0]), final=not todo)
+        _check_dir(walk.target, "/", os.fstat(walk.fds[0]), final=not todo)
         while todo:
             name = todo.pop()
             if name == "..":
@@ -136,7 +136,7 @@ def open_dir(path: str, *, create: bool = False) -> int:
             if target.startswith("/"):
                 walk.to_root()
             todo.extend(_components(target))
-        _check_dir(path, walk.here(), os.fstat(walk.fds[-1]), final=True)
+        _check_dir(walk.target, walk.here(), os.fstat(walk.fds[-1]), final=True)
         return os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=walk.fds[-1])
     finally:
         walk.close()
@@ -189,7 +189,7 @@ def open_output(path: str, *, append: bool = False, mode: int = 0o640) -> int:
     folder, name = split(path)
     access = (os.O_WRONLY | os.O_APPEND) if append else os.O_RDWR
     flags = access | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-    dir_fd = open_dir(folder)
+    dir_fd = open_dir(folder, file=path)
     try:
         fd = _open_in(path, name, dir_fd, flags, mode)
     finally:
