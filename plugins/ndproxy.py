@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ndpmon.errors import WriteError
 from ndpmon.files.atomic import write_atomic
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, is_link_local
 from ndpmon.proxy.decide import REASONS, Answer, Iface, NaBuilder, decide, flags
@@ -244,10 +245,10 @@ class NdProxy(Base):
         if not path:
             return
         text = "".join(line + "\n" for line in self.listing())
-        try:
+        try:  # like every output: no link followed, no directory others write in
             write_atomic(path, text.encode())
-        except OSError as exc:
-            log.warning("ndproxy: %s: %s", path, exc.strerror or exc)
+        except WriteError as exc:
+            log.warning("ndproxy: %s", exc)
 
 
 def _iface(name: str, mac: bytes, addrs) -> Iface:

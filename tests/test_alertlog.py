@@ -116,12 +116,27 @@ def test_control_characters_are_visible(tmp_path: Path) -> None:
 
 
 def test_markup_round_trips(tmp_path: Path) -> None:
-    """``< & > \\r \\t`` and non-ASCII text in a message read back unchanged."""
+    """``< & >``, non-ASCII text and a final newline in a message read back unchanged;
+    ``\\r`` and ``\\t`` come back as visible escapes (they were kept before issue 14:
+    no control character of a packet may break or shape a line of alerts.xml)."""
     path = tmp_path / "alerts.xml"
     message = "a<b & c>d\r\te ünï €\n"
     with AlertsXml(str(path)) as log:
         log.write([alert(message)])
-    assert parsed(path)[0]["message"] == message
+    assert parsed(path)[0]["message"] == "a<b & c>d\\x0d\\x09e ünï €\n"
+
+
+def test_every_control_character_is_visible_but_a_final_newline(tmp_path: Path) -> None:
+    """Issue 14: C0 and C1 controls, DEL and U+2028/U+2029 in a message, probe or reason
+    are ``\\x85``-style escapes, so packet text never starts a line; a final newline
+    (NDPMon's ``new IP``) stays, byte-compatible with the original."""
+    path = tmp_path / "alerts.xml"
+    with AlertsXml(str(path)) as log:
+        log.write([alert("a\nb\x85c\x7fd\u2028e\x1cf\n", probe="p\nq", reason="r\rs")])
+    text = path.read_text()
+    assert "<message>a\\x0ab\\x85c\\x7fd\\u2028e\\x1cf\n</message>" in text
+    assert "<probe>p\\x0aq</probe>" in text and "<reason>r\\x0ds</reason>" in text
+    assert all(line.lstrip().startswith("<") for line in text.splitlines())
 
 
 def test_xml_escape_attribute() -> None:

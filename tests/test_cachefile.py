@@ -360,7 +360,7 @@ def test_failed_save_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     shutil.copy(GOLDEN / "monitor" / "neighbor_list.xml", path)
     before = path.read_bytes()
 
-    def refuse(src: str, dst: str) -> None:
+    def refuse(src: str, dst: str, **dir_fds: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
@@ -389,12 +389,15 @@ def test_save_keeps_mode_and_defaults_to_640(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_save_through_symlink_keeps_link(tmp_path: Path) -> None:
-    """Saving to a symbolic link rewrites the file it points to and keeps the link."""
+def test_save_replaces_a_symlink_never_its_target(tmp_path: Path) -> None:
+    """Saving to a symbolic link replaces the link by the new file; the file it pointed
+    to is left as it was (issue 14: the link may be another account's; before, the
+    target was replaced)."""
     real = tmp_path / "real.xml"
     real.write_text("old")
     link = tmp_path / "neighbor_list.xml"
     link.symlink_to(real)
     save_cache(str(link), {})
-    assert link.is_symlink()
-    assert real.read_text().endswith("<neighbors/>\n")
+    assert not link.is_symlink()
+    assert link.read_text().endswith("<neighbors/>\n")
+    assert real.read_text() == "old"

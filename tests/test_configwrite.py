@@ -275,7 +275,7 @@ def test_nothing_learned_leaves_the_file_alone(small: Path):
 
 def test_crash_during_write_keeps_the_old_file(small: Path, monkeypatch):
     """A failing rename leaves the old file whole and no temporary file behind."""
-    def fail(src, dst):
+    def fail(src, dst, **dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", fail)

@@ -371,6 +371,31 @@ def test_plugin_answers_counts_and_lists(tmp_path):
                                                      ["2001:db8:1::a2", "out0", "1"]]
 
 
+def test_targets_file_is_written_like_every_output(tmp_path, caplog):
+    """Issue 14: targets_file goes through the safe writer. A link there to root's file
+    is replaced by the listing, the file keeps its bytes (before: the rename went over
+    the link's target); in a directory others may write in, nothing is written and one
+    warning names the file."""
+    (tmp_path / "other").mkdir()
+    secret = tmp_path / "other" / "secret"
+    secret.write_bytes(b"root's own\n")
+    (tmp_path / "targets.txt").symlink_to(secret)
+    engine, plugin = proxy_engine(tmp_path, targets_file="targets.txt")
+    feed(engine, "out0", T, ns("2001:db8:1::a1"))
+    plugin.on_cache_save(engine)
+    assert not (tmp_path / "targets.txt").is_symlink()
+    assert (tmp_path / "targets.txt").read_text().startswith("2001:db8:1::a1 out0 1")
+    assert secret.read_bytes() == b"root's own\n"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    engine, plugin = proxy_engine(tmp_path, targets_file="shared/targets.txt")
+    plugin.on_cache_save(engine)
+    assert list(shared.iterdir()) == []
+    assert f"ndproxy: {shared / 'targets.txt'}: directory {shared} writable by other " \
+           "users" in caplog.text
+
+
 def test_own_answers_are_dropped_and_declared_proxies_raise_nothing(tmp_path):
     """Our NA seen on another probe of the link is dropped by its SHA-1; an NA from a
     declared proxy (mirror0's <proxies>) for its prefix raises no alert, while the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from ndpmon.run.plugins import LOG_EVERY, PluginGuard, load_all
 
 STORE = '<store url="postgresql://ndpmon@localhost/ndpmon"/>\n  </settings>'
 TIMEOUT = 30
+LIMIT = 2**20  # RLIMIT_FSIZE of the run whose JSON alerts cannot grow
 
 
 def ndpmon(*args: str) -> subprocess.CompletedProcess:
@@ -66,16 +68,25 @@ def test_sighup_still_sees_a_new_plugin_beside_the_store(tmp_path, caplog):
 # -- an output that cannot write ---------------------------------------------------------
 
 
-def test_json_alerts_to_a_full_disk_logs_one_line_and_the_run_goes_on(tmp_path):
-    """``--json-alerts /dev/full``: no traceback; one line names /dev/full and the error;
-    the replay still ends normally (exit 0, its summary, the cache and alerts.xml)."""
-    cache = tmp_path / "cache.xml"
-    out = ndpmon("-r", "samples/demo.pcap", "-f", "config_ndpmon.xml", "-g", str(cache),
-                 "--json-alerts", "/dev/full")
+def test_json_alerts_that_cannot_grow_log_one_line_and_the_run_goes_on(tmp_path):
+    """``--json-alerts`` on a file already at the process's size limit (RLIMIT_FSIZE:
+    every append fails with EFBIG, as on a full disk): no traceback; one line names the
+    file and the error; the replay still ends normally (exit 0, its summary, the cache
+    and alerts.xml). (This used /dev/full: a device is no longer an output, issue 14.)"""
+    cache, jsonl = tmp_path / "cache.xml", tmp_path / "alerts.jsonl"
+    jsonl.write_bytes(b"\n" * LIMIT)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+    out = subprocess.run([sys.executable, "-m", "ndpmon", "-r", "samples/demo.pcap", "-f",
+                          "config_ndpmon.xml", "-g", str(cache), "--json-alerts", str(jsonl)],
+                         cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=TIMEOUT, preexec_fn=limit)
     assert "Traceback" not in out.stderr
-    named = [line for line in out.stderr.splitlines() if "/dev/full" in line]
-    assert named == ["ndpmon: output JSON alerts: /dev/full: cannot write: No space left "
-                     "on device (1 failures)"]
+    named = [line for line in out.stderr.splitlines() if str(jsonl) in line]
+    assert named == [f"ndpmon: output JSON alerts: {jsonl}: cannot write: File too large "
+                     "(1 failures)"]
     assert out.returncode == 0
     assert "samples/demo.pcap: 10 frames" in out.stderr
     assert cache.exists() and (tmp_path / "alerts.xml").exists()

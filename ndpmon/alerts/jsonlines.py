@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import TextIO
 
 from ndpmon.checks.alert import Alert
 from ndpmon.errors import WriteError
+from ndpmon.files import secure
 from ndpmon.alerts.action import Action
 
 __all__ = ["JsonLines"]
@@ -25,8 +25,8 @@ class JsonLines(Action):
         if self.path == "-":
             self._out = sys.stdout
             return
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:  # no link, FIFO (it would block), device or other account's file (issue 14)
+            fd = secure.open_output(self.path, append=True)
             self._out = open(fd, "a", encoding="utf-8")
         except OSError as exc:
             raise WriteError(self.path, f"cannot write: {exc.strerror}") from None

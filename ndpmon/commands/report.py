@@ -26,6 +26,7 @@ from typing import Sequence
 from lxml import etree
 
 from ndpmon.files import reader as xmlsafe
+from ndpmon.files import secure
 from ndpmon.files.atomic import write_atomic
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.errors import ConfigError, NdpmonError, WriteError
@@ -255,8 +256,11 @@ def _pages(config, cache, alerts, summary, note: str, when: float) -> dict:
 
 
 def _make_dir(path: str) -> None:
+    """Make the pages' directory (and the missing ones above it) the way every output
+    is reached: no link of another account followed, no directory others may write in
+    (ndpmon.files.secure; WriteError ``path: ...; refusing to write there``)."""
     try:
-        os.makedirs(path, exist_ok=True)
+        os.close(secure.open_dir(path, create=True))
     except OSError as exc:
         raise WriteError(path, f"cannot create: {exc.strerror or exc}") from None
 

@@ -7,7 +7,8 @@
   the final ``</alerts>``; each batch of ``<alert>`` blocks is written over that closing
   tag, followed by a new one.  After every write the file is well-formed XML,
   byte-compatible with what the original wrote (children in alphabetical order,
-  two-space indentation), and characters XML 1.0 forbids are kept readable as
+  two-space indentation); control characters (all but a message's final newline: text
+  from packets never starts a line) and characters XML 1.0 forbids are kept readable as
   ``\\x07``-style escapes.
 * ``read_alerts`` and ``read_tree`` read it back safely (ndpmon.files.reader: no FIFO,
   no entity, a size cap): ``ndpmon query`` wants Alert objects, ``ndpmon report`` the tree.
@@ -19,7 +20,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import time
 from collections.abc import Iterable
 from typing import BinaryIO
@@ -30,8 +30,8 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.config import values as convert
 from ndpmon.errors import ConfigError, WriteError
-from ndpmon.files import reader as xmlsafe
-from ndpmon.files.text import xml_escape
+from ndpmon.files import reader as xmlsafe, secure
+from ndpmon.files.text import xml_escape_line
 
 __all__ = ["AlertsXml", "HEADER", "render_alert", "document", "read_alerts", "read_tree",
            "beside_cache", "MAX_ALERTS_BYTES"]
@@ -60,7 +60,7 @@ def _element(tag: str, text: str) -> str:
     """One child line; empty text is ``<tag/>`` as libxml2 writes it."""
     if not text:
         return f"    <{tag}/>\n"
-    return f"    <{tag}>{xml_escape(text)}</{tag}>\n"
+    return f"    <{tag}>{xml_escape_line(text)}</{tag}>\n"
 
 
 def render_alert(alert: Alert) -> str:
@@ -104,15 +104,13 @@ class AlertsXml:
         self.reopen()
 
     def reopen(self) -> None:
-        """(Re)open the file: after log rotation, or from ``__init__``."""
+        """(Re)open the file: after log rotation, or from ``__init__``; through
+        ndpmon.files.secure, so a link or someone else's file there is refused."""
         self.close()
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:  # no link, FIFO, device, hard link or other account's file (issue 14)
+            fd = secure.open_output(self.path)
         except OSError as exc:
             raise self._error("cannot open", exc) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO cannot even be buffered
-            os.close(fd)
-            raise WriteError(self.path, "cannot open: not a regular file")
         self._file = os.fdopen(fd, "r+b")
         try:
             self._end = self._find_end()
