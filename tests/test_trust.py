@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 import asuser
-from needs import need_root
+from needs import need_root, need_tool
+from services import wait_for
 from ndpmon.commands.main import main
 from ndpmon.config import exchange
 from ndpmon.config.loader import load
@@ -209,3 +210,31 @@ def test_exchange_round_trip_and_bounds():
         exchange.loads(too_big)
     with pytest.raises(ValueError, match="over"):
         exchange.loads(b" " * (exchange.MAX_BYTES + 1))
+
+
+def test_live_learning_as_the_user_writes_through_root(home, var):
+    """Live ``-L --learn-for --user nobody`` in a network namespace: the router learned
+    from a real RA reaches the config through root's writer (forked before the drop)."""
+    from netns import MONITOR, PEER, VethPair
+    from test_live import ROGUE_LLA, ROGUE_MAC, ra
+
+    need_tool("ip")
+    python = asuser.python()
+    config = config_with(home, "")
+    config.write_text(config.read_text(encoding="latin-1").replace(
+        '<probe name="eth0"', f'<probe name="{MONITOR}"'), encoding="latin-1")
+    log = var / "ndpmon.log"
+    with VethPair() as pair:
+        cmd = ["ip", "netns", "exec", pair.ns["a"], python, "-m", "ndpmon", "-f", str(config),
+               "-g", str(var / "cache.xml"), "-i", MONITOR, "--learn-for", "6s", "--user",
+               asuser.USER]
+        proc = subprocess.Popen(cmd, stderr=log.open("w"), env=asuser.env(), cwd="/")
+        wait_for(lambda: "running as user" in log.read_text() or proc.poll() is not None, 60)
+        pair.send("b", PEER, [ra(ROGUE_MAC, ROGUE_LLA)])
+        code = proc.wait(60)
+    text = log.read_text()
+    assert code == 0, text
+    assert "learning: wrote" in text
+    routers = load(str(config)).probe(MONITOR).routers
+    assert any(r.mac == bytes.fromhex(ROGUE_MAC.replace(":", "")) for r in routers), text
+    assert config.stat().st_uid == 0
