@@ -28,12 +28,12 @@ and how to fix it::
 from __future__ import annotations
 
 import os
-import pwd
 import stat
 from typing import Iterable
 
 from ndpmon.errors import NdpmonError
 from ndpmon.files import reader
+from ndpmon.files.secure import user_name
 
 __all__ = ["UnsafeFile", "STARTED_AS_ROOT", "trusted_owners", "check_file", "check_input",
            "read_input"]
@@ -54,17 +54,10 @@ def trusted_owners(uids: Iterable[int] = ()) -> frozenset[int]:
     return frozenset({0, *own, *uids})
 
 
-def _owner(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
 def _problem(path: str, st: os.stat_result, trusted: frozenset[int], sticky_ok: bool) -> str:
     """What is unsafe about one file or directory ('' if nothing)."""
     if st.st_uid not in trusted:
-        return f"owned by user {_owner(st.st_uid)} (chown root {path})"
+        return f"owned by user {user_name(st.st_uid)} (chown root {path})"
     writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     if not writable or (sticky_ok and st.st_mode & stat.S_ISVTX):
         return ""
