@@ -24,6 +24,7 @@ from ndpmon.config.model import Config
 from ndpmon.errors import NdpmonError
 from ndpmon.run import privs, safepath
 from ndpmon.run.daemon import PidFile, detach, setup_logging
+from ndpmon.run.pidfile import check_directory
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG, RunOptions
 from ndpmon.config.values import duration
 
@@ -271,6 +272,8 @@ def _check_files(options: RunOptions, config: Config) -> None:
     account = options.account
     uids = _uids(account)
     safepath.check_inputs(config, options.dtd, uids)
+    if options.pidfile:  # root's alone, whoever ndpmon runs as (ndpmon.run.pidfile)
+        check_directory(options.pidfile)
     outputs = options.output_files(config.path)
     safepath.check_outputs(outputs, uids)
     if account is None:
