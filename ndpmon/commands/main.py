@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     config, ifaces = load(options)
     _check_files(options, config)
     if options.check_config:
-        session.check_cache(config, options.cache)
+        session.check_cache(config, options.cache, options.account)
         print(f"{options.config}: OK ({len(config.probes)} probes, "
               f"{sum(len(p.routers) for p in config.probes)} routers)")
         return 0
