@@ -138,14 +138,23 @@ def status() -> dict[str, str]:
         return dict(line.rstrip("\n").split(":\t", 1) for line in file if ":\t" in line)
 
 
+def _no_threads(account: Account, doing: str) -> None:
+    """Capabilities and ``NO_NEW_PRIVS`` are per thread: refuse (one line naming the
+    threads) while any other runs."""
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if others:
+        raise NdpmonError(f"--user {account.name}: cannot {doing} while threads run "
+                          f"({', '.join(others)}); a plugin must start its threads in "
+                          f"started(), not earlier (plugins/README.md)")
+
+
 def drop(account: Account, keep_net_raw: bool = False) -> None:
     """Become ``account`` for good, keeping CAP_NET_RAW only if asked.
 
     Must run before any thread starts: capabilities and ``NO_NEW_PRIVS`` are set per
     thread. Raises NdpmonError when a step fails; never returns half-dropped.
     """
-    if threading.active_count() > 1:
-        raise RuntimeError("privs.drop() called with threads running")  # a bug
+    _no_threads(account, "drop root")
     keep = frozenset({CAP_NET_RAW} if keep_net_raw else ())
     if os.geteuid() != 0:
         if os.geteuid() != account.uid:
@@ -208,8 +217,7 @@ def acting_as(account: Account | None) -> Iterator[None]:
     if account is None or os.geteuid() != 0:
         yield
         return
-    if threading.active_count() > 1:  # setxid reaches every thread: keep it simple
-        raise RuntimeError("privs.acting_as() called with threads running")  # a bug
+    _no_threads(account, "read its files")  # setxid reaches every thread: keep it simple
     groups, gid = os.getgroups(), os.getegid()
     try:
         os.setgroups(list(account.groups))
