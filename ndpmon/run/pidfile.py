@@ -40,6 +40,9 @@ __all__ = ["PidFile", "check_directory"]
 log = logging.getLogger("ndpmon")
 
 _FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+#: Directories are held as O_PATH fds: enough to open and remove names relative to
+#: them and to fstat them, no right to read or change anything.
+_DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 _FIX = "put it where only root can write, e.g. --pidfile /run/ndpmon.pid"
 
 
@@ -96,7 +99,7 @@ def _check_ancestors(path: str, fd: int) -> None:
     """Each directory above the one open as ``fd`` is ours or root's, sticky if others
     may write it (walked with ``..`` from the fd: what was opened, not a name)."""
     seen = os.fstat(fd)
-    current = os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+    current = os.open("..", _DIR, dir_fd=fd)
     try:
         while True:
             st = os.fstat(current)
@@ -105,8 +108,7 @@ def _check_ancestors(path: str, fd: int) -> None:
             why = _unsafe(st, sticky_ok=True)
             if why:
                 raise _refuse(path, f"directory {_name(current)}", why)
-            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC,
-                             dir_fd=current)
+            parent = os.open("..", _DIR, dir_fd=current)
             os.close(current)
             current, seen = parent, st
     finally:
@@ -119,7 +121,7 @@ def open_directory(path: str) -> int:
     folder = os.path.dirname(os.path.abspath(path))
     _check_links(path, folder)
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(folder, _DIR)
     except OSError as exc:
         raise NdpmonError(f"{path}: cannot write the pid file: {folder}: "
                           f"{exc.strerror}") from None
@@ -128,6 +130,10 @@ def open_directory(path: str) -> int:
         if why:
             raise _refuse(path, f"directory {folder}", why)
         _check_ancestors(path, fd)
+    except OSError as exc:
+        os.close(fd)
+        raise NdpmonError(f"{path}: cannot check the directories above {folder}: "
+                          f"{exc.strerror}") from None
     except BaseException:
         os.close(fd)
         raise
