@@ -242,6 +242,33 @@ def test_every_hook_in_order(tmp_path):
     assert rec.calls == ["start", "notify new station x", "save 1", "stop"]
 
 
+def test_started_comes_after_the_drop_and_before_the_actions(tmp_path):
+    """Pipeline.start: every plugin's ``start`` (live: as root), then ``between`` (where
+    ``--user`` drops root), then every plugin's ``started`` (threads, connections: as the
+    user), then the actions."""
+    from ndpmon.engine.engine import Engine
+
+    calls: list[str] = []
+
+    class Order(Plugin):
+        def start(self):
+            calls.append(f"start {self.name}")
+
+        def started(self):
+            calls.append(f"started {self.name}")
+
+    class Action(Outputs):
+        def start(self):
+            calls.append("action")
+
+    config = load(tmp_path, config_text())
+    plugins = [Order({}, config), Order({}, config)]
+    plugins[0].name, plugins[1].name = "a", "b"
+    pipeline = Pipeline(Engine(config, plugins=plugins), [Action()])
+    pipeline.start(lambda: calls.append("drop"))
+    assert calls == ["start a", "start b", "drop", "started a", "started b", "action"]
+
+
 def test_plugin_checks_do_not_run_while_learning(tmp_path):
     """Learning mode (-L) runs the core checks alone (they fill the neighbour cache):
     a plugin's check is not called, as plugins/README.md says."""

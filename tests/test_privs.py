@@ -18,6 +18,7 @@ import pytest
 
 import asuser
 from needs import need_root
+from netns import run_forked
 from ndpmon.run import privs, safepath
 from ndpmon.files.atomic import write_atomic
 from ndpmon.commands.main import main
@@ -300,3 +301,24 @@ def test_replay_as_nobody(home):
             assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (pwd.getpwnam("nobody").pw_uid, 0o640)
     finally:
         shutil.rmtree(var)
+
+
+def test_acting_as_switches_the_effective_ids_and_back():
+    """``privs.acting_as`` (files touched as the ``--user`` before the drop): inside, the
+    effective uid, gid and groups are the user's while the saved uid stays root's (so the drop
+    can still happen); after it, everything is root's as before."""
+    need_root()
+    user = pwd.getpwnam("nobody")
+
+    def body():
+        account = privs.lookup("nobody")
+        before = (os.getresuid(), os.getresgid(), sorted(os.getgroups()))
+        with privs.acting_as(account):
+            inside = (os.geteuid(), os.getegid(), os.getresuid()[2], sorted(os.getgroups()),
+                      os.access("/root", os.R_OK, effective_ids=True))
+        return before, inside, (os.getresuid(), os.getresgid(), sorted(os.getgroups()))
+
+    before, inside, after = run_forked(body)
+    assert inside == (user.pw_uid, user.pw_gid, 0, sorted(privs.lookup("nobody").groups),
+                      False)
+    assert after == before

@@ -9,11 +9,13 @@ the config as nobody; a directory nobody cannot write stops ndpmon before it cap
 from __future__ import annotations
 
 import json
+import os
 import pwd
 import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,7 +71,8 @@ def start(python: str, work: Path, etc: Path, pair: VethPair, *extra: str,
     cmd = ["ip", "netns", "exec", pair.ns["a"], python, "-m", "ndpmon", "-f",
            str(etc / "config.xml"), "-g", str(work / "cache.xml"), "-i", MONITOR, "-q",
            "--json-alerts", str(work / "alerts.jsonl"), "--user", asuser.USER, *extra]
-    proc = subprocess.Popen(cmd, stderr=log.open("w"), env=asuser.env(), cwd="/")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=log.open("w"), env=asuser.env(), cwd="/")
     wait_for(lambda: "monitoring on" in log.read_text() or proc.poll() is not None, 60)
     return proc, log
 
@@ -161,3 +164,44 @@ def test_directory_not_writable_by_the_user_stops_before_capture(setup):
     assert result.returncode == 2
     assert result.stderr == (f"ndpmon: {etc / 'cache.xml'}: directory {etc} not writable "
                              f"by user {asuser.USER} (chown {asuser.USER} {etc})\n")
+
+
+def writable_root_files(pid: int) -> list[str]:
+    """The regular files of root's that process ``pid`` holds open for writing."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            st = fd.stat()
+            flags = int(Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                        .split("flags:")[1].split()[0], 8)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_uid == 0 and \
+                flags & os.O_ACCMODE != os.O_RDONLY:
+            found.append(f"fd {fd.name}: {os.readlink(fd)}")
+    return found
+
+
+def test_no_writable_fd_on_roots_files_after_the_drop(setup):
+    """Started as root with ``--pidfile`` in root's directory, a dropped ndpmon holds no fd open
+    for writing on any file of root's (/proc/PID/fdinfo), the pid file included: its lock is on
+    a read-only fd. At exit nobody cannot remove root's pid file: it stays, as the log says."""
+    python, work, etc, pair = setup
+    run_dir = Path(tempfile.mkdtemp(prefix="ndpmon-run-", dir="/tmp"))
+    run_dir.chmod(0o755)
+    pidfile = run_dir / "ndpmon.pid"
+    log = work / "ndpmon.log"
+    log.touch()
+    os.chown(log, pwd.getpwnam(asuser.USER).pw_uid, -1)  # the test's own fd 2: not root's
+    try:
+        proc, log = start(python, work, etc, pair, "--pidfile", str(pidfile))
+        try:
+            assert proc.poll() is None, log.read_text()
+            assert pidfile.read_text() == f"{proc.pid}\n"
+            assert writable_root_files(proc.pid) == []
+        finally:
+            code = stop(proc)
+        assert code == 0, log.read_text()
+        assert f"{pidfile}: left in place (user nobody cannot remove it)" in log.read_text()
+    finally:
+        shutil.rmtree(run_dir)

@@ -24,6 +24,7 @@ from ndpmon.config.model import Config
 from ndpmon.errors import NdpmonError
 from ndpmon.run import privs, safepath
 from ndpmon.run.daemon import PidFile, detach, setup_logging
+from ndpmon.run.pidfile import check_directory
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG, RunOptions
 from ndpmon.config.values import duration
 
@@ -181,7 +182,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     config, ifaces = load(options)
     _check_files(options, config)
     if options.check_config:
-        session.check_cache(config, options.cache)
+        session.check_cache(config, options.cache, options.account)
         print(f"{options.config}: OK ({len(config.probes)} probes, "
               f"{sum(len(p.routers) for p in config.probes)} routers)")
         return 0
@@ -298,6 +299,8 @@ def _check_files(options: RunOptions, config: Config) -> None:
     account = options.account
     uids = _uids(account)
     safepath.check_inputs(config, options.dtd)
+    if options.pidfile:  # root's alone, whoever ndpmon runs as (ndpmon.run.pidfile)
+        check_directory(options.pidfile)
     outputs = options.output_files(config.path)
     by_root = {options.pidfile}  # the pid file stays root's
     if _root_writer(options, config) is not None:

@@ -16,7 +16,8 @@ the engine), look at raw frames before decoding (to ignore some: the engine's on
 call into a plugin), act on each decoded message after the engine (``after``: the I/O
 side, e.g. the ND proxy's answers), enrich alerts (add fields before any output sees
 them), act on alerts (send packets, write files), report its counters on SIGUSR1
-(``status``), and hook the start, the end and every save of the neighbour cache. Every
+(``status``), and hook the start (``start`` as root, ``started`` once ``--user`` has
+taken effect), the end and every save of the neighbour cache. Every
 hook has a default that does nothing, so a plugin overrides only what it needs; only the
 hooks a plugin overrides are called, so an unused hook costs nothing per frame.
 
@@ -140,10 +141,17 @@ class Plugin:
 
     def start(self) -> None:
         """Called once before the first frame (live: while ndpmon is still root, before
-        ``--user`` takes effect)."""
+        ``--user`` takes effect): open what needs root (a packet socket), and nothing
+        else: no thread (root cannot be dropped with threads running), no connection,
+        no file of the user's."""
+
+    def started(self) -> None:
+        """Called once after every plugin's ``start``, once ndpmon runs as the
+        ``--user`` (live: just after the drop; a replay drops before ``start``): start
+        threads, connect to servers and open files here, as that user."""
 
     def stop(self) -> None:
-        """Called once at the end; release what ``start`` took."""
+        """Called once at the end; release what ``start`` and ``started`` took."""
 
 
 def known_params(params: Mapping[str, str], known: Iterable[str]) -> None:

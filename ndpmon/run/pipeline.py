@@ -10,6 +10,7 @@ one PluginGuard (ndpmon.run.plugins): a plugin's bug is logged, never stops the 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable, Iterable
 
 from ndpmon.alerts.action import Action
@@ -17,12 +18,20 @@ from ndpmon.checks.alert import Alert
 from ndpmon.codec.message import NdMessage
 from ndpmon.config.model import Config
 from ndpmon.engine.engine import Engine
-from ndpmon.engine.plugin import overrides
+from ndpmon.engine.plugin import Plugin, PluginError, overrides
 from ndpmon.run.plugins import PluginGuard, plugin_names
 
 __all__ = ["Pipeline"]
 
 log = logging.getLogger("ndpmon")
+
+
+def _no_new_thread(plugin: Plugin, before: set[threading.Thread]) -> None:
+    new = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+    if new:
+        raise PluginError(plugin.name, f"start() left thread {', '.join(new)} running, so "
+                          "--user cannot drop root; a plugin starts its threads in "
+                          "started() (plugins/README.md)")
 
 
 class Pipeline:
@@ -49,12 +58,23 @@ class Pipeline:
         return self.guard.total
 
     def start(self, between: Callable[[], None] | None = None) -> None:
-        """Start the plugins, call ``between`` (``--user`` drops root there), then
-        start the actions (so that files are opened and programs run as that user)."""
-        for plugin in self.engine.plugins:
+        """Start the plugins (live: as root, for their packet sockets), call ``between``
+        (``--user`` drops root there), then the plugins' ``started`` (threads,
+        connections) and the actions (files opened, programs run): as that user.
+
+        A plugin whose ``start`` leaves a thread running before ``between`` is refused
+        (PluginError, one line): root cannot be dropped with threads running."""
+        plugins = self.engine.plugins
+        for plugin in plugins:
+            before = set(threading.enumerate())
             plugin.start()
+            if between is not None:
+                _no_new_thread(plugin, before)
         if between is not None:
             between()
+        for plugin in plugins:
+            if overrides(plugin, "started"):
+                plugin.started()
         for action in self.actions:
             action.start()
 

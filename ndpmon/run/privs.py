@@ -16,12 +16,16 @@ Everything the user will need is checked before the drop, by a child process tha
 becomes the user and tries (``os.access``, which also honours ACLs): the config (and
 its DTD) readable, for SIGHUP; the cache's, alerts.xml's, the JSON log's and, when
 learning, the config's directory writable. A failure is one line naming the file and
-the fix, exit code 2. The calls are made through ctypes (``prctl``, ``capset``), which
+the fix, exit code 2. The user's own files that must be read before the drop (the
+neighbour cache) are read with the user's effective ids (``acting_as``), never with
+root's rights: under the systemd unit root has none over them. The calls are made
+through ctypes (``prctl``, ``capset``), which
 saves a dependency for five system calls.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import grp
 import json
@@ -30,12 +34,12 @@ import os
 import pwd
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ndpmon.errors import NdpmonError
 
-__all__ = ["Account", "lookup", "drop", "check_access", "program_runs", "as_user", "status",
-           "CAP_NET_RAW"]
+__all__ = ["Account", "lookup", "drop", "check_access", "program_runs", "as_user", "acting_as",
+           "status", "CAP_NET_RAW"]
 
 log = logging.getLogger("ndpmon")
 
@@ -134,14 +138,23 @@ def status() -> dict[str, str]:
         return dict(line.rstrip("\n").split(":\t", 1) for line in file if ":\t" in line)
 
 
+def _no_threads(account: Account, doing: str) -> None:
+    """Capabilities and ``NO_NEW_PRIVS`` are per thread: refuse (one line naming the
+    threads) while any other runs."""
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if others:
+        raise NdpmonError(f"--user {account.name}: cannot {doing} while threads run "
+                          f"({', '.join(others)}); a plugin must start its threads in "
+                          f"started(), not earlier (plugins/README.md)")
+
+
 def drop(account: Account, keep_net_raw: bool = False) -> None:
     """Become ``account`` for good, keeping CAP_NET_RAW only if asked.
 
     Must run before any thread starts: capabilities and ``NO_NEW_PRIVS`` are set per
     thread. Raises NdpmonError when a step fails; never returns half-dropped.
     """
-    if threading.active_count() > 1:
-        raise RuntimeError("privs.drop() called with threads running")  # a bug
+    _no_threads(account, "drop root")
     keep = frozenset({CAP_NET_RAW} if keep_net_raw else ())
     if os.geteuid() != 0:
         if os.geteuid() != account.uid:
@@ -184,6 +197,47 @@ def _verify(account: Account, keep: frozenset[int]) -> None:
             != mask:
         raise NdpmonError(f"--user {account.name}: capabilities left after the switch: "
                           f"{fields.get('CapPrm')}; stopping")
+
+
+# -- the user's files, before the drop ----------------------------------------------------
+
+@contextlib.contextmanager
+def acting_as(account: Account | None) -> Iterator[None]:
+    """Inside the block, files are opened and checked as ``account`` (root after it).
+
+    The state files (the cache, alerts.xml) are the user's: the systemd unit bounds
+    root's capabilities (no CAP_DAC_OVERRIDE nor CAP_DAC_READ_SEARCH), so root cannot
+    even enter a state directory 0750 of the user's, and what the user wrote must not be
+    read with root's rights anyway. Only the effective ids and the groups change; the
+    real and saved uid stay root's, so the drop can still happen after the block. The
+    kernel clears the effective capabilities while the effective uid is not 0 and gives
+    them back with it. ``os.access`` must be called with ``effective_ids=True`` here.
+    A no-op without ``--user``, or once ndpmon runs as the user.
+    """
+    if account is None or os.geteuid() != 0:
+        yield
+        return
+    _no_threads(account, "read its files")  # setxid reaches every thread: keep it simple
+    groups, gid = os.getgroups(), os.getegid()
+    try:
+        os.setgroups(list(account.groups))
+        os.setegid(account.gid)
+        os.seteuid(account.uid)
+    except OSError as exc:
+        _become_root(groups, gid)
+        raise NdpmonError(f"--user {account.name}: cannot act as that user: "
+                          f"{exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        _become_root(groups, gid)
+
+
+def _become_root(groups: list[int], gid: int) -> None:
+    """Back from ``acting_as``: root's effective ids and groups."""
+    os.seteuid(0)
+    os.setegid(gid)
+    os.setgroups(groups)
 
 
 # -- what the user will need ------------------------------------------------------------

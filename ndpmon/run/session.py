@@ -27,6 +27,7 @@ from ndpmon.config.writeback import write_learned
 from ndpmon.engine.engine import Engine
 from ndpmon.errors import NdpmonError
 from ndpmon.formats import cache as cachefile
+from ndpmon.run import privs
 from ndpmon.run.live import Monitor, default_learn_until
 from ndpmon.run.options import RunOptions
 from ndpmon.run.outputs import build_outputs
@@ -60,10 +61,12 @@ def _remote(config: Config) -> set[str]:
     return {p.name for p in config.probes if p.type == "remote"}
 
 
-def check_cache(config: Config, path: str) -> None:
-    """Load the plugins and the neighbour cache into throw-away state, to validate them."""
+def check_cache(config: Config, path: str, account: privs.Account | None = None) -> None:
+    """Load the plugins and the neighbour cache into throw-away state, to validate them
+    (the cache as ``account``, the ``--user``: it is that user's file)."""
     engine = Engine(config, plugins=load_all(config))
-    cachefile.load_cache(path, _caches(engine), _remote(config))
+    with privs.acting_as(account):
+        cachefile.load_cache(path, _caches(engine), _remote(config))
 
 
 def save_cache(engine: Engine, path: str, guard: PluginGuard | None = None) -> None:
@@ -121,25 +124,31 @@ def _probe_name(config: Config, wanted: list[str] | None) -> str:
 
 
 def _check_writable(path: str) -> None:
-    """Fail before any work if the cache could not be saved at the end."""
+    """Fail before any work if the cache could not be saved at the end (checked with
+    the effective ids: as the user inside ``privs.acting_as``)."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise NdpmonError(f"{path}: cannot write: no directory {folder}")
-    if not os.access(folder, os.W_OK):
+    if not os.access(folder, os.W_OK | os.X_OK, effective_ids=True):
         raise NdpmonError(f"{path}: cannot write: Permission denied")
 
 
 def prepare(config: Config, options: RunOptions, writes_config: bool = True) -> Engine:
     """A fresh engine with the neighbour cache file loaded into it (before a live run
     detaches, so that a broken cache or an unwritable directory is reported at once).
-    ``writes_config``: this process writes the learned config (not root's writer)."""
-    _check_writable(options.cache)
+    ``writes_config``: this process writes the learned config (not root's writer).
+    The cache is the ``--user``'s file: it is checked and read as that user
+    (``privs.acting_as``), also while ndpmon is still root."""
+    account = options.account
+    with privs.acting_as(account):
+        _check_writable(options.cache)
     if options.learn and writes_config:
         _check_writable(config.path)
     tune_gc()
     engine = Engine(config, learning=options.learn, plugins=load_all(config))
     _warn_plugins_off(config, engine)
-    cachefile.load_cache(options.cache, _caches(engine), _remote(config))
+    with privs.acting_as(account):
+        cachefile.load_cache(options.cache, _caches(engine), _remote(config))
     return engine
 
 

@@ -6,7 +6,9 @@ set: ``notify`` queues each alert; ``on_cache_save`` (every 60 s while frames ar
 on SIGUSR1, at exit) queues the neighbours that changed since the last save and the
 routers if they changed; ``tick`` (every 10 s) raises ``store drops`` when rows were
 dropped; ``stop`` sends the last changes and waits (at most ``FLUSH_TIMEOUT``) for the
-queue to drain.
+queue to drain. The writer's thread, which connects, starts in ``started``: once
+``--user`` has taken effect (root cannot be dropped with threads running, and the
+connection is the user's); only the password file is read as root, at load.
 
 Which neighbours changed is recorded by the neighbour cache itself as it changes
 (``NeighborCache.dirty``: one dict store per change, about 50 ns), so a save costs
@@ -80,7 +82,9 @@ class StoreSync(Plugin):
         """A local probe's name in the store: ``source/probe``."""
         return f"{self.source}/{probe}"
 
-    def start(self) -> None:
+    def started(self) -> None:
+        """The writer thread (it connects) starts once ndpmon runs as the ``--user``:
+        root cannot drop with threads running, and the connection is the user's."""
         for state in self._local_states():
             state.neighbors.dirty = {}
         self.writer.start()
