@@ -22,7 +22,9 @@ import subprocess
 import tempfile
 import time
 
-from needs import missing
+from typing import Iterator
+
+from needs import missing, need_root, need_tool
 
 __all__ = ["PgServer", "find_bin", "PASSWORD", "USER", "DATABASE"]
 
@@ -174,3 +176,20 @@ def _zombie(pid: int) -> bool:
 
 def _has_c_utf8() -> bool:
     return os.path.isdir("/usr/lib/locale/C.utf8") or os.path.isdir("/usr/lib/locale/C.UTF-8")
+
+
+def private_server() -> Iterator["PgServer"]:
+    """A private PostgreSQL server, removed afterwards (``yield from`` it in a fixture);
+    skips (or fails under CI) without root, psycopg, runuser or PostgreSQL."""
+    need_root()  # the server runs as the postgres user: runuser needs root
+    try:
+        import psycopg  # noqa: F401 - the store's driver, in the test extra
+    except ImportError:
+        missing("psycopg is not installed (pip install -e '.[test]')")
+    need_tool("runuser")
+    server = PgServer()
+    try:
+        server.init()
+        yield server
+    finally:
+        server.remove()

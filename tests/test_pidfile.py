@@ -10,7 +10,6 @@ import os
 import pwd
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from ndpmon.commands.main import main
 from ndpmon.errors import NdpmonError
 from ndpmon.run.daemon import PidFile
+import asuser
 from needs import need_root
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +28,7 @@ FIX = "refusing to write the pid file there (put it where only root can write, "
 @pytest.fixture
 def run_dir():
     """A directory like /run: ours, 0755, in /tmp (sticky, root's)."""
-    folder = Path(tempfile.mkdtemp(prefix="ndpmon-pid-", dir="/tmp"))
-    folder.chmod(0o755)
+    folder = asuser.etcdir()
     yield folder
     shutil.rmtree(folder)
 

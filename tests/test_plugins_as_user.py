@@ -16,15 +16,14 @@ import pwd
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 import asuser
-from needs import missing, need_file, need_root, need_tool
+from needs import need_file, need_tool
 from netns import MONITOR, PEER, VethPair
-from pgserver import PgServer
+from pgserver import PgServer, private_server
 from services import wait_for
 from test_live import ROGUE_LLA, ROGUE_MAC, ROUTER_LLA, ROUTER_MAC, ra
 
@@ -77,24 +76,15 @@ def every_plugin(work: Path, probe: str) -> str:
 
 @pytest.fixture(scope="module")
 def pg():
-    """A private PostgreSQL server for the module, removed afterwards."""
-    need_root()
-    try:
-        import psycopg  # noqa: F401 - the store's driver, in the test extra
-    except ImportError:
-        missing("psycopg is not installed (pip install -e '.[test]')")
-    need_tool("runuser")
-    server = PgServer()
-    try:
-        server.init()
-        from ndpmon.store import schema
+    """A private PostgreSQL server for the module, with the store's tables, removed
+    afterwards."""
+    from ndpmon.store import schema
 
+    for server in private_server():
         with server.connect() as conn:  # the tables, so that the test can count rows
             conn.autocommit = False
             schema.migrate(conn)
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
@@ -102,8 +92,7 @@ def folders():
     """(python nobody can run, nobody's work folder, root's 0755 config folder)."""
     python = asuser.python()
     work = asuser.workdir()
-    etc = Path(tempfile.mkdtemp(prefix="ndpmon-etc-", dir="/tmp"))
-    etc.chmod(0o755)
+    etc = asuser.etcdir()
     try:
         yield python, work, etc
     finally:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from needs import missing, need_root, need_tool
+from needs import need_tool
 from netns import MONITOR, PEER, VethPair
-from pgserver import PASSWORD, PgServer
+from pgserver import PASSWORD, PgServer, private_server
 from services import wait_for
 from test_live import Ndpmon, na, ra
 
@@ -37,18 +37,7 @@ SHARED_IP = "2001:db8:1::99"
 @pytest.fixture(scope="module")
 def pg():
     """A private PostgreSQL server for the module, removed afterwards."""
-    need_root()  # the server runs as the postgres user: runuser needs root
-    try:
-        import psycopg  # noqa: F401 - the store's driver, in the test extra
-    except ImportError:
-        missing("psycopg is not installed (pip install -e '.[test]')")
-    need_tool("runuser")
-    server = PgServer()
-    try:
-        server.init()
-        yield server
-    finally:
-        server.remove()
+    yield from private_server()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -37,8 +36,7 @@ NPD6 = "prefix = 2001:db8:1:\ninterface = out0\n"
 @pytest.fixture
 def home():
     """A root-owned folder in /tmp (0755): a config folder only root can change."""
-    folder = Path(tempfile.mkdtemp(prefix="ndpmon-trust-", dir="/tmp"))
-    folder.chmod(0o755)
+    folder = asuser.etcdir()
     yield folder
     shutil.rmtree(folder)
 
