@@ -73,7 +73,7 @@ def start(python: str, work: Path, etc: Path, pair: VethPair, *extra: str,
            "--json-alerts", str(work / "alerts.jsonl"), "--user", asuser.USER, *extra]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=log.open("w"), env=asuser.env(), cwd="/")
-    wait_for(lambda: "monitoring on" in log.read_text() or proc.poll() is not None, 60)
+    wait_for(lambda: "running as user" in log.read_text() or proc.poll() is not None, 60)
     return proc, log
 
 
