@@ -107,7 +107,9 @@ class Ndpmon:
                "--json-alerts", str(self.json), *args]
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
         self.proc = subprocess.Popen(cmd, stderr=self.log.open("w"), env=env)
-        wait_for(lambda: "on mon0" in self.stderr() or self.proc.poll() is not None, 60)
+        # "monitoring on mon0 (pid N)" comes once signals are handled (the sysctl line
+        # "ignor_autoconf: ... on mon0" comes before: a SIGUSR1 then killed ndpmon)
+        wait_for(lambda: "(pid " in self.stderr() or self.proc.poll() is not None, 60)
         assert self.proc.poll() is None, self.stderr()
 
     def stderr(self) -> str:
