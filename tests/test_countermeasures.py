@@ -184,3 +184,92 @@ def test_presence_of_another_monitor_is_logged_once(tmp_path, caplog):
     lines = [r.getMessage() for r in caplog.records if "another NDPMon" in r.getMessage()]
     assert lines == ["another NDPMon on lan0: 0:77:0:0:0:7 fe80::77, version 1.3.5 "
                      "(learning, countermeasures, mac_resolv)"]
+
+
+# -- amplification (issue 15 item 8) ---------------------------------------------------
+
+def dnssl_attack(domains: int = 477, lifetime: int = 300) -> bytes:
+    """The amplifier: an RA spoofing the configured router (its MAC and link-local address
+    are public on the link) with one DNSSL option of ``domains`` one-letter domains; 477
+    make a 1,510-byte frame, each domain a ``wrong RA DNSSL option`` alert."""
+    import string
+    import struct
+
+    from floodgen import ALL_NODES, ALL_NODES_MAC, frame
+
+    letters = string.ascii_lowercase
+    names = b"".join(b"\x01" + letters[i % 26].encode() + b"\x00" for i in range(domains))
+    size = -(-(8 + len(names)) // 8) * 8
+    option = (struct.pack("!BBHI", 31, size // 8, 0, lifetime) + names).ljust(size, b"\0")
+    body = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + option
+    return frame(mac(ROUTER_MAC), ALL_NODES_MAC, ipv6(ROUTER_LLA), ALL_NODES, body)
+
+
+def test_one_attack_frame_gets_one_answer_of_one_frame(tmp_path):
+    """An RA with 477 bogus search domains raises 477 alerts; propagate_router_dns answers the
+    frame once, with one RA (NDPMon: 954 RAs, two per alert): the router's own DNS and the
+    bogus domains at lifetime 0, as many as fit in 1500 bytes."""
+    attack = dnssl_attack()
+    assert len(attack) == 1510
+    pipeline, sender = setup(tmp_path, propagate_router_dns="RESPOND")
+    alerts = pipeline.feed("lan0", [(1.0, attack)])
+    assert [a.reason for a in alerts].count("wrong RA DNSSL option") == 477
+    [(iface, answer)] = sender.frames
+    msg = decode(answer)
+    assert iface == "lan0" and msg.type == RA and msg.malformed is None
+    assert (msg.eth_src, msg.src) == (mac(ROUTER_MAC), ipv6(ROUTER_LLA))
+    assert len(answer) <= 14 + craft.MTU
+    [dnssl] = [o for o in msg.options if type(o).__name__ == "Dnssl"]
+    assert dnssl.lifetime == 0 and dnssl.error is None
+    assert set(dnssl.domains) == set("abcdefghijklmnopqrstuvwxyz")  # each bogus name once
+
+
+def test_a_burst_of_attack_frames_gets_the_targets_budget(tmp_path):
+    """100 attack frames within one second: the router is answered ``PER_TARGET`` burst times,
+    then once per second of capture time; at most one answer per frame in any case."""
+    from plugins.countermeasures import PER_TARGET
+
+    pipeline, sender = setup(tmp_path, propagate_router_dns="RESPOND")
+    attack = dnssl_attack(20)
+    pipeline.feed("lan0", [(100.0 + i / 100, attack) for i in range(100)])
+    assert len(sender.frames) == PER_TARGET[0]
+    pipeline.feed("lan0", [(102.0 + i / 10, attack) for i in range(100)])  # 10 s at 10/s
+    assert len(sender.frames) <= PER_TARGET[0] + 1 + 10 * PER_TARGET[1]
+
+
+def test_many_targets_share_the_countermeasures_budget(tmp_path, caplog):
+    """200 rogue routers at once: kill_illegitimate_router answers ``PER_COUNTERMEASURE``
+    burst of them, logs once that the limit bites, and counts the rest."""
+    from plugins.countermeasures import PER_COUNTERMEASURE
+
+    pipeline, sender = setup(tmp_path, kill_illegitimate_router="RESPOND")
+    frames = [(5.0, ra(f"00:66:00:00:{i >> 8:02x}:{i & 255:02x}", f"fe80::66:{i:x}"))
+              for i in range(200)]
+    with caplog.at_level(logging.WARNING, logger="ndpmon"):
+        pipeline.feed("lan0", frames)
+    assert len(sender.frames) == PER_COUNTERMEASURE[0]
+    plugin = pipeline.engine.plugins[0]
+    assert plugin.limited["kill_illegitimate_router"] == 200 - PER_COUNTERMEASURE[0]
+    assert caplog.text.count("rate limit reached") == 1
+
+
+def test_send_budget_refills_with_time_and_bounds_its_keys():
+    """Token buckets: ``burst`` at once, ``rate`` per second after, never more than
+    ``burst`` saved up; a clock stepping back refills nothing; the oldest key goes first."""
+    from ndpmon.capture.send import SendBudget
+
+    budget = SendBudget(rate=2.0, burst=3, max_keys=2)
+
+    def spend(key, now):
+        if budget.ready(key, now):
+            budget.take(key)
+            return True
+        return False
+
+    assert [spend("a", 0.0) for _ in range(4)] == [True, True, True, False]
+    assert [spend("a", 0.5), spend("a", 0.5)] == [True, False]
+    assert not spend("a", 0.2)  # stepped back
+    assert [spend("a", 100.0) for _ in range(4)] == [True, True, True, False]
+    spend("b", 100.0)
+    spend("c", 100.0)
+    assert list(budget.buckets) == ["b", "c"]

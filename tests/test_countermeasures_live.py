@@ -1,4 +1,5 @@
-"""End to end: ndpmon's kill_illegitimate_router undoes a rogue router on a real host.
+"""End to end: ndpmon's kill_illegitimate_router undoes a rogue router on a real host, and
+one attack frame gets one answer at most (issue 15 item 8).
 
 Four throw-away namespaces around a bridge (LAB-NOTES: no STP, no MAC learning, no
 multicast snooping, the bridge's own namespace without IPv6): ``host`` (a Linux host
@@ -23,8 +24,8 @@ import pytest
 
 import asuser
 from needs import need_root, need_tool
-from netns import NamespaceGroup, ip, run_forked, send_frames
-from plugkit import ROGUE_LLA, ROGUE_MAC, config_text
+from netns import NamespaceGroup, VethPair, ip, run_forked, send_frames
+from plugkit import ROGUE_LLA, ROGUE_MAC, ROUTER_MAC, config_text
 from services import wait_for
 
 from ndpmon.capture import craft
@@ -160,6 +161,86 @@ def test_kill_illegitimate_router_removes_the_hosts_default_route(tmp_path, user
     reasons = [line for line in (tmp_path / "alerts.jsonl").read_text().splitlines()
                if '"wrong ipv6 router"' in line]
     assert len(reasons) == 1, text
+
+
+DNS_CONFIG = config_text(
+    '    <plugin name="countermeasures"/>', probe="mon0",
+    probe_body="      <countermeasures_enabled>1</countermeasures_enabled>",
+    countermeasures="  <countermeasures>\n    <propagate_router_dns>RESPOND"
+                    "</propagate_router_dns>\n  </countermeasures>")
+ETH_P_ALL = 0x0003
+
+
+def answers_seen(sock, router: bytes) -> list[bytes]:
+    """The RAs in the router's name that reached the peer (not those it sent itself),
+    read until none came for half a second."""
+    import select
+    import socket
+
+    found = []
+    while select.select([sock], [], [], 0.5)[0]:
+        data, addr = sock.recvfrom(65535)
+        if (addr[2] != socket.PACKET_OUTGOING and data[6:12] == router
+                and data[12:14] == b"\x86\xdd" and data[20] == 58 and data[54] == 134):
+            found.append(data)
+    return found
+
+
+def dns_alerts(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return path.read_text().count('"reason": "wrong RA DNSSL option"')
+
+
+def test_one_attack_frame_is_answered_once_and_a_burst_within_the_budget(tmp_path):
+    """Live on a veth pair: one 1,510-byte RA spoofing the configured router with 477 bogus
+    search domains makes ndpmon (propagate_router_dns RESPOND) send one RA, not 954; then
+    50 such frames sent at once get at most the per-target burst plus the rate times the
+    time they took to send. The peer counts the RAs in the router's name it receives."""
+    import socket
+
+    from plugins.countermeasures import PER_TARGET
+    from test_countermeasures import dnssl_attack
+
+    need_root()
+    need_tool("ip")
+    (tmp_path / "config.xml").write_text(DNS_CONFIG)
+    attack, router = dnssl_attack(), mac(ROUTER_MAC)
+    with VethPair() as pair:
+        with pair.inside("b"):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        sock.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)  # SO_RCVBUFFORCE: count all
+        sock.bind(("peer0", 0))
+        log, alerts = tmp_path / "ndpmon.log", tmp_path / "alerts.jsonl"
+        cmd = ["ip", "netns", "exec", pair.ns["a"], sys.executable, "-m", "ndpmon",
+               "-f", str(tmp_path / "config.xml"), "-g", str(tmp_path / "cache.xml"),
+               "-i", "mon0", "-v", "--json-alerts", str(alerts)]
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+        proc = subprocess.Popen(cmd, stderr=log.open("w"), env=env, cwd="/")
+        try:
+            wait_for(lambda: "monitoring on mon0" in log.read_text()
+                     or proc.poll() is not None, 60)
+            assert proc.poll() is None, log.read_text()
+            answers_seen(sock, router)  # whatever came before the attack
+            pair.send("b", "peer0", [attack])
+            wait_for(lambda: dns_alerts(alerts) == 477, 60)
+            one = answers_seen(sock, router)
+            print(f"1 attack frame of {len(attack)} bytes: {len(one)} RAs sent, "
+                  f"{sum(map(len, one))} bytes")
+            assert len(one) == 1, log.read_text()[-2000:]
+            start = time.monotonic()
+            pair.send("b", "peer0", [attack] * 50)
+            took = time.monotonic() - start
+            wait_for(lambda: dns_alerts(alerts) == 477 * 51, 120)
+            burst = answers_seen(sock, router)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(60)
+            sock.close()
+    print(f"50 attack frames sent in {took * 1000:.1f} ms: {len(burst)} RAs sent")
+    assert code == 0, log.read_text()
+    assert len(burst) <= min(50, PER_TARGET[0] + int(PER_TARGET[1] * took) + 1)
+    assert "rate limit reached" in log.read_text()
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import pytest
 
-from ndpmon.alerts import dedupe
+from ndpmon.alerts import budget, dedupe
 from ndpmon.alerts.action import Action
 from ndpmon.alerts.mail import Mail, mail_message, recipients, subject
 from ndpmon.alerts.mailbody import ReverseDns, _resolve, body_for, mail_body
@@ -349,38 +349,46 @@ def test_repeats_are_held_back_and_summarised_when_the_window_closes():
 
 
 def test_a_flood_of_one_kind_is_summarised_with_its_count():
-    """10,000 different new-station alerts in one window: ``burst`` are sent, then one
-    summary per kind when the window closes; another kind is not held back by it."""
+    """10,000 new-station alerts from 10,000 sources in one window: the first ``NEW_SOURCES``
+    sources' alerts go out, then ``burst`` more, then one summary per kind when the window
+    closes, naming sources with counts; another kind is not held back by it."""
     clock = FakeClock()
     low = Recording()
-    d = dispatcher(Routes(low=[low], high=[low]), window=60, clock=clock, burst=3)
+    d = dispatcher(Routes(low=[low], high=[low]), window=60, clock=clock, burst=3,
+                   queue_size=1000)
     for n in range(10_000):
+        station = bytes.fromhex("001800000000")[:4] + n.to_bytes(2, "big")
         d.notify(alert(f"new station 0:18:0:0:{n >> 8:x}:{n & 255:x} fe80::{n:x}",
-                       Priority.LOW, "new station"))
+                       Priority.LOW, "new station", mac=station, ipv6=None))
     d.notify(alert())  # wrong ipv6 router: its own kind
-    wait_for(lambda: len(low.alerts) == 4)
-    assert d.held_back == 9997
+    sent = budget.NEW_SOURCES + 3
+    wait_for(lambda: len(low.alerts) == sent + 1)
+    assert d.held_back == 10_000 - sent
     clock.now += 61
-    wait_for(lambda: len(low.alerts) == 5)
-    summary = low.alerts[4]
+    wait_for(lambda: len(low.alerts) == sent + 2)
+    summary = low.alerts[-1]
     assert summary.reason == "new station" and summary.priority == Priority.LOW
-    assert summary.message == ("new station: 9997 more alerts held back in 60 s (the "
-                               "last: new station 0:18:0:0:27:f fe80::270f)")
+    head, _, tail = summary.message.partition("; by source: ")
+    assert head == f"new station: {10_000 - sent} more alerts held back in 60 s"
+    assert tail.count(" x1, ") == 4  # the table keeps the latest sources (LRU)
+    assert tail.endswith(" x1 and 9995 more sources (the last: new station 0:18:0:0:27:f "
+                         "fe80::270f)")
     d.notify(alert("new station 0:18:0:0:0:0 fe80::", Priority.LOW, "new station"))
     d.stop()
-    assert len(low.alerts) == 6  # a new window sends again
+    assert len(low.alerts) == sent + 3  # a new window sends again
 
 
 def test_open_kind_windows_are_summarised_at_stop():
     """Alerts held back over a reason's burst are summarised when the dispatcher stops, even though
-    their window has not closed."""
+    their window has not closed. One source: its first alert is free, the next takes the burst."""
     high = Recording()
     d = dispatcher(Routes(high=[high]), window=60, burst=1)
     for n in range(5):
         d.notify(alert(f"wrong ipv6 router {n}"))
     d.stop()
-    assert high.messages() == ["wrong ipv6 router 0", "wrong ipv6 router: 4 more alerts "
-                               "held back in 60 s (the last: wrong ipv6 router 4)"]
+    assert high.messages() == ["wrong ipv6 router 0", "wrong ipv6 router 1",
+                               "wrong ipv6 router: 3 more alerts held back in 60 s; by source: "
+                               "0:66:66:66:66:66 fe80::666 x5 (the last: wrong ipv6 router 4)"]
 
 
 def test_window_counts_from_the_first_alert_not_the_last():

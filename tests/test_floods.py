@@ -4,8 +4,9 @@ A capture of 180,000 RAs, NSs and NAs, each from a new random station (what thc-
 flood_router26, flood_solicitate6 and flood_advertise6 send), then one rogue RA, is
 replayed through the ``ndpmon`` command with delivery to a pipe program. The process's
 peak RSS (VmHWM) must stay under a cap that the configured limits imply, the pipe
-must be started a bounded number of times (``<delivery burst>`` per reason and window,
-then one summary with the count), every flood kind must give its ``ND flood`` alert,
+must be started a bounded number of times (per reason and window: the first alert of
+each of ``NEW_SOURCES`` sources, ``<delivery burst>`` more, then one summary with the
+count), every flood kind must give its ``ND flood`` alert,
 and the rogue RA after the flood must still be caught. The live floods are in the lab
 (tests/lab: flood_router6, flood_router26, flood_advertise6, ndpexhaust).
 """
@@ -14,13 +15,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-from floodgen import PREFIX, ra, random_flood
+from floodgen import PREFIX, ra, random_flood, station
+
+from ndpmon.alerts.budget import NEW_SOURCES
 
 ROUTER_MAC = bytes.fromhex("00005e005301")
 ROUTER_LLA = bytes.fromhex("fe80000000000000020000fffe005301")  # fe80::200:ff:fe00:5301
@@ -65,22 +69,27 @@ CONFIG = """\
 
 def write_flood(path: Path) -> int:
     """The flood capture: the router's RA, three floods, the rogue RA; frame count."""
-    from scapy.utils import RawPcapWriter
-
     frames = [ra(ROUTER_MAC, ROUTER_LLA, PREFIX)]
     for kind in ("ra", "ns", "na"):
         frames += random_flood(kind, PER_KIND, seed=len(frames))
     frames.append(ra(ROGUE_MAC, ROGUE_LLA, bytes.fromhex("20010db8c0de") + bytes(10)))
+    write_pcap(path, frames)
+    return len(frames)
+
+
+def write_pcap(path: Path, frames: list[bytes]) -> None:
+    """``frames`` at ``FRAMES_PER_SECOND`` of capture time."""
+    from scapy.utils import RawPcapWriter
+
     with RawPcapWriter(str(path), linktype=1) as writer:
         writer.write_header(None)
         for i, data in enumerate(frames):
             sec, frac = divmod(i, FRAMES_PER_SECOND)
             writer.write_packet(data, sec=1_790_000_000 + sec,
                                 usec=frac * 1_000_000 // FRAMES_PER_SECOND)
-    return len(frames)
 
 
-def run_replay(tmp_path: Path) -> tuple[int, int]:
+def run_replay(tmp_path: Path, burst: int = BURST) -> tuple[int, int]:
     """``ndpmon -r flood.pcap --deliver``; (exit status, peak RSS in KiB)."""
     pipe_out = tmp_path / "pipe.txt"
     pipe = tmp_path / "pipe.py"
@@ -91,7 +100,7 @@ def run_replay(tmp_path: Path) -> tuple[int, int]:
             out.write(os.environ["NDPMON_MESSAGE"].strip() + "\\n")
         """))
     config = tmp_path / "config.xml"
-    config.write_text(CONFIG.format(pipe=f"{sys.executable} {pipe}", burst=BURST,
+    config.write_text(CONFIG.format(pipe=f"{sys.executable} {pipe}", burst=burst,
                                     max_neighbors=MAX_NEIGHBORS))
     argv = [sys.executable, "-m", "ndpmon", "-f", str(config), "-g",
             str(tmp_path / "neighbors.xml"), "-r", str(tmp_path / "flood.pcap"), "-q",
@@ -120,8 +129,8 @@ def _vm_hwm(pid: int) -> int:
 
 def test_replayed_flood_is_bounded_summarised_and_still_catches_a_rogue(tmp_path):
     """A 150k-alert flood replay stays under the RSS cap and the neighbour cap, raises ``ND flood``
-    for RA, NS and NA, and the pipe gets at most a burst plus one summary per reason, the summary
-    naming the rogue RA sent last."""
+    for RA, NS and NA, and the pipe gets at most the first alerts of ``NEW_SOURCES`` sources, a
+    burst and one summary per reason, the summary naming the rogue RA sent last."""
     frames = write_flood(tmp_path / "flood.pcap")
     code, rss = run_replay(tmp_path)
     assert code == 0, (tmp_path / "stderr").read_text()
@@ -143,9 +152,30 @@ def test_replayed_flood_is_bounded_summarised_and_still_catches_a_rogue(tmp_path
     piped = (tmp_path / "pipe.txt").read_text().splitlines()
     reasons = {a["reason"] for a in alerts}
     assert len(alerts) > 150_000
-    assert len(piped) <= len(reasons) * (BURST + 1)
+    assert len(piped) <= len(reasons) * (NEW_SOURCES + BURST + 1)
     summaries = [line for line in piped if "more alerts held back" in line]
     assert any(line.startswith("new station: ") for line in summaries), summaries
     assert any(line.startswith("wrong ipv6 router: ") for line in summaries), summaries
     # the rogue RA came after its reason's burst was used up: the summary names it
     assert any("0:de:ad:be:ef:1" in line for line in summaries), summaries
+
+
+def test_cheap_ras_from_made_up_routers_do_not_hide_the_real_rogue(tmp_path):
+    """Issue 15 item 6: 25 RAs from made-up routers, then the real rogue 0:66:66:66:66:66, then
+    200 more made-up ones, with the default ``burst`` of 20: the rogue's alert reaches the pipe
+    program (a reason's burst shared by every source let the made-up routers use it up), and
+    the summary of what was held back names the sources with their counts."""
+    rng = random.Random(15)
+    decoys = [ra(*station(rng)[:2], rng.randbytes(8) + bytes(8)) for _ in range(225)]
+    rogue = ra(bytes.fromhex("006666666666"), bytes.fromhex("fe80" + "00" * 12 + "0666"))
+    write_pcap(tmp_path / "flood.pcap", [ra(ROUTER_MAC, ROUTER_LLA, PREFIX), *decoys[:25],
+                                         rogue, *decoys[25:]])
+    code, _ = run_replay(tmp_path, burst=20)
+    assert code == 0, (tmp_path / "stderr").read_text()
+    piped = (tmp_path / "pipe.txt").read_text().splitlines()
+    assert "wrong ipv6 router 0:66:66:66:66:66 fe80:0:0:0:0:0:0:666" in piped, piped
+    [summary] = [line for line in piped if line.startswith("wrong ipv6 router: ")]
+    held = 226 - NEW_SOURCES - 20
+    assert summary.startswith(f"wrong ipv6 router: {held} more alerts held back in 600 s; "
+                              "by source: "), summary
+    assert summary.count(" x1, ") == 4 and " x1 and 221 more sources (the last: " in summary

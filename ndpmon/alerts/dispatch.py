@@ -5,9 +5,11 @@ NDPMon ran every handler synchronously on its event thread (COMPATIBILITY.md §5
 mail transport stalled detection, and a flood of identical alerts became a flood of
 mails. Here ``notify`` only files the alert: the same (probe, reason, message) within
 ``dedupe_window`` seconds is held back and summarised once the window closes; of one
-kind (probe, reason) at most ``burst`` different alerts are sent per window and the
-others are summarised as one alert with their count (a flood from random sources gives
-each alert its own message, so only this bounds the mails). The rest waits in a bounded
+kind (probe, reason), per window, the first alert of each source goes out (a new rogue
+router is never hidden by others' alerts; up to ndpmon.alerts.budget.NEW_SOURCES sources),
+then at most ``burst`` more, and the others are summarised as one alert with their count
+by source (a flood from random sources gives each alert its own message, so only this
+bounds the mails). The rest waits in a bounded
 queue for one worker thread; when the queue is full, alerts are counted and reported,
 never waited for. Each priority has its own action set, so a high alert is mailed
 whatever the low priority's ``sendmail`` says (NDPMon's bug, COMPATIBILITY.md §7.6).

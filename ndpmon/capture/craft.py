@@ -7,24 +7,78 @@ limits how many), and never on the per-frame path: decoding stays in ndpmon.code
 Every frame goes to all nodes (``ff02::1``, ``33:33:00:00:00:01``) with hop limit 255,
 from the addresses of the router (or neighbour) it speaks for, so that hosts accept it
 (RFC 4861 §6.1.2, §7.1.2). A parameter the config leaves out is sent as 0, as NDPMon did.
+
+One answer is one frame: what a router's RA withdraws (bogus prefixes, routes, servers,
+domains at lifetime 0) rides in that RA, as many as fit in ``MTU`` (an attack frame can
+name hundreds; NDPMon sent one frame for each).
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Iterable
+import struct
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 from ndpmon.config.model import Router
 
-__all__ = ["kill_router", "router_ra", "kill_prefix", "kill_route", "kill_rdnss",
-           "kill_dnssl", "neighbor_na", "presence", "proxy_na", "ALL_NODES", "PRESENCE_TYPE",
-           "PRESENCE_CODE"]
+__all__ = ["kill_router", "router_ra", "kill_prefix", "Stale", "neighbor_na", "presence",
+           "proxy_na", "ALL_NODES", "PRESENCE_TYPE", "PRESENCE_CODE", "MTU"]
 
 ALL_NODES, ALL_NODES_MAC = "ff02::1", "33:33:00:00:00:01"
 PRESENCE_TYPE = PRESENCE_CODE = 200  # NDPMon's presence message (icmp_lib_nd.h)
 PIO_LA = 0xC0  # on-link and autonomous flags
 # Lifetimes sent for a configured prefix that has none (RFC 4861 §6.2.1 defaults)
 DEFAULT_VALID, DEFAULT_PREFERRED = 2592000, 604800
+MTU = 1500  # IPv6 packet size an answer keeps to (the minimum Ethernet MTU)
+
+
+@dataclass(frozen=True)
+class Stale:
+    """What an RA withdraws (lifetime 0): prefixes and routes as (prefix, length),
+    recursive DNS servers, search domains (as the decoder gives them)."""
+
+    prefixes: Sequence[tuple[bytes, int]] = ()
+    routes: Sequence[tuple[bytes, int]] = ()
+    servers: Sequence[bytes] = ()
+    domains: Sequence[str] = ()
+
+    def options(self, room: int) -> bytes:
+        """The withdrawing options, in that order, as many as fit in ``room`` bytes."""
+        out = b""
+        for option in self._each():
+            if len(out) + len(option) > room:
+                return out
+            out += option
+        return out + _dnssl_option(self.domains, room - len(out))
+
+    def _each(self) -> Iterable[bytes]:
+        for prefix, length in self.prefixes:
+            yield struct.pack("!BBBBIII", 3, 4, length, PIO_LA, 0, 0, 0) + prefix
+        for prefix, length in self.routes:
+            units = 1 if length == 0 else 2 if length <= 64 else 3
+            yield struct.pack("!BBBBI", 24, units, length, 0, 0) + prefix[:8 * (units - 1)]
+        for i in range(0, len(self.servers), 8):
+            chunk = self.servers[i:i + 8]
+            yield struct.pack("!BBHI", 25, 1 + 2 * len(chunk), 0, 0) + b"".join(chunk)
+
+
+def _dnssl_option(domains: Sequence[str], room: int) -> bytes:
+    """One DNSSL option withdrawing (lifetime 0) as many of ``domains`` as fit in ``room``
+    bytes (RFC 8106 §5.2: names in label form, zero-padded to 8 bytes); b"" if none."""
+    names = b""
+    for domain in domains:
+        labels = [part.encode("latin-1", "replace")[:63] for part in domain.split(".") if part]
+        if not labels:
+            continue
+        name = b"".join(bytes((len(label),)) + label for label in labels) + b"\0"
+        if -(-(8 + len(names + name)) // 8) * 8 > min(room, 255 * 8):
+            break
+        names += name
+    if not names:
+        return b""
+    size = -(-(8 + len(names)) // 8) * 8
+    return (struct.pack("!BBHI", 31, size // 8, 0, 0) + names).ljust(size, b"\0")
 
 
 def _text(addr: bytes, family: int = socket.AF_INET6) -> str:
@@ -59,9 +113,11 @@ def kill_router(mac: bytes, lla: bytes) -> bytes:
     return bytes(_ra(mac, lla))
 
 
-def router_ra(router: Router, *, dns: bool = False, routes: bool = False) -> bytes:
+def router_ra(router: Router, *, dns: bool = False, routes: bool = False,
+              stale: Stale | None = None) -> bytes:
     """propagate_router_params (and _dns, _routes): an RA with the configured router's
-    parameters, prefixes and MTU, plus its RDNSS and DNSSL or its routes."""
+    parameters, prefixes and MTU, plus its RDNSS and DNSSL or its routes, and what
+    ``stale`` withdraws (as much as fits in ``MTU``)."""
     from scapy.layers.inet6 import ICMPv6NDOptMTU, ICMPv6NDOptSrcLLAddr
 
     pkt = _router_header(router) / ICMPv6NDOptSrcLLAddr(lladdr=_mac(router.mac))
@@ -80,7 +136,18 @@ def router_ra(router: Router, *, dns: bool = False, routes: bool = False) -> byt
     if routes:
         for route in router.routes:
             pkt = pkt / _rio(route.address, route.length, route.pref, route.lifetime)
-    return bytes(pkt)
+    return _with_stale(pkt, stale)
+
+
+def _with_stale(pkt, stale: Stale | None) -> bytes:
+    """``pkt`` with ``stale``'s options appended (checksum and lengths over all)."""
+    if stale is None:
+        return bytes(pkt)
+    from scapy.packet import Raw
+
+    room = MTU - (len(bytes(pkt)) - 14)
+    options = stale.options(room)
+    return bytes(pkt / Raw(load=options)) if options else bytes(pkt)
 
 
 def _pio(prefix: bytes, length: int, flags: int, valid: int, preferred: int):
@@ -110,26 +177,10 @@ def _dnssl(domains: Iterable[str], lifetime: int):
     return ICMPv6NDOptDNSSL(searchlist=list(domains), lifetime=lifetime)
 
 
-def kill_prefix(router: Router, prefix: bytes, length: int) -> bytes:
-    """kill_wrong_prefix: the router's RA with the bogus prefix at lifetimes 0 (hosts
-    deprecate it, RFC 4862 §5.5.3 e)."""
-    return bytes(_router_header(router) / _pio(prefix, length, PIO_LA, 0, 0))
-
-
-def kill_route(router: Router, prefix: bytes, length: int) -> bytes:
-    """kill_wrong_route: the router's RA with the bogus route at lifetime 0 (RFC 4191
-    §3.1: the route is removed)."""
-    return bytes(_router_header(router) / _rio(prefix, length, 0, 0))
-
-
-def kill_rdnss(router: Router, server: bytes) -> bytes:
-    """kill_wrong_nameserver: the bogus server at lifetime 0 (RFC 8106 §5.1)."""
-    return bytes(_router_header(router) / _rdnss([server], 0))
-
-
-def kill_dnssl(router: Router, domain: str) -> bytes:
-    """kill_wrong_domain: the bogus domain at lifetime 0 (RFC 8106 §5.2)."""
-    return bytes(_router_header(router) / _dnssl([domain], 0))
+def kill_prefix(router: Router, prefixes: Sequence[tuple[bytes, int]]) -> bytes:
+    """kill_wrong_prefix: the router's RA with the bogus prefixes at lifetimes 0 (hosts
+    deprecate them, RFC 4862 §5.5.3 e)."""
+    return _with_stale(_router_header(router), Stale(prefixes=prefixes))
 
 
 def neighbor_na(address: bytes, mac: bytes) -> bytes:

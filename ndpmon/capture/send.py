@@ -5,7 +5,9 @@ from a packet socket bound to a captured interface. The capture filter never sho
 ndpmon a frame its own host sent on that interface (ndpmon.capture.bpf), but another captured
 interface on the same link receives it like any frame: ``SentFrames`` remembers the
 SHA-1 of the last frames sent so that a plugin's ``frame`` hook can drop them before any
-check sees them (NDPMon did the same for its countermeasures).
+check sees them (NDPMon did the same for its countermeasures). ``SendBudget`` bounds
+how often a plugin may send: token buckets per key (a countermeasure, a target), with the
+time passed in (the capture time of the frame that calls for an answer).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import hashlib
 import socket
 import struct
 from collections import OrderedDict
+from typing import Hashable
 
 from ndpmon.codec.addr import is_link_local
 
-__all__ = ["PacketSender", "SentFrames", "socket_ioctl", "link_local", "addresses"]
+__all__ = ["PacketSender", "SentFrames", "SendBudget", "socket_ioctl", "link_local",
+           "addresses"]
 
 SIOCGIFHWADDR = 0x8927
 IFA_F_TENTATIVE, IFA_F_DADFAILED = 0x40, 0x08
@@ -45,6 +49,39 @@ class SentFrames:
 
     def __contains__(self, frame: bytes) -> bool:
         return hashlib.sha1(frame).digest() in self.hashes
+
+
+class SendBudget:
+    """Token buckets, one per key: ``burst`` sends at once, then ``rate`` per second.
+
+    ``ready`` refills a key's bucket and says whether it holds a token; ``take`` spends
+    it (two budgets, say one per countermeasure and one per target, are both asked
+    before either is spent). At most ``max_keys`` buckets are kept, the least recently
+    used dropped first: a dropped key starts full again, so pair a budget with many keys
+    with one of few. Time is passed in; a clock that steps back refills nothing then.
+    """
+
+    def __init__(self, rate: float, burst: int, max_keys: int = 1024) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self.buckets: OrderedDict[Hashable, list[float]] = OrderedDict()  # [tokens, time]
+
+    def ready(self, key: Hashable, now: float) -> bool:
+        """Refill ``key``'s bucket up to ``now``; does it hold a token?"""
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) >= self.max_keys:
+                self.buckets.popitem(last=False)
+            bucket = self.buckets[key] = [float(self.burst), now]
+        else:
+            self.buckets.move_to_end(key)
+            if now > bucket[1]:
+                bucket[0] = min(float(self.burst), bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+        return bucket[0] >= 1
+
+    def take(self, key: Hashable) -> None:
+        """Spend one token of ``key`` (after ``ready`` said there is one)."""
+        self.buckets[key][0] -= 1
 
 
 class PacketSender:
