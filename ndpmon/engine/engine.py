@@ -5,9 +5,11 @@ reads a clock, a socket or a file. The engine also keeps the counters an admin a
 (frames seen, frames that were not ND and why, alerts per reason) and the cache-limit
 alert, raised once when a cap first evicts and then at most once per ``LIMIT_REPORT_EVERY``.
 
-In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) before
-the checks run, the core checks still fill the neighbour cache (plugin checks do not run),
-and no alert leaves the engine (COMPATIBILITY.md §6.3).
+In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) once
+its rate window closed without an ND flood of RAs, within the ``<limits max_learned_*>``
+caps; the core checks still fill the neighbour cache (plugin checks do not run), and no
+alert leaves the engine (COMPATIBILITY.md §6.3): what learning leaves out, and the
+floods, become ``notes`` that the run layer logs.
 
 Plugins (ndpmon.engine.plugin) add checks to the registry and may drop raw frames before they
 are decoded (the countermeasures plugin drops the packets it sent itself). Their I/O
@@ -24,17 +26,18 @@ from typing import Sequence
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.checks import CORE, Plans, reasons, run_checks
 from ndpmon.codec.decode import decode
-from ndpmon.state.learn import learn_na, learn_ra
+from ndpmon.state.learn import Learner
 from ndpmon.config.model import Config
 from ndpmon.checks.fragments import watch_fragment
-from ndpmon.codec.message import NA, RA, Fragment, NdMessage
+from ndpmon.codec.message import NA, RA, TYPE_NAMES, Fragment, NdMessage
 from ndpmon.engine.plugin import Plugin, overrides
 from ndpmon.state.probe import ProbeState
 
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
 LIMIT_REPORT_EVERY = 3600.0
-LEARNERS = {RA: learn_ra, NA: learn_na}
+#: At most this many notes wait for the run layer to log them (``Engine.notes``).
+MAX_NOTES = 1000
 
 
 class Engine:
@@ -57,8 +60,13 @@ class Engine:
         self._frame_hooks = [p.frame for p in self.plugins if overrides(p, "frame")]
         self.dropped = 0  # frames a plugin asked to ignore
         self.probes: dict[str, ProbeState] = {}
+        #: learning mode: what to log (caps reached, floods); the pipeline takes them
+        self.notes: list[str] = []
         for probe in config.probes:
-            self.probes[probe.name] = ProbeState(probe, config.settings)
+            state = self.probes[probe.name] = ProbeState(probe, config.settings)
+            if learning:
+                state.learner = Learner(probe.name, state.routers, config.settings.limits,
+                                        self.notes)
         self.frames = 0
         self.not_nd: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -94,20 +102,35 @@ class Engine:
         return alerts
 
     def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
-        """Learning mode: learn routers (RA) and their addresses (NA), fill the cache,
-        raise nothing."""
-        learn = LEARNERS.get(msg.type)
-        if learn is not None:
-            routers = learn(state.routers, msg)
-            if routers is not state.routers:
-                state.set_routers(routers)
-        run_checks(msg, state, now)
+        """Learning mode: learn routers (RA) and their addresses (NA) when their rate
+        window closes without a flood of their type, fill the cache, raise nothing."""
+        learner, rates = state.learner, state.rates
+        if learner.pending and not rates.start <= now < rates.end:  # the window ends
+            state.learned(learner.window_closed(rates))
+        for alert in run_checks(msg, state, now):
+            if alert.reason == reasons.ND_FLOOD and len(self.notes) < MAX_NOTES:
+                learned = msg.type in (RA, NA)
+                self.notes.append(f"learning on {state.name}: {alert.message}" + (
+                    f"; no {TYPE_NAMES[msg.type]} of this window is learned" if learned
+                    else ""))
+        if msg.type == RA or msg.type == NA:
+            state.learned(learner.offer(msg, rates))
         return []
 
     def learned(self) -> dict[str, tuple]:
-        """Every interface probe's routers as they are now (configured + learned)."""
+        """Every interface probe's routers as they are now (configured + learned); in
+        learning mode, what waited for the end of its rate window is learned first."""
+        for state in self.probes.values():
+            if state.learner is not None and state.learner.pending:
+                state.learned(state.learner.window_closed(state.rates))
         return {name: state.routers for name, state in self.probes.items()
                 if state.probe.type == "interface"}
+
+    def learn_report(self) -> list[str]:
+        """What learning left out, one line per probe (caps and floods); none if all
+        was learned."""
+        return [line for state in self.probes.values() if state.learner is not None
+                for line in state.learner.report()]
 
     def reload(self, config: Config) -> None:
         """Swap in a new config (SIGHUP): routers, settings and limits change, the
