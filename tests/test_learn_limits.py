@@ -214,14 +214,16 @@ def test_learning_touches_no_other_router_and_no_known_entry():
 
 def test_a_flood_window_teaches_nothing(caplog):
     """A calm RA is learned; then 150 RAs from new routers in 1.5 s (an ND flood: the
-    RA limit is 10/s over 10 s windows), among them one from a router that also spoke
-    calmly before: nothing of that window is learned, the flood is logged at the time,
-    and the RAs it held are counted at the end. The next calm window is learned again."""
+    RA limit is 10/s over 10 s windows): what they taught before the flood check saw
+    the flood is undone and nothing of that window is learned, the flood is logged at
+    the time, and its RAs are counted once at the end (not also as routers over the
+    cap). The next calm window is learned again."""
     rng = random.Random(26)
-    calm_a, calm_b = routers_from(rng, 2)
+    mac, lla, _ = station(rng)
+    calm_a, calm_b = ra(mac, lla, [net(1)]), routers_from(rng, 1)[0]
     engine = learner()
     pipeline = Pipeline(engine, [])
-    flood = routers_from(rng, 150)
+    flood = [ra(mac, lla, [net(2)])] + routers_from(rng, 149)  # a known router too
     batches = [[(T0, calm_a)], [(T0 + 20 + i / 100, f) for i, f in enumerate(flood)],
                [(T0 + 40, calm_b)]]
     with caplog.at_level(logging.WARNING, "ndpmon"):
@@ -229,11 +231,15 @@ def test_a_flood_window_teaches_nothing(caplog):
             pipeline.feed("lan0", batch)
     learned = engine.learned()["lan0"]
     assert len(learned) == 2, "the calm RAs only"
-    notes = [r.message for r in caplog.records]
-    assert len(notes) == 1 and notes[0].startswith("learning on lan0: ND flood: 101 RA in 10 s")
-    assert notes[0].endswith("; no RA of this window is learned")
+    assert [p.address for p in learned[0].prefixes] == [net(1)], "the flood's prefix undone"
+    state = engine.probes["lan0"]
+    assert set(state.router_by_pair) == {(r.mac, r.lla) for r in learned}
+    assert not state.is_onlink(net(2)) and state.is_onlink(net(1))
+    floods = [r.message for r in caplog.records if "ND flood" in r.message]
+    assert len(floods) == 1 and floods[0].startswith("learning on lan0: ND flood: 101 RA in 10 s")
+    assert floods[0].endswith("; nothing this window taught is learned")
     assert engine.learn_report() == [
-        "learning on lan0: not learned: 150 RAs sent during ND floods"]
+        "learning on lan0: not learned: 150 RAs in rate windows with an ND flood"]
 
 
 def test_with_the_flood_check_off_learning_is_immediate_and_still_capped():
@@ -331,3 +337,31 @@ def test_a_hand_over_over_the_writers_cap_is_refused_before_sending(tmp_path):
                         + re.escape(" MiB, over the 64 MiB the config writer reads (learn "
                                     "again with lower <limits max_learned_*>)"), str(err.value))
     assert writer.pid is None and path.read_bytes() == before
+
+
+def test_undoing_a_flood_window_restores_the_routers_exactly():
+    """``Learner.flood`` undoes every change of the window, in order: new routers, new
+    prefixes of a known router, addresses from NAs; what earlier windows taught stays,
+    and the next window learns again."""
+    from ndpmon.codec.decode import decode
+    from ndpmon.state.learn import Learner
+
+    mac, lla = bytes.fromhex("020000000004"), bytes.fromhex("fe80" + "00" * 13 + "04")
+    known = Router(mac, lla, prefixes=(Prefix(net(1), 64),))
+    other = Router(bytes.fromhex("020000000005"), bytes.fromhex("fe80" + "00" * 13 + "05"))
+    learner_ = Learner("lan0", (known, other), DEFAULTS)
+    learner_.offer(decode(ra(mac, lla, [net(1)])))
+    learner_.window_closed()
+    kept = learner_.routers
+    rng = random.Random(6)
+    for data in [ra(mac, lla, [net(2), net(3)]), *routers_from(rng, 3),
+                 router_na(mac, net(9)[:15] + b"\x01"), ra(other.mac, other.lla, [net(4)])]:
+        learner_.offer(decode(data))
+    assert len(learner_.routers) == 5
+    learner_.flood()
+    assert learner_.routers == kept and learner_.offer(decode(routers_from(rng, 1)[0])) == []
+    learner_.window_closed()
+    assert len(learner_.offer(decode(ra(other.mac, other.lla, [net(5)])))) == 1
+    assert learner_.routers[1].prefixes[-1].address == net(5)
+    assert learner_.report() == ["learning on lan0: not learned: 1 NAs in rate windows with "
+                                 "an ND flood, 6 RAs in rate windows with an ND flood"]

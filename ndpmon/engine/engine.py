@@ -5,11 +5,12 @@ reads a clock, a socket or a file. The engine also keeps the counters an admin a
 (frames seen, frames that were not ND and why, alerts per reason) and the cache-limit
 alert, raised once when a cap first evicts and then at most once per ``LIMIT_REPORT_EVERY``.
 
-In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) once
-its rate window closed without an ND flood of RAs, within the ``<limits max_learned_*>``
-caps; the core checks still fill the neighbour cache (plugin checks do not run), and no
-alert leaves the engine (COMPATIBILITY.md §6.3): what learning leaves out, and the
-floods, become ``notes`` that the run layer logs.
+In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) before
+the checks run, within the ``<limits max_learned_*>`` caps, and a rate window in which the
+ND flood check finds a flood of RAs or NAs is undone; the core checks still fill the
+neighbour cache (plugin checks do not run), and no alert leaves the engine
+(COMPATIBILITY.md §6.3): what learning leaves out, and the floods, become ``notes`` that
+the run layer logs.
 
 Plugins (ndpmon.engine.plugin) add checks to the registry and may drop raw frames before they
 are decoded (the countermeasures plugin drops the packets it sent itself). Their I/O
@@ -29,7 +30,7 @@ from ndpmon.codec.decode import decode
 from ndpmon.state.learn import Learner
 from ndpmon.config.model import Config
 from ndpmon.checks.fragments import watch_fragment
-from ndpmon.codec.message import NA, RA, TYPE_NAMES, Fragment, NdMessage
+from ndpmon.codec.message import NA, RA, Fragment, NdMessage
 from ndpmon.engine.plugin import Plugin, overrides
 from ndpmon.state.probe import ProbeState
 
@@ -102,27 +103,28 @@ class Engine:
         return alerts
 
     def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
-        """Learning mode: learn routers (RA) and their addresses (NA) when their rate
-        window closes without a flood of their type, fill the cache, raise nothing."""
+        """Learning mode: learn routers (RA) and their addresses (NA) first (a learned
+        router's RA then reaches the neighbour cache), run the checks (they fill the
+        cache), raise nothing; a window the flood check finds flooded is undone."""
         learner, rates = state.learner, state.rates
-        if learner.pending and not rates.start <= now < rates.end:  # the window ends
-            state.learned(learner.window_closed(rates))
-        for alert in run_checks(msg, state, now):
-            if alert.reason == reasons.ND_FLOOD and len(self.notes) < MAX_NOTES:
-                learned = msg.type in (RA, NA)
-                self.notes.append(f"learning on {state.name}: {alert.message}" + (
-                    f"; no {TYPE_NAMES[msg.type]} of this window is learned" if learned
-                    else ""))
+        if not rates.start <= now < rates.end:  # the checks open a new rate window
+            learner.window_closed()
         if msg.type == RA or msg.type == NA:
-            state.learned(learner.offer(msg, rates))
+            state.learned(learner.offer(msg))
+        for alert in run_checks(msg, state, now):
+            if alert.reason != reasons.ND_FLOOD:
+                continue
+            learned = msg.type == RA or msg.type == NA
+            if len(self.notes) < MAX_NOTES:
+                self.notes.append(f"learning on {state.name}: {alert.message}" + (
+                    "; nothing this window taught is learned" if learned else ""))
+            if learned:
+                learner.flood()
+                state.set_routers(learner.routers)
         return []
 
     def learned(self) -> dict[str, tuple]:
-        """Every interface probe's routers as they are now (configured + learned); in
-        learning mode, what waited for the end of its rate window is learned first."""
-        for state in self.probes.values():
-            if state.learner is not None and state.learner.pending:
-                state.learned(state.learner.window_closed(state.rates))
+        """Every interface probe's routers as they are now (configured + learned)."""
         return {name: state.routers for name, state in self.probes.items()
                 if state.probe.type == "interface"}
 
@@ -139,9 +141,12 @@ class Engine:
         for probe in config.probes:
             state = self.probes.get(probe.name)
             if state is None:
-                self.probes[probe.name] = ProbeState(probe, config.settings)
+                state = self.probes[probe.name] = ProbeState(probe, config.settings)
             else:
                 state.configure(probe, config.settings)
+            if self.learning:  # the live run refuses SIGHUP while learning; keep in step
+                state.learner = Learner(probe.name, state.routers, config.settings.limits,
+                                        self.notes)
         self.config = config
         for plugin in self.plugins:
             plugin.reconfigure(config)

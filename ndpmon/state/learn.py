@@ -17,7 +17,7 @@ one-message forms: the very same tuple back when nothing was learned.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import replace
 from typing import Any, Callable, Hashable, TypeVar
 
@@ -26,18 +26,12 @@ from ndpmon.config.values import domain as parse_domain
 from ndpmon.config.model import LEARNED_KINDS, Limits, Prefix, Route, Router
 from ndpmon.codec.message import (NA, NA_ROUTER, RA, TYPE_NAMES, Dnssl, Mtu, NdMessage,
                                    PrefixInfo, Rdnss, RouteInfo, route_pref_reserved)
-from ndpmon.state.rates import RateWatch
 
-__all__ = ["learn_ra", "learn_na", "learnable", "router_na", "Learner", "Change",
-           "MAX_PENDING"]
+__all__ = ["learn_ra", "learn_na", "learnable", "router_na", "Learner", "Change"]
 
 T = TypeVar("T")
 
 HOP_LIMIT = 255  # RFC 4861 §6.1.2: proof that the RA was not forwarded by a router
-#: At most this many messages wait for the end of their rate window (``Learner.offer``);
-#: with the default limits a window holds at most 100 RAs and 1,000 NAs before it is a
-#: flood, so only a very long ``rate_window`` gets here: the oldest is learned at once.
-MAX_PENDING = 4096
 DEFAULTS = Limits()
 
 
@@ -165,9 +159,11 @@ class Learner:
     refusal of each kind goes into ``notes`` (logged at once), all are counted in
     ``refused`` (``report``, logged at the end).
 
-    Floods (``offer``): RAs and router NAs wait until their rate window closes
-    (``window_closed``) and are learned only if the window saw no ND flood of their
-    type (the flood check's own count, ndpmon.state.rates): a flood teaches nothing.
+    Floods: what a rate window teaches is kept in a journal until the window closes
+    (``window_closed``); when the ND flood check finds a flood of RAs or NAs in it
+    (``flood``), the window's changes are undone and nothing more is learned until the
+    next window: a flood teaches nothing, and calm traffic is learned at once (before
+    the checks, so that a learned router's RA reaches the neighbour cache).
     """
 
     def __init__(self, probe: str, routers: tuple[Router, ...], limits: Limits,
@@ -176,9 +172,13 @@ class Learner:
         self.routers = routers
         self.caps = {kind: getattr(limits, f"max_learned_{kind}") for kind in LEARNED_KINDS}
         self.refused: Counter[str] = Counter()
-        self.flooded: Counter[str] = Counter()  # messages of a flood, by type name
+        self.flooded: Counter[str] = Counter()  # not learned: in a flooded window
         self.notes = notes if notes is not None else []
-        self.pending: deque[NdMessage] = deque()
+        self.flooding = False  # the current rate window is a flood
+        self._seen: Counter[str] = Counter()  # RAs and router NAs of the current window
+        self._refused_now: Counter[str] = Counter()  # what the caps refused in it
+        self._noted: set[str] = set()  # the kinds whose cap was noted
+        self._journal: list[tuple[int, Router | None]] = []  # the window's changes
         self._all = list(routers)
         self._where: dict[tuple[bytes, bytes], int] = {}
         self._by_mac: dict[bytes, list[int]] = {}
@@ -188,33 +188,50 @@ class Learner:
 
     # -- floods ------------------------------------------------------------------------
 
-    def offer(self, msg: NdMessage, rates: RateWatch) -> list[Change]:
-        """A message seen while learning (after the checks counted it): an RA or a
-        router NA waits for the end of its rate window; learned at once if that type's
-        flood check is off, dropped if its window already counts a flood."""
+    def offer(self, msg: NdMessage) -> list[Change]:
+        """An RA or NA seen while learning, before the checks: learned now, unless its
+        rate window is already known to be a flood."""
         if not (learnable(msg) or router_na(msg)):
             return []
-        if msg.type not in rates.maximum:
-            return self.learn(msg)
-        if msg.type in rates.alerted:
-            self.flooded[TYPE_NAMES[msg.type]] += 1
+        name = TYPE_NAMES[msg.type]
+        if self.flooding:
+            self.flooded[name] += 1
             return []
-        self.pending.append(msg)
-        if len(self.pending) > MAX_PENDING:  # a very long window: learn the oldest now
-            return self.learn(self.pending.popleft())
-        return []
+        self._seen[name] += 1
+        return self.learn(msg)
 
-    def window_closed(self, rates: RateWatch) -> list[Change]:
-        """The rate window ends (or learning does): learn what waited, except the
-        types the window saw a flood of."""
-        waiting, self.pending = self.pending, deque()
-        changes: list[Change] = []
-        for msg in waiting:
-            if msg.type in rates.alerted:
-                self.flooded[TYPE_NAMES[msg.type]] += 1
-            else:
-                changes += self.learn(msg)
-        return changes
+    def flood(self) -> None:
+        """The checks found an ND flood of RAs or NAs in the current rate window: undo
+        what the window taught and learn nothing more until it closes (the caller
+        rebuilds the probe's indices from ``routers``: once per flooded window)."""
+        if not self.flooding:
+            self.flooding = True
+            self.flooded.update(self._seen)
+            self.refused.subtract(self._refused_now)  # counted once: as the flood's
+            self._undo()
+
+    def window_closed(self) -> None:
+        """A new rate window starts: what the last one taught is kept."""
+        self.flooding = False
+        self._seen.clear()
+        self._refused_now.clear()
+        self._journal.clear()
+
+    def _undo(self) -> None:
+        for index, before in reversed(self._journal):
+            self._lists.pop(index, None)  # rebuilt from the router when next needed
+            if before is not None:
+                self._all[index] = before
+                continue
+            gone = self._all.pop()  # a router new in this window: the last one
+            if self._where.get((gone.mac, gone.lla)) == index:
+                del self._where[(gone.mac, gone.lla)]
+            same = self._by_mac[gone.mac]
+            same.pop()
+            if not same:
+                del self._by_mac[gone.mac]
+        self._journal.clear()
+        self.routers = tuple(self._all)
 
     # -- learning ------------------------------------------------------------------------
 
@@ -255,8 +272,8 @@ class Learner:
     def report(self) -> list[str]:
         """What the caps and the floods kept out of learning on this probe (one line)."""
         parts = [f"{count} {kind} (max_learned_{kind} {self.caps[kind]})"
-                 for kind, count in sorted(self.refused.items())]
-        parts += [f"{count} {name}s sent during ND floods"
+                 for kind, count in sorted(self.refused.items()) if count > 0]
+        parts += [f"{count} {name}s in rate windows with an ND flood"
                   for name, count in sorted(self.flooded.items())]
         return [f"learning on {self.probe}: not learned: {', '.join(parts)}"] if parts else []
 
@@ -306,7 +323,9 @@ class Learner:
         if size < self.caps[kind]:
             return True
         self.refused[kind] += 1
-        if self.refused[kind] == 1:
+        self._refused_now[kind] += 1
+        if kind not in self._noted:
+            self._noted.add(kind)
             where = "the probe" if kind == "routers" else "a router"
             self.notes.append(f"learning on {self.probe}: {where} holds max_learned_{kind} "
                               f"({self.caps[kind]}): more {kind} are not learned (counted, "
@@ -316,6 +335,7 @@ class Learner:
     def _commit(self, index: int, old: Router | None, new: Router) -> list[Change]:
         self._all[index] = new
         self.routers = tuple(self._all)
+        self._journal.append((index, old))
         return [(old, new)]
 
     def _index(self, index: int, router: Router) -> None:
