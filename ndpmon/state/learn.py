@@ -19,17 +19,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import Any, Callable, Hashable, TypeVar
+from typing import Any
 
 from ndpmon.codec.addr import UNSPECIFIED, is_link_local, masked
 from ndpmon.config.values import domain as parse_domain
 from ndpmon.config.model import LEARNED_KINDS, Limits, Prefix, Route, Router
 from ndpmon.codec.message import (NA, NA_ROUTER, RA, TYPE_NAMES, Dnssl, Mtu, NdMessage,
                                    PrefixInfo, Rdnss, RouteInfo, route_pref_reserved)
+from ndpmon.state.entries import Entries, RouterLists
 
 __all__ = ["learn_ra", "learn_na", "learnable", "router_na", "Learner", "Change"]
-
-T = TypeVar("T")
 
 HOP_LIMIT = 255  # RFC 4861 §6.1.2: proof that the RA was not forwarded by a router
 DEFAULTS = Limits()
@@ -96,59 +95,6 @@ def learn_na(routers: tuple[Router, ...], msg: NdMessage,
 Change = tuple["Router | None", Router]
 
 
-class _Entries:
-    """One list of a router (prefixes, routes, RDNSS, DNSSL, addresses) with a dict
-    from each entry's key to its place: adding or updating costs no scan."""
-
-    __slots__ = ("items", "at", "key", "merge", "changed")
-
-    def __init__(self, items: tuple, key: Callable[[Any], Hashable],
-                 merge: Callable[[Any, Any], Any] | None = None) -> None:
-        self.items, self.key, self.merge, self.changed = list(items), key, merge, False
-        self.at: dict[Hashable, int] = {}
-        for index, item in enumerate(items):
-            self.at.setdefault(key(item), index)  # the first of a repeated entry
-
-    def upsert(self, new: Any, cap: int) -> bool:
-        """Add ``new``, or merge it into the entry with its key (which keeps its place);
-        False when it is new and the list already holds ``cap`` entries."""
-        wanted = self.key(new)
-        index = self.at.get(wanted)
-        if index is None:
-            if len(self.items) >= cap:
-                return False
-            self.at[wanted] = len(self.items)
-            self.items.append(new)
-            self.changed = True
-            return True
-        old = self.items[index]
-        item = new if self.merge is None else self.merge(old, new)
-        if item != old:
-            self.items[index] = item
-            self.changed = True
-        return True
-
-    def result(self, before: tuple) -> tuple:
-        """The entries as a tuple: ``before`` itself when nothing changed since."""
-        if not self.changed:
-            return before
-        self.changed = False
-        return tuple(self.items)
-
-
-class _Lists:
-    """The indexed lists of one router."""
-
-    __slots__ = ("prefixes", "routes", "rdnss", "dnssl", "addresses")
-
-    def __init__(self, r: Router) -> None:
-        self.prefixes = _Entries(r.prefixes, _prefix_key, _keep_address)
-        self.routes = _Entries(r.routes, _route_key, _keep_address)
-        self.rdnss = _Entries(r.rdnss, _first)
-        self.dnssl = _Entries(r.dnssl, _first)
-        self.addresses = _Entries(r.addresses, _itself)
-
-
 class Learner:
     """What learning knows of one probe's routers: indexed, within the caps.
 
@@ -182,7 +128,7 @@ class Learner:
         self._all = list(routers)
         self._where: dict[tuple[bytes, bytes], int] = {}
         self._by_mac: dict[bytes, list[int]] = {}
-        self._lists: dict[int, _Lists] = {}
+        self._lists: dict[int, RouterLists] = {}
         for index, router in enumerate(routers):
             self._index(index, router)
 
@@ -314,7 +260,7 @@ class Learner:
             return old
         return replace(old, **params, **entries)
 
-    def _put(self, entries: _Entries, kind: str, new: Any) -> None:
+    def _put(self, entries: Entries, kind: str, new: Any) -> None:
         if not entries.upsert(new, self.caps[kind]):
             self._room(kind, len(entries.items))
 
@@ -342,10 +288,10 @@ class Learner:
         self._where.setdefault((router.mac, router.lla), index)
         self._by_mac.setdefault(router.mac, []).append(index)
 
-    def _lists_of(self, index: int, router: Router) -> _Lists:
+    def _lists_of(self, index: int, router: Router) -> RouterLists:
         lists = self._lists.get(index)
         if lists is None:
-            lists = self._lists[index] = _Lists(router)
+            lists = self._lists[index] = RouterLists(router)
         return lists
 
 
@@ -376,31 +322,6 @@ def _route(opt: RouteInfo) -> Route:
     """RFC 4191 §2.3: ``pref`` is the whole Resvd/Prf byte, as the config stores it."""
     return Route(masked(opt.prefix, opt.prefixlen), opt.prefixlen, opt.pref,
                  opt.rtlifetime)
-
-
-def _itself(item: Hashable) -> Hashable:
-    """A router's address is its own key."""
-    return item
-
-
-def _first(item: tuple) -> Hashable:
-    """An RDNSS server or DNSSL domain is known by its address or name."""
-    return item[0]
-
-
-def _prefix_key(p: Prefix) -> Hashable:
-    """A prefix is known by its length and its bits up to that length (§4.6.2)."""
-    return p.length, masked(p.address, p.length)
-
-
-def _route_key(r: Route) -> Hashable:
-    """A route is known by its length and its bits up to that length (RFC 4191 §2.3)."""
-    return r.length, masked(r.address, r.length)
-
-
-def _keep_address(old: T, new: T) -> T:
-    """The learned values, with the address as the config already spells it."""
-    return replace(new, address=old.address)
 
 
 def _station_mac(mac: bytes) -> bool:
