@@ -414,7 +414,9 @@ def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     assert ours["limits"][2] == [
         (name, "cdata", "implied", None) for name in sorted(
             ("max_addresses", "max_neighbors", "ra_rate", "rs_rate", "ns_rate", "na_rate",
-             "redirect_rate", "rate_window"))
+             "redirect_rate", "rate_window", "max_learned_routers", "max_learned_prefixes",
+             "max_learned_routes", "max_learned_rdnss", "max_learned_dnssl",
+             "max_learned_addresses"))
     ]
 
 

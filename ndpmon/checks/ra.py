@@ -12,7 +12,7 @@ way round (COMPATIBILITY.md §7.11).
 from __future__ import annotations
 
 from ndpmon.checks import reasons
-from ndpmon.codec.addr import in_prefix, ip_full, ip_prefix64, mac_str
+from ndpmon.codec.addr import ip_full, ip_prefix64, mac_str
 from ndpmon.config.model import Router
 from ndpmon.codec.message import (RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessage,
                                    PrefixInfo, Rdnss, RouteInfo, route_pref_reserved)
@@ -75,8 +75,7 @@ def _differences(items) -> str:
 
 def _check_prefix(msg: NdMessage, ctx: Context, router: Router, opt: PrefixInfo) -> int:
     """RFC 4861 §4.6.2 / RFC 4862 §5.5.3: known prefix, sane and learned lifetimes."""
-    known = next((p for p in router.prefixes if p.length == opt.prefixlen
-                  and in_prefix(opt.prefix, p.address, p.length)), None)
+    known = ctx.state.known_prefix(router, opt.prefixlen, opt.prefix)
     result = PASS
     if known is None:
         ctx.alert(HIGH, reasons.WRONG_PREFIX, f"wrong prefix {ip_prefix64(opt.prefix)} "
@@ -160,8 +159,7 @@ def _check_route(msg: NdMessage, ctx: Context, router: Router, opt: RouteInfo) -
         ctx.alert(HIGH, reasons.WRONG_ROUTE,
                   "wrong RA Route Info option: route preference ignor")
         result = STOP
-    known = next((r for r in router.routes if r.length == opt.prefixlen
-                  and in_prefix(opt.prefix, r.address, r.length)), None)
+    known = ctx.state.known_route(router, opt.prefixlen, opt.prefix)
     if known is None:
         ctx.alert(HIGH, reasons.WRONG_ROUTE, f"wrong RA Route Info option {where}",
                   prefix=opt.prefix, prefixlen=opt.prefixlen)

@@ -79,8 +79,17 @@ class PrefixTable:
         for address, length in prefixes:
             shift = 128 - length
             table.setdefault(shift, set()).add(int.from_bytes(address, "big") >> shift)
-        self.by_shift = tuple((shift, frozenset(values))
-                              for shift, values in sorted(table.items()))
+        self.by_shift = tuple(sorted(table.items()))
+
+    def add(self, address: bytes, length: int) -> None:
+        """One more prefix (learning adds them one by one; no rebuild)."""
+        shift = 128 - length
+        value = int.from_bytes(address, "big") >> shift
+        for known, values in self.by_shift:
+            if known == shift:
+                values.add(value)
+                return
+        self.by_shift = tuple(sorted(self.by_shift + ((shift, {value}),)))
 
     def __contains__(self, addr: bytes) -> bool:
         value = int.from_bytes(addr, "big")

@@ -19,6 +19,7 @@ from ndpmon.config import rulefields
 from ndpmon.errors import ConfigError
 from ndpmon.config.model import (
     COUNTERMEASURES,
+    LEARNED_KINDS,
     ActionSet,
     Config,
     Delivery,
@@ -197,6 +198,7 @@ class Converter:
                  "ra_rate": convert.u32, "rs_rate": convert.u32, "ns_rate": convert.u32,
                  "na_rate": convert.u32, "redirect_rate": convert.u32,
                  "rate_window": convert.window}
+        convs.update((f"max_learned_{kind}", convert.positive) for kind in LEARNED_KINDS)
         return Limits(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
 
     def delivery(self, el: Element | None) -> Delivery:

@@ -16,6 +16,7 @@ from typing import Mapping
 __all__ = [
     "ActionSet",
     "Limits",
+    "LEARNED_KINDS",
     "Delivery",
     "Store",
     "Settings",
@@ -53,6 +54,11 @@ class ActionSet:
     exec_pipe_program: str | None = None
 
 
+#: What learning caps (``<limits max_learned_KIND>``): routers per probe, then the
+#: lists of each router.
+LEARNED_KINDS = ("routers", "prefixes", "routes", "rdnss", "dnssl", "addresses")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """``<limits>`` (ndpmon extension): bounds of the per-probe state."""
@@ -67,6 +73,15 @@ class Limits:
     na_rate: int = 100
     redirect_rate: int = 20
     rate_window: float = 10.0
+    #: Learning (``ndpmon -L``, ndpmon.state.learn): learning adds no router to a probe
+    #: that holds ``max_learned_routers`` (configured ones count), and no entry to a
+    #: router's list that holds the maximum of its kind; what is kept out is reported.
+    max_learned_routers: int = 32
+    max_learned_prefixes: int = 32
+    max_learned_routes: int = 32
+    max_learned_rdnss: int = 16
+    max_learned_dnssl: int = 16
+    max_learned_addresses: int = 16
 
 
 @dataclass(frozen=True, slots=True)

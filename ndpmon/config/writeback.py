@@ -55,7 +55,8 @@ def write_learned(path: str, learned: Mapping[str, tuple[Router, ...]],
     changed one is regenerated in place; new ones are appended. Routers missing from
     ``learned`` stay: learning never deletes. ``original`` is the Config the learning
     run started from (what the file says); without it ``path`` is loaded again. The
-    file is not touched when nothing changed. Raises ConfigError (file and line).
+    file is not touched when nothing changed, nor when the result would be larger than
+    the loader reads (``MAX_CONFIG_BYTES``). Raises ConfigError (file and line).
     """
     data = _read(path)
     tree, _ = xmlsafe.parse(path, data)
@@ -71,8 +72,19 @@ def write_learned(path: str, learned: Mapping[str, tuple[Router, ...]],
     if not doc.edits:
         return
     out = doc.result().encode(encoding, "xmlcharrefreplace")
+    _check_size(path, len(out))
     xmlsafe.parse(path, out)  # never write a file that could not be read back
     write_atomic(path, out)
+
+
+def _check_size(path: str, size: int) -> None:
+    """The loader refuses a config over ``MAX_CONFIG_BYTES``: then write nothing (the
+    file stays as it was), rather than a config the next start would refuse."""
+    if size > xmlsafe.MAX_CONFIG_BYTES:
+        raise ConfigError(path, None, f"not written: with the learned routers it would be "
+                          f"{size / 2**20:.1f} MiB, over the {xmlsafe.MAX_CONFIG_BYTES // 2**20}"
+                          " MiB a config may hold (learn again with lower <limits "
+                          "max_learned_*>)")
 
 
 def _read(path: str) -> bytes:

@@ -6,8 +6,11 @@ reads a clock, a socket or a file. The engine also keeps the counters an admin a
 alert, raised once when a cap first evicts and then at most once per ``LIMIT_REPORT_EVERY``.
 
 In learning mode (``ndpmon -L``) every valid RA teaches its router (ndpmon.state.learn) before
-the checks run, the core checks still fill the neighbour cache (plugin checks do not run),
-and no alert leaves the engine (COMPATIBILITY.md §6.3).
+the checks run, within the ``<limits max_learned_*>`` caps, and a rate window in which the
+ND flood check finds a flood of RAs or NAs is undone; the core checks still fill the
+neighbour cache (plugin checks do not run), and no alert leaves the engine
+(COMPATIBILITY.md §6.3): what learning leaves out, and the floods, become ``notes`` that
+the run layer logs.
 
 Plugins (ndpmon.engine.plugin) add checks to the registry and may drop raw frames before they
 are decoded (the countermeasures plugin drops the packets it sent itself). Their I/O
@@ -24,7 +27,7 @@ from typing import Sequence
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.checks import CORE, Plans, reasons, run_checks
 from ndpmon.codec.decode import decode
-from ndpmon.state.learn import learn_na, learn_ra
+from ndpmon.state.learn import Learner
 from ndpmon.config.model import Config
 from ndpmon.checks.fragments import watch_fragment
 from ndpmon.codec.message import NA, RA, Fragment, NdMessage
@@ -34,7 +37,8 @@ from ndpmon.state.probe import ProbeState
 __all__ = ["Engine", "LIMIT_REPORT_EVERY"]
 
 LIMIT_REPORT_EVERY = 3600.0
-LEARNERS = {RA: learn_ra, NA: learn_na}
+#: At most this many notes wait for the run layer to log them (``Engine.notes``).
+MAX_NOTES = 1000
 
 
 class Engine:
@@ -57,8 +61,13 @@ class Engine:
         self._frame_hooks = [p.frame for p in self.plugins if overrides(p, "frame")]
         self.dropped = 0  # frames a plugin asked to ignore
         self.probes: dict[str, ProbeState] = {}
+        #: learning mode: what to log (caps reached, floods); the pipeline takes them
+        self.notes: list[str] = []
         for probe in config.probes:
-            self.probes[probe.name] = ProbeState(probe, config.settings)
+            state = self.probes[probe.name] = ProbeState(probe, config.settings)
+            if learning:
+                state.learner = Learner(probe.name, state.routers, config.settings.limits,
+                                        self.notes)
         self.frames = 0
         self.not_nd: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -94,20 +103,36 @@ class Engine:
         return alerts
 
     def _learn(self, msg: NdMessage, state: ProbeState, now: float) -> list[Alert]:
-        """Learning mode: learn routers (RA) and their addresses (NA), fill the cache,
-        raise nothing."""
-        learn = LEARNERS.get(msg.type)
-        if learn is not None:
-            routers = learn(state.routers, msg)
-            if routers is not state.routers:
-                state.set_routers(routers)
-        run_checks(msg, state, now)
+        """Learning mode: learn routers (RA) and their addresses (NA) first (a learned
+        router's RA then reaches the neighbour cache), run the checks (they fill the
+        cache), raise nothing; a window the flood check finds flooded is undone."""
+        learner, rates = state.learner, state.rates
+        if not rates.start <= now < rates.end:  # the checks open a new rate window
+            learner.window_closed()
+        if msg.type == RA or msg.type == NA:
+            state.learned(learner.offer(msg))
+        for alert in run_checks(msg, state, now):
+            if alert.reason != reasons.ND_FLOOD:
+                continue
+            learned = msg.type == RA or msg.type == NA
+            if len(self.notes) < MAX_NOTES:
+                self.notes.append(f"learning on {state.name}: {alert.message}" + (
+                    "; nothing this window taught is learned" if learned else ""))
+            if learned:
+                learner.flood()
+                state.set_routers(learner.routers)
         return []
 
     def learned(self) -> dict[str, tuple]:
         """Every interface probe's routers as they are now (configured + learned)."""
         return {name: state.routers for name, state in self.probes.items()
                 if state.probe.type == "interface"}
+
+    def learn_report(self) -> list[str]:
+        """What learning left out, one line per probe (caps and floods); none if all
+        was learned."""
+        return [line for state in self.probes.values() if state.learner is not None
+                for line in state.learner.report()]
 
     def reload(self, config: Config) -> None:
         """Swap in a new config (SIGHUP): routers, settings and limits change, the
@@ -116,9 +141,12 @@ class Engine:
         for probe in config.probes:
             state = self.probes.get(probe.name)
             if state is None:
-                self.probes[probe.name] = ProbeState(probe, config.settings)
+                state = self.probes[probe.name] = ProbeState(probe, config.settings)
             else:
                 state.configure(probe, config.settings)
+            if self.learning:  # the live run refuses SIGHUP while learning; keep in step
+                state.learner = Learner(probe.name, state.routers, config.settings.limits,
+                                        self.notes)
         self.config = config
         for plugin in self.plugins:
             plugin.reconfigure(config)

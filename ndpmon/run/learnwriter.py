@@ -56,8 +56,15 @@ class RootWriter:
         """Hand ``learned`` to the writer and wait for it; NdpmonError if it failed."""
         if self._send is None:
             raise NdpmonError(f"{self.config.path}: the config writer is not running")
+        data = dumps(learned)
+        if len(data) > MAX_BYTES:  # root would refuse it: say so, not "broken pipe"
+            self.close()
+            raise NdpmonError(f"{self.config.path}: not written: the learned routers are "
+                              f"{len(data) / 2**20:.1f} MiB, over the {MAX_BYTES // 2**20} "
+                              "MiB the config writer reads (learn again with lower <limits "
+                              "max_learned_*>)")
         try:
-            _write_all(self._send, dumps(learned))
+            _write_all(self._send, data)
         except OSError as exc:
             self.close()
             raise NdpmonError(f"{self.config.path}: cannot hand the learned routers to "

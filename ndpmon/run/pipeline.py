@@ -88,6 +88,10 @@ class Pipeline:
                 self._after_engine(probe, now, engine.last)
             if alerts:
                 raised.extend(self.raise_alerts(alerts))
+        if engine.notes:  # learning: caps reached, floods (no alerts while learning)
+            for note in engine.notes:
+                log.warning("%s", note)
+            engine.notes.clear()
         if raised:
             for action in self.actions:
                 action.flush()

@@ -178,6 +178,9 @@ def _finish(pipeline: Pipeline, options: RunOptions,
     finally:
         if options.learn:
             learned = engine.learned()
+            for line in engine.notes + engine.learn_report():
+                log.warning("%s", line)
+            engine.notes.clear()
             if write_config is None:
                 write_learned(engine.config.path, learned, engine.config)
             else:

@@ -30,7 +30,7 @@ from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.config.model import Config, Store
 from ndpmon.engine.plugin import Plugin
-from ndpmon.store.rows import ROWS, router_rows, snapshot
+from ndpmon.store.rows import ROWS, clean, router_rows, snapshot
 from ndpmon.store.url import connect, password, require_psycopg, source_of
 from ndpmon.store.writer import StoreWriter
 
@@ -63,7 +63,7 @@ class StoreSync(Plugin):
         psycopg = require_psycopg()
         secret = password(store)
         self.store = store
-        self.source = source_of(store)
+        self.source = clean(source_of(store)) or "localhost"
         # Unique per run: (origin, seq) keys the alerts, so a retried batch is harmless.
         self.origin = f"{self.source}:{os.getpid()}:{time.time():.6f}"
         self.writer = StoreWriter(
@@ -80,7 +80,7 @@ class StoreSync(Plugin):
 
     def stored_name(self, probe: str) -> str:
         """A local probe's name in the store: ``source/probe``."""
-        return f"{self.source}/{probe}"
+        return clean(f"{self.source}/{probe}")
 
     def started(self) -> None:
         """The writer thread (it connects) starts once ndpmon runs as the ``--user``:

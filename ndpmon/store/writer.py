@@ -5,9 +5,11 @@ database. The worker takes up to ``batch_rows`` rows at a time and writes them i
 transaction (ndpmon.store.dbwrite). When the database is down or the connection breaks,
 the batch in hand is kept, the worker reconnects with a growing back-off (0.5 s to
 10 s) and sends it again; meanwhile rows queue up to ``max_rows``, and what does not fit
-is counted as dropped, never waited for. The counters say what was written, dropped
-(per kind) and how often the connection was lost; the monitor reports drops as a
-``store drops`` alert and everything at exit.
+is counted as dropped, never waited for. When the database refuses a batch (a value it
+will not take), the batch is halved until the refused rows are alone, and only those
+are dropped: one hostile row never takes its batch with it. The counters say what was
+written, dropped (per kind), refused and how often the connection was lost; the monitor
+reports drops as a ``store drops`` alert and everything at exit.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ class StoreWriter:
                 batch = self._take()
                 if batch is None:
                     break
-                conn = self._write(conn, batch)
+                failed = self._convert(batch)
+                conn = self._write(conn, batch, failed)
         finally:
             self._drop_queued()
             _close(conn)
@@ -145,54 +148,94 @@ class StoreWriter:
                 count += len(rows)
             self._queued -= count
             self._cond.notify_all()  # a final save may be waiting for room
-        return self._convert(batch)
-
-    def _convert(self, batch: dict[str, list]) -> dict[str, list]:
-        """Items into rows (``rows``); a kind that fails to convert is refused."""
-        for kind, make in self._rows.items():
-            if kind not in batch:
-                continue
-            try:
-                batch[kind] = [make(item) for item in batch[kind]]
-            except Exception as exc:  # noqa: BLE001 - a bug here must not stop the worker
-                self._reject(None, {kind: batch.pop(kind)}, exc)
         return batch
 
-    def _write(self, conn: Any, batch: dict[str, list]) -> Any:
-        """Write ``batch``, reconnecting until it is written, refused or abandoned."""
-        delay = self._backoff[0]
-        while not self._abandon.is_set():
+    def _convert(self, batch: dict[str, list]) -> list[tuple[str, BaseException]]:
+        """Items into rows (``rows``), in place; an item that fails to convert is
+        dropped alone. The items dropped (kind, why)."""
+        failed: list[tuple[str, BaseException]] = []
+        for kind, make in self._rows.items():
+            rows = []
+            for item in batch.get(kind, ()):
+                try:
+                    rows.append(make(item))
+                except Exception as exc:  # noqa: BLE001 - a bug must not stop the worker
+                    failed.append((kind, exc))
+            if kind in batch:
+                batch[kind] = rows
+        with self._cond:
+            self.dropped.update(kind for kind, _ in failed)
+        return failed
+
+    def _write(self, conn: Any, batch: dict[str, list],
+               refused: list[tuple[str, BaseException]]) -> Any:
+        """Write ``batch``, reconnecting until it is written or abandoned.
+
+        A part the database refuses is cut in halves, and each half sent again, until
+        the rows it refuses are alone: only those are dropped (one log line per batch),
+        so one hostile row costs about 2 log2(batch) small transactions, not the batch.
+        ``refused``: the rows dropped already (conversion), for that log line.
+        """
+        pending = [batch]  # parts still to write, the next one last
+        written, delay = 0, self._backoff[0]
+        while pending and not self._abandon.is_set():
             try:
                 if conn is None:
                     conn = self._open()
-                started = time.perf_counter()
-                dbwrite.write_batch(conn, batch)
-                self.seconds += time.perf_counter() - started
-                for kind, rows in batch.items():
-                    self.written[kind] += len(rows)
-                self._up()
-                return conn
+                written += self._send(conn, pending[-1])
+                pending.pop()
+                delay = self._backoff[0]
+                continue
             except self._down_errors as exc:
                 conn = _close(conn)
                 self._down(exc, delay)
-            except Exception as exc:  # noqa: BLE001 - a refused batch must not stop us
-                if conn is not None and getattr(conn, "broken", False):
-                    conn = _close(conn)
-                    self._down(exc, delay)
-                else:
-                    self._reject(conn, batch, exc)
-                    return conn
+            except Exception as exc:  # noqa: BLE001 - a refused row must not stop us
+                if conn is not None and not getattr(conn, "broken", False):
+                    self._rollback(conn)
+                    refused += self._split(pending, exc)
+                    continue
+                conn = _close(conn)  # no usable connection: as if the database were down
+                self._down(exc, delay)
             self._abandon.wait(delay)
             delay = min(delay * 2, self._backoff[1])
-        self._count_dropped(batch)
+        for part in pending:
+            self._count_dropped(part)
+        if refused:
+            self._refused(refused, written)
         return conn
+
+    def _split(self, pending: list[dict[str, list]],
+               exc: BaseException) -> list[tuple[str, BaseException]]:
+        """The last pending part was refused: replace it by its halves, or, a single
+        row, drop it; the rows dropped (kind, why)."""
+        part = pending.pop()
+        halves = _halves(part)
+        if halves is not None:
+            pending += reversed(halves)
+            return []
+        self._count_dropped(part)
+        return [(kind, exc) for kind, rows in part.items() for _ in rows]
+
+    def _send(self, conn: Any, part: dict[str, list]) -> int:
+        """Write ``part`` in one transaction; the rows written."""
+        started = time.perf_counter()
+        dbwrite.write_batch(conn, part)
+        self.seconds += time.perf_counter() - started
+        for kind, rows in part.items():
+            self.written[kind] += len(rows)
+        self._up()
+        return sum(len(rows) for rows in part.values())
 
     def _open(self) -> Any:
         conn = self._connect()
-        before, after = schema.migrate(conn)
+        try:
+            before, after = schema.migrate(conn)
+            dbwrite.prepare(conn)
+        except BaseException:
+            _close(conn)
+            raise
         if before != after:
             log.info("%s: schema migrated from version %d to %d", self._name, before, after)
-        dbwrite.prepare(conn)
         return conn
 
     def _up(self) -> None:
@@ -212,18 +255,21 @@ class StoreWriter:
             log.debug("%s: still unavailable (%s); next try in %g s", self._name,
                       _one_line(exc), delay)
 
-    def _reject(self, conn: Any, batch: dict[str, list], exc: BaseException) -> None:
-        """The database refused the batch itself: log it, count it, go on."""
-        if conn is not None:
-            try:
-                conn.rollback()
-            except self._db_errors:
-                pass
-        count = sum(len(rows) for rows in batch.values())
-        self.rejected += count
-        self._count_dropped(batch)
-        log.error("%s: %d rows refused by the database: %s", self._name, count,
-                  _one_line(exc))
+    def _rollback(self, conn: Any) -> None:
+        try:
+            conn.rollback()
+        except self._db_errors:
+            pass
+
+    def _refused(self, refused: list[tuple[str, BaseException]], kept: int) -> None:
+        """Rows the database (or their conversion) refused, each alone: log them once
+        per batch and count them as ``rejected`` (the caller counts them as dropped)."""
+        self.rejected += len(refused)
+        kinds = Counter(kind for kind, _ in refused)
+        log.error("%s: %d row%s refused and dropped (%s; %d rows of the batch written): %s",
+                  self._name, len(refused), "" if len(refused) == 1 else "s",
+                  ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), kept,
+                  _one_line(refused[0][1]))
 
     def _count_dropped(self, batch: dict[str, list]) -> None:
         with self._cond:
@@ -236,6 +282,18 @@ class StoreWriter:
                 kind, rows = self._items.popleft()
                 self.dropped[kind] += len(rows)
             self._queued = 0
+
+
+def _halves(batch: dict[str, list]) -> tuple[dict[str, list], dict[str, list]] | None:
+    """``batch`` cut into two parts of (nearly) equal rows, in order; None for one row."""
+    rows = [(kind, row) for kind, kind_rows in batch.items() for row in kind_rows]
+    if len(rows) < 2:
+        return None
+    middle = len(rows) // 2
+    parts: tuple[dict[str, list], dict[str, list]] = ({}, {})
+    for index, (kind, row) in enumerate(rows):
+        parts[index >= middle].setdefault(kind, []).append(row)
+    return parts
 
 
 def _close(conn: Any) -> None:
