@@ -166,3 +166,14 @@ def test_log_lines_are_printable(capsys):
     assert lines[0] == f"ndpmon: plugin x: {VISIBLE}"
     assert lines[1] == "ndpmon: with a traceback"
     assert lines[2] == "Traceback (most recent call last):"
+
+
+def test_query_prints_alerts_printable():
+    """``ndpmon query`` prints alerts from the store, whose text is the packet's, one line
+    each with the controls visible (before: ESC and C1 reached the terminal)."""
+    from ndpmon.checks.alert import Alert, Priority
+    from ndpmon.commands.query import Findings, format_findings
+
+    alert = Alert(1_790_000_000.0, "lan0", Priority.HIGH, "wrong RA DNSSL option", MESSAGE)
+    [line, _count] = format_findings(Findings([], [alert]), 10)
+    assert line.endswith(f" lan0 high wrong RA DNSSL option: {VISIBLE}")
