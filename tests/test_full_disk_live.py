@@ -32,6 +32,7 @@ from services import wait_for
 from fuzz.frames import write_pcap
 
 REPO = Path(__file__).resolve().parents[1]
+T = 1_790_000_000.0
 NDPMON = [sys.executable, "-m", "ndpmon"]
 ENV = dict(os.environ, PYTHONPATH=str(REPO))
 CONFIG = """\
@@ -254,3 +255,39 @@ def test_kill_9_in_a_loop_never_keeps_ndpmon_down(tmp_path):
     assert "Traceback" not in text and "not an alerts file" not in text
     assert len(xml_messages(tmp_path / "alerts.xml")) >= 20_000
     assert len(json_messages(tmp_path / "alerts.jsonl")) >= 20_000
+
+
+def test_outputs_removed_to_make_room_are_opened_again(small_disk, caplog):
+    """On a full disk the admin removes alerts.xml and the JSON lines to make room: the
+    next try opens them again, so the space is freed and new files get the new alerts
+    (without it, ndpmon would keep the removed files open: their space stays taken, and
+    alerts go nowhere anyone can see)."""
+    from ndpmon.alerts.guard import RETRY_MAX, Guarded
+    from ndpmon.alerts.jsonlines import JsonLines
+    from ndpmon.alerts.xmlfile import AlertsXmlAction
+    from ndpmon.checks.alert import Alert, Priority
+
+    now = [0.0]
+    xml, jsonl = small_disk / "alerts.xml", small_disk / "alerts.jsonl"
+    outputs = [Guarded(AlertsXmlAction(str(xml)), "alerts.xml", clock=lambda: now[0]),
+               Guarded(JsonLines(str(jsonl)), "JSON alerts", clock=lambda: now[0])]
+    for output in outputs:
+        output.start()
+    n = 0
+    while not all(output.outage.down for output in outputs):
+        assert n < 10_000, "the disk never filled"
+        for output in outputs:
+            for i in range(n, n + 50):
+                output.notify(Alert(T + i, "lan0", Priority.LOW, "new station", f"alert {i}"))
+            output.flush()
+        n += 50
+    xml.unlink()
+    jsonl.unlink()
+    now[0] += RETRY_MAX
+    for output in outputs:
+        output.notify(Alert(T + n, "lan0", Priority.LOW, "new station", "after"))
+        output.flush()
+        assert not output.outage.down
+        output.stop()
+    assert xml_messages(xml) == ["after"] and json_messages(jsonl) == ["after"]
+    assert os.statvfs(small_disk).f_bfree * os.statvfs(small_disk).f_frsize > 200 * 1024

@@ -4,6 +4,8 @@ Every line is whole (issue 15): the alerts of a batch of frames are written at i
 ``flush`` with one system call, and a write the disk cannot take is undone
 (ndpmon.files.append); a last line that a ``kill -9`` or a crash cut is dropped when the
 file is opened again (one logged line), so that the next record never continues it.
+The first write after a failed one opens the file again (one the admin removed to make
+room is not written on, unseen).
 The text is ASCII (``ensure_ascii``): packet text arrives as ``\\u0085``-style escapes,
 and no character of it (U+0085, U+2028) splits a line for ``str.splitlines()``.
 """
@@ -38,11 +40,14 @@ class JsonLines(Action):
         self._fd: int | None = None
         self._lines: list[str] = []
         self._started = False
+        self._failed = False
+        self._prefix = ""  # "\n" before the next record: a cut line was left alone
 
     def start(self) -> None:
         self._started = True
         if self.path == "-":
             return
+        self._close()
         try:  # no link, FIFO (it would block), device or other account's file (issue 14)
             self._fd = secure.open_output(self.path)
             self._mend()
@@ -60,7 +65,7 @@ class JsonLines(Action):
             return
         end = append.last_end(self._fd, size, (b"\n",))
         if end is None and size > append.SCAN_LIMIT:
-            self._lines.append("\n")
+            self._prefix = "\n"
             return
         os.ftruncate(self._fd, end or 0)
         log.warning("%s: its last line was cut (kill -9, a crash or a full disk): %d bytes "
@@ -76,7 +81,10 @@ class JsonLines(Action):
         lines, self._lines = self._lines, []
         if not lines:
             return
-        text = "".join(lines)
+        self._failed, failed = True, self._failed
+        if failed and self.path != "-":
+            self.start()
+        text = self._prefix + "".join(lines)
         try:
             if self._fd is None:
                 sys.stdout.write(text)
@@ -85,6 +93,7 @@ class JsonLines(Action):
                 append.write_whole(self._fd, text.encode("ascii"))
         except OSError as exc:
             raise self._error(exc) from None
+        self._failed, self._prefix = False, ""
 
     def stop(self) -> None:
         """Write what is left and close (closed even if that write fails: WriteError)."""

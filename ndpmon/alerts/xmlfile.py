@@ -3,7 +3,9 @@
 The file format (writer, reader, renderer) is ndpmon.formats.alertsxml; this is only
 the action that opens it at start, collects the alerts of a batch of frames and writes
 them at the batch's ``flush`` (one write per batch, whole or not at all), and closes it
-at the end. Its failures are the guard's (ndpmon.alerts.guard).
+at the end. Its failures are the guard's (ndpmon.alerts.guard); the first write after a
+failed one opens the file again, so that an alerts.xml the admin removed or moved away
+to make room is not written on, unseen, while its space stays taken.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class AlertsXmlAction(Action):
         self.path = path
         self._xml: AlertsXml | None = None
         self._batch: list[Alert] = []
+        self._failed = False
 
     def start(self) -> None:
         self._xml = AlertsXml(self.path)
@@ -38,8 +41,13 @@ class AlertsXmlAction(Action):
     def flush(self) -> None:
         """Write the batch; on failure it is dropped (the guard counts it)."""
         batch, self._batch = self._batch, []
-        if batch and self._xml is not None:
-            self._xml.write(batch)
+        if not batch or self._xml is None:
+            return
+        self._failed, failed = True, self._failed
+        if failed:
+            self._xml.reopen()
+        self._xml.write(batch)
+        self._failed = False
 
     def stop(self) -> None:
         try:
