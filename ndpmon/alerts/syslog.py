@@ -78,7 +78,13 @@ class Syslog(Action):
         self._connect()
 
     def notify(self, alert: Alert) -> None:
-        self.send(_names.LOG_INFO, " %s " % printable_line(alert.message))
+        self.send(_names.LOG_INFO, self.text(alert))
+
+    @staticmethod
+    def text(alert: Alert) -> str:
+        """NDPMon's ``" %s "`` around the alert's message, made printable (but for its
+        final newline)."""
+        return " %s " % printable_line(alert.message)
 
     def notice(self, text: str) -> None:
         """A LOG_NOTICE line (start and stop notices)."""
