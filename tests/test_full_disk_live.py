@@ -109,7 +109,8 @@ class Live:
         self.log, self.pair = log, pair
         cmd = ["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f", str(cfg), "-i", MONITOR,
                "-q", "-g", str(disk / "cache.xml"), "--json-alerts", str(disk / "alerts.jsonl")]
-        self.proc = subprocess.Popen(cmd, stderr=log.open("w"), env=ENV)
+        with log.open("w") as err:  # the child keeps its own copy
+            self.proc = subprocess.Popen(cmd, stderr=err, env=ENV)
         wait_for(lambda: "on mon0" in self.text() or self.proc.poll() is not None, 60)
         assert self.proc.poll() is None, self.text()
 
