@@ -111,7 +111,8 @@ class Live:
                "-q", "-g", str(disk / "cache.xml"), "--json-alerts", str(disk / "alerts.jsonl")]
         with log.open("w") as err:  # the child keeps its own copy
             self.proc = subprocess.Popen(cmd, stderr=err, env=ENV)
-        wait_for(lambda: "on mon0" in self.text() or self.proc.poll() is not None, 60)
+        # "monitoring on mon0 (pid N)" comes once signals are handled (SIGUSR1 is sent)
+        wait_for(lambda: "(pid " in self.text() or self.proc.poll() is not None, 60)
         assert self.proc.poll() is None, self.text()
 
     def text(self) -> str:
