@@ -39,9 +39,10 @@ from conftest import make_config  # noqa: E402
 from fuzz.frames import MAX_FRAME  # noqa: E402
 from ndpmon.formats import alertsxml as alertlog  # noqa: E402
 from ndpmon.formats import cache as cachefile  # noqa: E402
-from ndpmon.alerts import console, mail, mailbody, pipe  # noqa: E402
+from ndpmon.alerts import console, jsonlines, mail, mailbody, pipe  # noqa: E402
 from ndpmon.alerts.syslog import Syslog  # noqa: E402
 from ndpmon.checks.alert import Alert  # noqa: E402
+from ndpmon.files.text import printable  # noqa: E402
 from ndpmon.state.probe import MAX_DAD  # noqa: E402
 from ndpmon.engine.engine import Engine  # noqa: E402
 from ndpmon.config.model import Config, Limits, Settings  # noqa: E402
@@ -84,11 +85,13 @@ def format_alert(alert: Alert) -> None:
     """The outputs written in the capture thread (timed): console, JSON, alerts.xml."""
     text = str(alert)
     assert isinstance(text, str)
-    json.dumps(alert.to_json(), ensure_ascii=False)
+    row = jsonlines.json_line(alert)
+    assert row.isascii() and len(row.splitlines()) == 1, f"JSON line split: {row!r}"
     out = io.StringIO()
     console.Console(out).notify(alert)
     line = out.getvalue()
-    assert line.endswith("\n") and line.count("\n") == 1, f"console line split: {line!r}"
+    assert line.endswith("\n") and printable(line[:-1]) == line[:-1], \
+        f"console line not printable: {line!r}"
     block = alertlog.render_alert(alert)
     _XML_CHECKS.append(block)
 
@@ -100,13 +103,14 @@ def check_delivery(alert: Alert, whole_mail: bool) -> None:
     body = mailbody.mail_body(alert)
     assert body.count("\n") == 5, f"mail body is not 5 lines: {body!r}"
     subject = mail.subject(alert.message)
-    assert "\n" not in subject and "\r" not in subject, f"subject split: {subject!r}"
+    assert printable(subject) == subject, f"subject not printable: {subject!r}"
     if whole_mail:
         mail.mail_message(alert, "root@localhost", "ndpmon@localhost", body).as_bytes()
     env = pipe.alert_env(alert, {})
     assert all("\0" not in v for v in env.values()), "NUL in the pipe environment"
-    datagram = _SYSLOG.frame(6, " %s " % alert.message)
-    assert b"\0" not in datagram, "NUL in the syslog line"
+    datagram = _SYSLOG.frame(6, _SYSLOG.text(alert)).decode()
+    kept = datagram[:-2] + " " if datagram.endswith("\n ") else datagram  # NDPMon's new IP
+    assert printable(kept) == kept, f"syslog line not printable: {datagram!r}"
     while _XML_CHECKS:
         etree.fromstring(("<alerts>" + _XML_CHECKS.pop() + "</alerts>").encode())
 

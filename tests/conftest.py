@@ -21,7 +21,7 @@ from ndpmon.config import values as convert
 from ndpmon.config.values import ipv6 as parse_ipv6, mac as parse_mac
 from ndpmon.config.model import Config, Limits, Prefix, Probe, Proxy, Route, Router, Settings
 from ndpmon.state.neighbors import Address, Neighbor
-from services import rsyslog  # noqa: F401  (a fixture for every test module)
+from services import rsyslog, rsyslog_stream  # noqa: F401  (fixtures for every test module)
 
 DATA = Path(__file__).resolve().parent / "data"
 PCAPS = DATA / "pcaps"

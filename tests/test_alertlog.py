@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -233,9 +236,12 @@ def test_reopen_after_rename(tmp_path: Path) -> None:
 # -- errors ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["<alerts>\n  <alert>\n", HEADER + "junk\n", "<alerts/>\n"])
+@pytest.mark.parametrize("text", [HEADER + "junk\n", "<alerts/>\n", "hello\n",
+                                  "<html>\n  </alert>\n  <alert>\n"])
 def test_not_an_alerts_file(tmp_path: Path, text: str) -> None:
-    """A file that does not end with ``</alerts>`` is refused and left untouched."""
+    """A file that does not end with ``</alerts>`` and is no alerts file cut by a crash
+    (text after its ``</alerts>``, no ``<alerts>`` at its top) is refused and left
+    untouched (a cut one is repaired: tests/test_full_disk.py)."""
     path = tmp_path / "alerts.xml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
@@ -262,31 +268,33 @@ def test_write_after_close(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: cannot write: file is closed"
 
 
-class FullDisk:
-    """A file object whose writes of alert blocks fail, as on a full disk."""
-
-    def __init__(self, real: object) -> None:
-        self.real = real
-
-    def write(self, data: bytes) -> int:
-        if b"<alert>" in data:
-            self.real.write(data[:20])  # a partial write, then the error
-            raise OSError(28, "No space left on device")
-        return self.real.write(data)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.real, name)
+@contextlib.contextmanager
+def file_size_limit(size: int):
+    """Writes of this process beyond ``size`` bytes fail with EFBIG, as on a full disk
+    (RLIMIT_FSIZE, SIGXFSZ ignored); the old limit is back afterwards."""
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, old_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
 
 
-def test_failed_write_restores_closing_tag(tmp_path: Path) -> None:
-    """A write that fails half-way puts ``</alerts>`` back, so the file stays well-formed."""
+def test_failed_write_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """A batch the disk takes only in part is undone: the file is byte for byte what it
+    was, well-formed, and the next batch goes in once there is room (before: buffered
+    writes left the batch cut, the next open refused the file)."""
     path = tmp_path / "alerts.xml"
     log = AlertsXml(str(path))
     log.write([alert("one")])
     before = path.read_bytes()
-    log._file = FullDisk(log._file)
-    with pytest.raises(WriteError) as info:
-        log.write([alert("two")])
-    log.close()
-    assert str(info.value) == f"{path}: cannot write: No space left on device"
+    with file_size_limit(len(before) + 600):  # room for one alert, not for five
+        with pytest.raises(WriteError) as info:
+            log.write([alert(f"two {i}") for i in range(5)])
+    assert str(info.value) == f"{path}: cannot write: File too large"
     assert path.read_bytes() == before
+    log.write([alert("three")])
+    log.close()
+    assert [a["message"] for a in parsed(path)] == ["one", "three"]

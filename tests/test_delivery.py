@@ -749,11 +749,14 @@ def test_missing_syslog_socket_warns_once(tmp_path, caplog):
 # -- mail ----------------------------------------------------------------------------------
 
 def test_subject_is_one_line():
-    """Newlines and control characters become spaces; a trailing newline is dropped."""
+    """Newlines and other control characters (C0, DEL, C1, U+2028) are written visibly
+    as ``\\x0a`` (issue 15 item 7: before, they became spaces, and the reader could not
+    tell); a trailing newline is dropped."""
     assert subject("new IP 0:1:2:3:4:5 2001:db8::1\n") == \
         "NDPMon_Security_Alert: new IP 0:1:2:3:4:5 2001:db8::1"
-    assert subject("a\r\nBcc: evil@example.com\x00b") == \
-        "NDPMon_Security_Alert: a Bcc: evil@example.com b"
+    assert subject("a\r\nBcc: evil@example.com\x00b\x1b[2J\x85\u2028c") == \
+        ("NDPMon_Security_Alert: a\\x0d\\x0aBcc: evil@example.com\\x00b\\x1b[2J"
+         "\\x85\\u2028c")
 
 
 def test_mail_message_headers_and_body():
@@ -762,7 +765,7 @@ def test_mail_message_headers_and_body():
                        "ndpmon@example.com", mail_body(alert()))
     assert msg["To"] == "root@localhost, ops@example.com"
     assert msg["From"] == "ndpmon@example.com"
-    assert msg["Subject"] == "NDPMon_Security_Alert: x Bcc: evil@example.com"
+    assert msg["Subject"] == "NDPMon_Security_Alert: x\\x0aBcc: evil@example.com"
     assert msg["Bcc"] is None and msg["Date"]
     assert msg.get_content() == mail_body(alert()) + "\n"
     assert recipients("a@x b@y,c@z") == ["a@x", "b@y", "c@z"]

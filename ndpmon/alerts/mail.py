@@ -2,7 +2,8 @@
 
 NDPMon ran ``mail -s "NDPMon_Security_Alert: <message>" <admin_mail>`` through a shell
 (COMPATIBILITY.md §5.4), so a hostile DNSSL name could run commands. We build the message with
-``email.message.EmailMessage`` (the subject made one line: no header injection) and
+``email.message.EmailMessage`` (the subject made printable, ndpmon.files.text: one line,
+no header injection, no control character for the admin's mail reader) and
 hand it over without a shell: by SMTP to the configured relay, else to the local
 ``sendmail -i -t`` (the recipients come from the To: header, so nothing variable is
 on its command line), else by SMTP to localhost:25. Failures are logged, never raised.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
-import re
 import smtplib
 import socket
 import subprocess
@@ -24,17 +24,17 @@ from ndpmon.config.model import Settings
 from ndpmon.alerts.action import Action
 from ndpmon.alerts.mailbody import ReverseDns, body_for
 from ndpmon.alerts.pipe import run_program
+from ndpmon.files.text import printable
 
 __all__ = ["Mail", "mail_message", "subject", "recipients"]
 
 log = logging.getLogger("ndpmon")
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]+")
-
 
 def subject(message: str) -> str:
-    """``NDPMon_Security_Alert: <message>`` on one line (controls become spaces)."""
-    return "NDPMon_Security_Alert: " + _CONTROL_RE.sub(" ", message).strip()
+    """``NDPMon_Security_Alert: <message>`` on one line: the message's final newline
+    (``new IP``) dropped, its control characters written as ``\\x1b``."""
+    return "NDPMon_Security_Alert: " + printable(message.rstrip())
 
 
 def recipients(admin_mail: str) -> list[str]:

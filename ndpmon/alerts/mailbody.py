@@ -17,7 +17,7 @@ from typing import Callable
 
 from ndpmon.checks.alert import Alert
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
-from ndpmon.alerts.console import printable
+from ndpmon.files.text import printable
 
 __all__ = ["mail_body", "body_for", "addresses", "ReverseDns", "UNKNOWN_HOST", "TIMEOUT"]
 

@@ -19,7 +19,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 from ndpmon.checks.alert import Alert
 from ndpmon.alerts.action import Action
-from ndpmon.alerts.console import printable
+from ndpmon.files.text import printable
 from ndpmon.alerts.mailbody import ReverseDns, addresses, body_for
 
 __all__ = ["Pipe", "Outcome", "run_program", "alert_env"]

@@ -6,6 +6,14 @@ glibc's wire format, which admins' filters see: ``<PRI>Mmm dd hh:mm:ss NDPMon[pi
 msg`` over a datagram socket, NUL-terminated over a stream socket (COMPATIBILITY.md §5.5).
 Per alert the message is ``" %s "`` around the alert message, at LOG_INFO, whatever
 the priority; start and stop are LOG_NOTICE lines.
+
+The message is made printable first (ndpmon.files.text): a DNSSL label holding
+``\\n<13>... evil: forged`` must not forge a record of its own with the attacker's
+facility and program name (over a stream socket a newline ends a record: rsyslog
+imptcp, syslog-ng unix-stream), nor reach the log file as a line of its own. Only the
+final newline of NDPMon's ``new IP`` messages is kept over a datagram socket, as
+NDPMon sent it (rsyslog writes it ``#012``); over a stream socket it is written
+``\\x0a``.
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ import syslog as _names
 import time
 from typing import Callable
 
-from ndpmon.checks.alert import Alert
 from ndpmon.alerts.action import Action
+from ndpmon.checks.alert import Alert
+from ndpmon.files.text import printable_line
 
 __all__ = ["Syslog", "facility_number", "start_text", "STOP_TEXT"]
 
@@ -69,7 +78,13 @@ class Syslog(Action):
         self._connect()
 
     def notify(self, alert: Alert) -> None:
-        self.send(_names.LOG_INFO, " %s " % alert.message)
+        self.send(_names.LOG_INFO, self.text(alert))
+
+    @staticmethod
+    def text(alert: Alert) -> str:
+        """NDPMon's ``" %s "`` around the alert's message, made printable (but for its
+        final newline)."""
+        return " %s " % printable_line(alert.message)
 
     def notice(self, text: str) -> None:
         """A LOG_NOTICE line (start and stop notices)."""
@@ -79,9 +94,13 @@ class Syslog(Action):
         self._close()
 
     def frame(self, severity: int, text: str) -> bytes:
-        """The bytes glibc would send (without the stream NUL)."""
+        """The bytes glibc would send (without the stream NUL) for ``text``, printable
+        but for a message's final newline, which a stream socket gets as ``\\x0a``
+        (there it would end the record)."""
         # A NUL would end the C string early and break stream framing: make it visible.
         text = text.replace("\0", "\\x00")
+        if self._stream:
+            text = text.replace("\n", "\\x0a")
         head = "<%d>%s %s[%d]: " % (self.facility | severity, _stamp(self._clock()),
                                      self.ident, os.getpid())
         return (head + text).encode("utf-8", "backslashreplace")

@@ -75,6 +75,7 @@ USER_RULE = "user defined rule matched"  # plugins/rules.py
 CACHE_LIMIT = "neighbor cache limit reached"  # engine/engine.py
 CAPTURE_DROPS = "capture drops"  # run/live.py
 ALERT_QUEUE_OVERFLOW = "alert queue overflow"  # alerts/dispatch.py
+OUTPUT_FAILURE = "output failure"  # alerts/guard.py, run/live.py: a file cannot be written
 STORE_DROPS = "store drops"  # store/sync.py
 MAC_ON_TWO_PROBES = "MAC on two probes"  # store/central.py
 ADDRESS_ON_TWO_PROBES = "address on two probes"  # store/central.py

@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 from ndpmon.formats import cache as cachefile
 from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
+from ndpmon.files.text import printable
 from ndpmon.formats import alertsxml
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.checks.alert import Alert
@@ -149,10 +150,10 @@ def format_findings(found: Findings, limit: int) -> list[str]:
         for a in nb.addresses.values():
             lines.append(f"  {ip_short(a.addr)} first seen {_date(a.firstseen)}, "
                          f"last seen {_date(a.lastseen)}")
-    for alert in found.alerts[-limit:]:
-        message = " ".join(alert.message.split())
-        lines.append(f"alert {_date(alert.time)} {alert.probe} {alert.priority.label} "
-                     f"{alert.reason}: {message}")
+    for alert in found.alerts[-limit:]:  # the store's text is the packet's: printable
+        lines.append(f"alert {_date(alert.time)} {printable(alert.probe)} "
+                     f"{alert.priority.label} {printable(alert.reason)}: "
+                     f"{printable(alert.message.rstrip())}")
     n, m = len(found.neighbors), len(found.alerts)
     cut = " (the first/last --limit of each shown)" if max(n, m) > limit else ""
     lines.append(f"{n} neighbour{'s' * (n != 1)}, {m} alert{'s' * (m != 1)}{cut}")

@@ -5,13 +5,17 @@
   O(file size), and a message with control bytes (DNSSL) was written as an empty
   ``<message/>``.  Here the file is opened once; only its last few KB are read, to find
   the final ``</alerts>``; each batch of ``<alert>`` blocks is written over that closing
-  tag, followed by a new one.  After every write the file is well-formed XML,
-  byte-compatible with what the original wrote (children in alphabetical order,
-  two-space indentation); control characters (all but a message's final newline: text
+  tag, followed by a new one, in one system call.  After every completed write the file
+  is well-formed XML, byte-compatible with what the original wrote (children in
+  alphabetical order, two-space indentation). A write the disk cannot take is undone
+  (ndpmon.files.append); a file that a ``kill -9`` or a crash cut inside an ``<alert>``
+  is cut back to its last complete alert and closed at the next open, in one logged
+  line (issue 15). Control characters (all but a message's final newline: text
   from packets never starts a line) and characters XML 1.0 forbids are kept readable as
   ``\\x07``-style escapes.
 * ``read_alerts`` and ``read_tree`` read it back safely (ndpmon.files.reader: no FIFO,
-  no entity, a size cap): ``ndpmon query`` wants Alert objects, ``ndpmon report`` the tree.
+  no entity, a size cap): ``ndpmon query`` wants Alert objects, ``ndpmon report`` the tree;
+  a file cut by a crash reads as the writer will repair it (``closed``).
 * ``render_alert`` and ``document`` give the same text for alerts from elsewhere (the
   store's, for the web report).
 * ``beside_cache``: where alerts.xml is when no path is given.
@@ -19,10 +23,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable
-from typing import BinaryIO
 
 from lxml import etree
 
@@ -30,11 +34,11 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.config import values as convert
 from ndpmon.errors import ConfigError, WriteError
-from ndpmon.files import reader as xmlsafe, secure
+from ndpmon.files import append, reader as xmlsafe, secure
 from ndpmon.files.text import xml_escape_line
 
 __all__ = ["AlertsXml", "HEADER", "render_alert", "document", "read_alerts", "read_tree",
-           "beside_cache", "MAX_ALERTS_BYTES"]
+           "beside_cache", "closed", "MAX_ALERTS_BYTES"]
 
 #: What a new alerts.xml holds: NDPMon's shipped template (install/alerts.xml).
 HEADER = (
@@ -47,8 +51,11 @@ HEADER = (
 MAX_ALERTS_BYTES = 1024 * 2**20
 
 _CLOSE = b"</alerts>"
+_CLOSE_NL = _CLOSE + b"\n"
 _TAIL = 4096  # how much of an existing file is read to find its closing tag
 _ZERO_MAC = bytes(6)
+
+log = logging.getLogger("ndpmon")
 
 
 def beside_cache(cache: str) -> str:
@@ -93,14 +100,19 @@ def document(alerts: Iterable[Alert]) -> str:
 class AlertsXml:
     """An open alerts.xml to which batches of alerts are appended.
 
-    ``write`` raises WriteError (``path: cannot write: ...``) when the OS
-    refuses; the caller decides whether that stops the monitor.
+    Opening refuses what is not ndpmon's to write (ndpmon.files.secure: WriteError) and a
+    file that is not an alerts file (ConfigError); a file cut by a crash or a full disk
+    is repaired (``_repair``). A write the disk cannot take (``write`` raises WriteError
+    ``path: cannot write: ...``; the caller decides whether that stops the monitor)
+    leaves the file as it was; so does opening, with the error kept in ``unwritten``
+    (a new file's header on a full disk) and the next ``write`` trying again.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._file: BinaryIO | None = None
-        self._end = 0  # offset of the final "</alerts>"
+        self._fd: int | None = None
+        self._end: int | None = None  # offset of the final "</alerts>"; None: unknown
+        self.unwritten: WriteError | None = None  # why opening could not write
         self.reopen()
 
     def reopen(self) -> None:
@@ -108,12 +120,14 @@ class AlertsXml:
         ndpmon.files.secure, so a link or someone else's file there is refused."""
         self.close()
         try:  # no link, FIFO, device, hard link or other account's file (issue 14)
-            fd = secure.open_output(self.path)
+            self._fd = secure.open_output(self.path)
         except OSError as exc:
             raise self._error("cannot open", exc) from None
-        self._file = os.fdopen(fd, "r+b")
+        self.unwritten = None
         try:
-            self._end = self._find_end()
+            self._ready()
+        except WriteError as exc:
+            self.unwritten = exc  # a full disk: the next write tries again
         except BaseException:
             self.close()
             raise
@@ -121,63 +135,93 @@ class AlertsXml:
     def _error(self, what: str, exc: OSError) -> WriteError:
         return WriteError(self.path, f"{what}: {exc.strerror or exc}")
 
-    def _find_end(self) -> int:
-        """Where the final ``</alerts>`` starts; writes the header into an empty file."""
-        assert self._file is not None
+    def _ready(self) -> None:
+        """Find the final ``</alerts>``: write the header into an empty file, repair a
+        file that ends inside an ``<alert>`` (``_repair``)."""
+        assert self._fd is not None
+        self._end = None
         try:
-            size = self._file.seek(0, os.SEEK_END)
-            start = max(0, size - _TAIL)
-            self._file.seek(start)
-            tail = self._file.read().rstrip(b" \t\r\n")
-            if not tail and start == 0:  # empty (or blank): start a new file
-                return self._write_at(0, HEADER.encode()) - len(_CLOSE) - 1
+            size = os.fstat(self._fd).st_size
+            data = append.tail(self._fd, size, _TAIL)
+            last = data.rstrip(b" \t\r\n\0")  # NULs: a crash after the size grew
+            if not last and size <= _TAIL:  # empty (or blank): start a new file
+                self._end = self._rewrite(0, HEADER.encode()) - len(_CLOSE_NL)
+            elif last.endswith(_CLOSE):
+                self._end = size - len(data) + len(last) - len(_CLOSE)
+            else:
+                self._repair(size)
         except OSError as exc:
-            raise self._error("cannot read", exc) from None
-        if not tail.endswith(_CLOSE):
-            message = "not an alerts file: does not end with </alerts>"
-            raise ConfigError(self.path, None, message)
-        return start + len(tail) - len(_CLOSE)
+            raise self._error("cannot write", exc) from None
 
-    def _write_at(self, offset: int, data: bytes) -> int:
-        """Write ``data`` at ``offset``, cut the file there, flush; return the new size."""
-        assert self._file is not None
-        self._file.seek(offset)
-        self._file.write(data)
-        self._file.truncate()
-        self._file.flush()
-        return offset + len(data)
+    def _repair(self, size: int) -> None:
+        """Cut a file that ends inside an ``<alert>`` (a ``kill -9`` during a write, a
+        crash, a full disk) back to its last complete ``</alert>``, close it with
+        ``</alerts>`` and log one line; refuse (ConfigError) a file that has no
+        ``<alerts>`` at its top, or text after its ``</alerts>``."""
+        assert self._fd is not None
+        head = os.pread(self._fd, _TAIL, 0)
+        if size < len(HEADER) and HEADER.encode().startswith(head):  # cut in the header
+            self._end = self._rewrite(0, HEADER.encode()) - len(_CLOSE_NL)
+            log.warning("%s: ended inside its header (kill -9 or a crash): header written "
+                        "again", self.path)
+            return
+        if b"<alerts>" in head:
+            end = append.last_end(self._fd, size, (b"</alert>", b"<alerts>"))
+        else:
+            end = None
+        if end is None or _CLOSE in os.pread(self._fd, size - end, end):
+            raise ConfigError(self.path, None, "not an alerts file: does not end with "
+                                               "</alerts>")
+        self._end = self._rewrite(end, b"\n" + _CLOSE_NL) - len(_CLOSE_NL)
+        log.warning("%s: ended inside an <alert> (kill -9, a crash or a full disk): cut "
+                    "back to its last complete alert, %d bytes dropped, and closed with "
+                    "</alerts>", self.path, size - end)
+
+    def _rewrite(self, offset: int, data: bytes) -> int:
+        """Cut the file at ``offset`` and write ``data`` there; return the new size."""
+        assert self._fd is not None
+        os.ftruncate(self._fd, offset)
+        return append.write_whole(self._fd, data, offset)
 
     def write(self, alerts: Iterable[Alert]) -> None:
-        """Append the alerts (one write for the whole batch) and flush."""
-        if self._file is None:
+        """Append the alerts (one write for the whole batch), whole or not at all."""
+        if self._fd is None:
             raise WriteError(self.path, "cannot write: file is closed")
         block = "".join(render_alert(alert) for alert in alerts).encode("utf-8")
         if not block:
             return
         try:
-            if os.fstat(self._file.fileno()).st_size != self._end + len(_CLOSE) + 1:
-                self._end = self._find_end()  # changed behind our back: look again
-            self._write_at(self._end, block + _CLOSE + b"\n")
+            if (self._end is None
+                    or os.fstat(self._fd).st_size != self._end + len(_CLOSE_NL)):
+                self._ready()  # unknown, or changed behind our back: look again
+            size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise self._error("cannot write", exc) from None
+        assert self._end is not None
+        try:
+            new_size = append.write_whole(self._fd, block + _CLOSE_NL, self._end)
         except OSError as exc:
             self._restore()
             raise self._error("cannot write", exc) from None
-        self._end += len(block)
+        if size > new_size:  # blank lines after the old </alerts>
+            append.cut(self._fd, new_size)
+        self._end = new_size - len(_CLOSE_NL)
+        self.unwritten = None
 
     def _restore(self) -> None:
-        """After a failed write, try to put the closing tag back where it was."""
+        """After a failed write (cut back to where it began), put the closing tag back
+        where it was; if even that fails, the next write (or open) repairs the file."""
+        assert self._fd is not None and self._end is not None
         try:
-            self._write_at(self._end, _CLOSE + b"\n")
+            append.write_whole(self._fd, _CLOSE_NL, self._end)
         except OSError:
-            pass  # the next open reports the file as broken
+            self._end = None
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        if self._file is not None:
-            file, self._file = self._file, None
-            try:
-                file.close()
-            except OSError:
-                pass  # everything was flushed after each write already
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
     def __enter__(self) -> AlertsXml:
         return self
@@ -187,6 +231,21 @@ class AlertsXml:
 
 
 # -- reading ----------------------------------------------------------------------------
+
+
+def closed(data: bytes) -> bytes:
+    """The text of an alerts.xml that a crash cut inside an ``<alert>`` (it does not end
+    with ``</alerts>``) cut back to its last complete alert and closed, as AlertsXml
+    repairs it at open; any other text as it is (the parser says what is wrong)."""
+    last = data.rstrip(b" \t\r\n\0")
+    if last.endswith(_CLOSE) or b"<alerts>" not in data[:_TAIL]:
+        return data
+    end = last.rfind(b"</alert>")
+    end = end + len(b"</alert>") if end >= 0 else last.find(b"<alerts>") + len(b"<alerts>")
+    if _CLOSE in last[end:]:
+        return data  # text after the end: not a cut
+    return last[:end] + b"\n" + _CLOSE_NL
+
 
 
 def read_tree(path: str, required: bool = False) -> etree._ElementTree | None:
@@ -200,7 +259,7 @@ def read_tree(path: str, required: bool = False) -> etree._ElementTree | None:
         return None
     if not data.strip():
         return etree.ElementTree(etree.Element("alerts"))
-    tree = xmlsafe.parse(path, data)[0]
+    tree = xmlsafe.parse(path, closed(data))[0]  # a cut file reads as the monitor repairs it
     root = tree.getroot()
     if root.tag != "alerts":
         raise ConfigError(path, root.sourceline, f"the root element is <{root.tag}>, "

@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any
 
+from ndpmon.files.text import printable
 from ndpmon.run.pidfile import PidFile
 
 __all__ = ["PidFile", "detach", "setup_logging"]
@@ -39,6 +40,15 @@ def detach(pidfile: str | None) -> Any:
     return context
 
 
+class OneLine(logging.Formatter):
+    """Each log line made printable (ndpmon.files.text): a message may quote packet
+    text (a plugin's error about a DNSSL name), which must not forge lines on the
+    terminal or records in syslog. A traceback (``-v``) keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+
 def setup_logging(verbose: bool, syslog_socket: str | None = None) -> None:
     """Log lines to stderr (foreground) or, after detaching, to syslog as ``ndpmon``."""
     root = logging.getLogger("ndpmon")
@@ -47,12 +57,12 @@ def setup_logging(verbose: bool, syslog_socket: str | None = None) -> None:
     root.propagate = False
     if syslog_socket is None:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("ndpmon: %(message)s"))
+        handler.setFormatter(OneLine("ndpmon: %(message)s"))
     else:
         try:
             handler = logging.handlers.SysLogHandler(
                 address=syslog_socket, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
         except OSError:
             handler = logging.NullHandler()  # no syslog daemon: nowhere to log to
-        handler.setFormatter(logging.Formatter(f"ndpmon[{os.getpid()}]: %(message)s"))
+        handler.setFormatter(OneLine(f"ndpmon[{os.getpid()}]: %(message)s"))
     root.addHandler(handler)

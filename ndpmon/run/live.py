@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ndpmon.alerts.guard import Outage
 from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.errors import NdpmonError
@@ -35,6 +36,8 @@ log = logging.getLogger("ndpmon")
 SAVE_EVERY = 60.0
 #: The kernel's drop counters are read this often.
 DROPS_EVERY = 10.0
+CACHE_NOT_SAVED = f"the neighbour cache is not saved until it works again (tried every " \
+                  f"{SAVE_EVERY:g} s)"
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Monitor:
         self.flags = Flags(wake=capture.wake)
         self.drops: dict[str, int] = {}
         self.alerts = {p: 0 for p in Priority}
+        self.cache_outage = Outage("neighbour cache", clock, loss=CACHE_NOT_SAVED)
 
     def run(self) -> str:
         """Capture until a stop signal or the end of learning; say why it ended."""
@@ -107,7 +111,7 @@ class Monitor:
                 next_save, saved_frames = now + SAVE_EVERY, engine.frames
                 self._save()
                 if asked:
-                    self._status()
+                    self._status(not self.cache_outage.down)
         self._drain()
         return f"stopped by {self.flags.why}"
 
@@ -126,18 +130,27 @@ class Monitor:
             self.alerts[alert.priority] += 1
 
     def _save(self) -> None:
+        """Write the cache; a failure is an outage (logged once, then rarely; one
+        ``output failure`` alert), and monitoring goes on."""
         try:
             self.save_cache()
         except NdpmonError as exc:
-            log.error("%s", exc)
+            if self.cache_outage.failed(exc):
+                probe = next(iter(self.pipeline.engine.probes), "")
+                alert = Alert(self.wallclock(), probe, Priority.HIGH, reasons.OUTPUT_FAILURE,
+                              self.cache_outage.message(exc))
+                self._count(self.pipeline.raise_alerts([alert]))
+                self._count(self.pipeline.flush())
+        else:
+            self.cache_outage.recovered()
         gc.collect()  # full collections are kept off the frame path (session.tune_gc)
 
-    def _status(self) -> None:
+    def _status(self, saved: bool = True) -> None:
         """SIGUSR1: one line on what the run has done, then the plugins' counters."""
         engine = self.pipeline.engine
-        log.info("SIGUSR1: neighbour cache written; %d frames, %d high and %d low "
-                 "priority alerts so far", engine.frames, self.alerts[Priority.HIGH],
-                 self.alerts[Priority.LOW])
+        log.info("SIGUSR1: neighbour cache %s; %d frames, %d high and %d low priority "
+                 "alerts so far", "written" if saved else "NOT written",
+                 engine.frames, self.alerts[Priority.HIGH], self.alerts[Priority.LOW])
         self.pipeline.hooks("status")
 
     def _reload(self) -> None:
@@ -167,8 +180,7 @@ class Monitor:
             alerts = self.pipeline.guard.call(plugin, "tick", self.wallclock())
             if alerts:
                 self._count(self.pipeline.raise_alerts(list(alerts)))
-                for action in self.pipeline.actions:
-                    action.flush()
+                self._count(self.pipeline.flush())
 
     def _check_drops(self) -> None:
         """Frames the kernel dropped (the socket buffer was full) raise an alert."""
@@ -181,6 +193,7 @@ class Monitor:
             log.warning("%s", message)
             alert = Alert(self.wallclock(), iface, Priority.HIGH, reasons.CAPTURE_DROPS, message)
             self._count(self.pipeline.raise_alerts([alert]))
+            self._count(self.pipeline.flush())
 
 
 def default_learn_until(seconds: float | None, clock: Callable[[], float]) -> float | None:

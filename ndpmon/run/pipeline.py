@@ -93,8 +93,24 @@ class Pipeline:
                 log.warning("%s", note)
             engine.notes.clear()
         if raised:
+            raised.extend(self.flush())
+        return raised
+
+    def flush(self) -> list[Alert]:
+        """Flush every action (the files are written), then raise the alerts the outputs
+        raise about themselves (``output failure``: ndpmon.alerts.guard) and return them.
+
+        A report can make another output fail in turn, whose report is raised in the
+        next round; each output reports once per outage, so this ends."""
+        raised: list[Alert] = []
+        for _ in range(len(self.actions) + 1):
             for action in self.actions:
                 action.flush()
+            reports = [alert for action in self.actions
+                       for alert in getattr(action, "take_reports", list)()]
+            if not reports:
+                break
+            raised.extend(self.raise_alerts(reports))
         return raised
 
     def _after_engine(self, probe: str, now: float, msg: NdMessage) -> None:
