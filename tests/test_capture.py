@@ -141,7 +141,9 @@ def collect(capture: LiveCapture, count: int, timeout: float = 5.0,
 
 
 def test_only_nd_frames_pass_the_kernel_filter_unchanged(pair):
-    """ND, ND behind extension headers, every fragment and tagged ND arrive as sent."""
+    """ND, ND behind extension headers, every fragment and tagged ND arrive as sent, each
+    in its lane (RA and Redirect: router; extension headers and fragments: extension; RS,
+    NS, NA: neighbor), and their kernel times give back the order they were sent in."""
     wanted, others = nd_frames(), other_frames()
     mixed = [f for two in zip_longest(wanted.values(), others.values()) for f in two if f]
     with open_capture(pair) as capture:
@@ -149,10 +151,13 @@ def test_only_nd_frames_pass_the_kernel_filter_unchanged(pair):
         pair.send("b", PEER, mixed)
         got = collect(capture, len(wanted))
         after = time.time()
+        got.sort(key=lambda item: item[1])
         assert [f for _i, _t, f in got] == [f for f in mixed if f in wanted.values()]
         assert {i for i, _t, _f in got} == {MONITOR}
         assert all(before - 0.01 <= t <= after for _i, t, _f in got)
         assert capture.stats() == {MONITOR: (len(wanted), 0)}  # the rest never queued
+        assert capture.lane_stats() == {MONITOR: {
+            "router": (2, 0), "extension": (4, 0), "neighbor": (5, 0)}}
     decoded = {name: decode(frame) for name, frame in wanted.items()}
     assert [n for n, msg in decoded.items() if type(msg) is not NdMessage] == [
         "fragmented NS, second"]  # a non-first fragment holds no ICMPv6 header
