@@ -300,9 +300,27 @@ def test_kernel_drops_are_counted(pair):
         wait_queued(capture, 300)
         received, dropped = capture.stats()[MONITOR]
         assert dropped > 0 and received + dropped == 300
-        assert capture.drops_since_last() == {MONITOR: dropped}
+        assert capture.drops_since_last() == {MONITOR: {"neighbor": dropped}}
         assert capture.drops_since_last() == {}
         assert len(collect(capture, received, settle=0)) == received
+
+
+def test_a_flood_in_one_lane_costs_nothing_in_the_others(pair):
+    """With the neighbour lane's buffer tiny and left unread, an NA flood is dropped
+    there, while the RAs, Redirects and fragments sent among it all wait in their own
+    lanes, and read() hands them out before the neighbour lane's frames."""
+    frames = nd_frames()
+    rare = [frames["RA"], frames["Redirect"], frames["fragmented NS, first"]]
+    flood = [frames["NA"]] * 50
+    with open_capture(pair, bufsize={"neighbor": 1}) as capture:
+        pair.send("b", PEER, flood * 10 + [f for f in rare for _ in range(20)] + flood * 10)
+        wait_queued(capture, 1060)
+        lanes = capture.lane_stats()[MONITOR]
+        assert lanes["router"] == (40, 0) and lanes["extension"] == (20, 0)
+        assert lanes["neighbor"][1] > 900
+        first = capture.read(0)
+    assert [len(frames) for _iface, frames in first][:2] == [40, 20]
+    assert {f for _t, f in first[0][1]} == set(rare[:2])
 
 
 def test_batches_are_bounded_per_interface(pair):

@@ -99,6 +99,7 @@ class Monitor:
         while not self.flags.stop:
             now = self.clock()
             if self.learn_until is not None and now >= self.learn_until:
+                self._check_drops(now, final=True)
                 return "learning time is over"
             self._handle(self.capture.read(1.0))
             if self.flags.reload:
@@ -118,6 +119,7 @@ class Monitor:
                 if asked:
                     self._status()
         self._drain()
+        self._check_drops(self.clock(), final=True)
         return f"stopped by {self.flags.why}"
 
     def _drain(self, rounds: int = 64) -> None:
@@ -187,10 +189,11 @@ class Monitor:
                 for action in self.pipeline.actions:
                     action.flush()
 
-    def _check_drops(self, now: float) -> None:
+    def _check_drops(self, now: float, final: bool = False) -> None:
         """Frames the kernel dropped (a lane's buffer was full) raise a ``capture drops``
         alert: the first at once, then at most one per interface and rate window, with
-        the drops since the previous alert, per lane."""
+        the drops since the previous alert, per lane; at the end (``final``) the drops
+        not yet reported."""
         for iface, lanes in self.capture.drops_since_last().items():
             pending = self._unreported.setdefault(iface, {})
             for lane, dropped in lanes.items():
@@ -198,7 +201,7 @@ class Monitor:
                     pending[lane] = pending.get(lane, 0) + dropped
         window = self.pipeline.engine.config.settings.limits.rate_window or DROPS_EVERY
         for iface, pending in self._unreported.items():
-            if pending and now >= self._next_drop_alert.get(iface, now):
+            if pending and (final or now >= self._next_drop_alert.get(iface, now)):
                 self._next_drop_alert[iface] = now + window
                 self._unreported[iface] = {}
                 self._raise_drops(iface, pending)
