@@ -40,8 +40,6 @@ def _no_new_thread(plugin: Plugin, before: set[threading.Thread]) -> None:
 
 def _stamp_late(alerts: list[Alert], when: float) -> list[Alert]:
     """The alerts, those raised more than LATE s after their time stamped ``when``."""
-    if all(when - alert.time <= LATE for alert in alerts):
-        return alerts
     return [a._replace(raised=when) if when - a.time > LATE else a for a in alerts]
 
 
@@ -101,7 +99,9 @@ class Pipeline:
                 self._after_engine(probe, now, engine.last)
             if alerts:
                 if wallclock is not None:
-                    alerts = _stamp_late(alerts, wallclock())
+                    when = wallclock()
+                    if when - now > LATE:
+                        alerts = _stamp_late(alerts, when)
                 raised.extend(self.raise_alerts(alerts))
         if raised:
             for action in self.actions:
