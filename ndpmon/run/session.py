@@ -275,9 +275,12 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
 
 def _log_counters(pipeline: Pipeline, capture) -> None:
     """What an admin asks after a run: were frames or alerts lost anywhere?"""
+    lanes = capture.lane_stats() if hasattr(capture, "lane_stats") else {}
     for iface, (received, dropped) in capture.stats().items():
-        log.info("%s: %d frames passed the kernel filter, %d dropped by the kernel",
-                 iface, received, dropped)
+        by_lane = ", ".join(f"{lane} {r}/{d}" for lane, (r, d) in lanes.get(iface, {}).items())
+        log.info("%s: %d frames passed the kernel filter, %d dropped by the kernel%s",
+                 iface, received, dropped, f" (received/dropped by lane: {by_lane})"
+                 if dropped else "")
     for action in pipeline.actions:
         if isinstance(action, Dispatcher):
             log.info("delivery: %s", ", ".join(
