@@ -46,7 +46,7 @@ class ScriptedCapture:
         step = self.steps.pop(0)
         return step() if callable(step) else step
 
-    def drops_since_last(self) -> dict[str, int]:
+    def drops_since_last(self) -> dict[str, dict[str, int]]:
         dropped, self.dropped = self.dropped, {}
         return dropped
 
