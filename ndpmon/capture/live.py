@@ -60,10 +60,13 @@ _ANC = socket.CMSG_SPACE(_AUX.size) + socket.CMSG_SPACE(_TIMESPEC.size)
 #: Frames read from one lane per ``read``: the router and extension lanes are read first,
 #: but bounded too, so that a flood of RAs cannot starve the neighbour lane either.
 LANE_BATCH = {"router": 256, "extension": 256}
-#: The receive buffer of each lane (SO_RCVBUFFORCE; the kernel doubles it): the
-#: neighbour lane absorbs bursts of the flood-prone kinds; the others are rare, and a
-#: smaller buffer bounds how long a backlog of them can wait.
-LANE_BUFSIZE = {"router": 4 << 20, "extension": 4 << 20, "neighbor": 32 << 20}
+#: The receive buffer of each lane (SO_RCVBUFFORCE; the kernel doubles it). The
+#: neighbour lane absorbs bursts of the flood-prone kinds (32 MiB: about 80k NAs). The
+#: others are rare, and their buffer bounds how long a backlog of them can make the
+#: next one wait: 1 MiB holds about 2,500 small RAs or 900 of 1,500 bytes, about a
+#: second of work at SECURITY.md's budget of 1 ms a frame; a burst beyond that is
+#: dropped by the kernel and reported (``capture drops``) instead of delaying detection.
+LANE_BUFSIZE = {"router": 1 << 20, "extension": 1 << 20, "neighbor": 32 << 20}
 
 
 def _zero() -> dict[str, int]:
