@@ -56,10 +56,13 @@ class ScriptedCapture:
 
 class Recorder(Action):
     def __init__(self) -> None:
-        self.alerts = []
+        self.alerts, self.flushes = [], 0
 
     def notify(self, alert) -> None:
         self.alerts.append(alert)
+
+    def flush(self) -> None:
+        self.flushes += 1
 
 
 def rogue_ra() -> bytes:
@@ -101,7 +104,8 @@ def test_frames_queued_before_the_stop_signal_are_still_checked():
 
 def test_kernel_drops_raise_a_high_alert(caplog):
     """Frames the kernel dropped give one high ``capture drops`` alert on that interface, with the
-    count per lane, also logged as a warning."""
+    count per lane, also logged as a warning, and flushed to the outputs at once (no frame
+    may come to flush it)."""
     steps = [lambda: [], lambda: []]
     monitor, recorder, _, capture = build(steps)
     capture.dropped = {"lan0": {"neighbor": 40, "router": 2}}
@@ -113,6 +117,7 @@ def test_kernel_drops_raise_a_high_alert(caplog):
                              "(42 since start; by lane: neighbor 40, router 2)")
     assert alert.extra["lanes"] == {"neighbor": 40, "router": 2}
     assert alert.message in caplog.text
+    assert recorder.flushes == 1
 
 
 def _drops_then(steps_after, drops_at):

@@ -207,6 +207,8 @@ class Monitor:
                 self._raise_drops(iface, pending)
 
     def _raise_drops(self, iface: str, lanes: dict[str, int]) -> None:
+        """One ``capture drops`` alert for ``iface``, delivered now (the actions are
+        flushed: no frame may come to flush them)."""
         dropped = sum(lanes.values())
         total = self.drops[iface] = self.drops.get(iface, 0) + dropped
         by_lane = ", ".join(f"{lane} {n}" for lane, n in sorted(lanes.items()))
@@ -216,6 +218,8 @@ class Monitor:
         alert = Alert(self.wallclock(), iface, Priority.HIGH, reasons.CAPTURE_DROPS, message,
                       extra={"dropped": dropped, "since_start": total, "lanes": dict(lanes)})
         self._count(self.pipeline.raise_alerts([alert]))
+        for action in self.pipeline.actions:
+            action.flush()
 
 
 def default_learn_until(seconds: float | None, clock: Callable[[], float]) -> float | None:
