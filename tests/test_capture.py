@@ -141,7 +141,9 @@ def collect(capture: LiveCapture, count: int, timeout: float = 5.0,
 
 
 def test_only_nd_frames_pass_the_kernel_filter_unchanged(pair):
-    """ND, ND behind extension headers, every fragment and tagged ND arrive as sent."""
+    """ND, ND behind extension headers, every fragment and tagged ND arrive as sent, each
+    in its lane (RA and Redirect: router; extension headers and fragments: extension; RS,
+    NS, NA: neighbor), and their kernel times give back the order they were sent in."""
     wanted, others = nd_frames(), other_frames()
     mixed = [f for two in zip_longest(wanted.values(), others.values()) for f in two if f]
     with open_capture(pair) as capture:
@@ -149,10 +151,13 @@ def test_only_nd_frames_pass_the_kernel_filter_unchanged(pair):
         pair.send("b", PEER, mixed)
         got = collect(capture, len(wanted))
         after = time.time()
+        got.sort(key=lambda item: item[1])
         assert [f for _i, _t, f in got] == [f for f in mixed if f in wanted.values()]
         assert {i for i, _t, _f in got} == {MONITOR}
         assert all(before - 0.01 <= t <= after for _i, t, _f in got)
         assert capture.stats() == {MONITOR: (len(wanted), 0)}  # the rest never queued
+        assert capture.lane_stats() == {MONITOR: {
+            "router": (2, 0), "extension": (4, 0), "neighbor": (5, 0)}}
     decoded = {name: decode(frame) for name, frame in wanted.items()}
     assert [n for n, msg in decoded.items() if type(msg) is not NdMessage] == [
         "fragmented NS, second"]  # a non-first fragment holds no ICMPv6 header
@@ -295,9 +300,27 @@ def test_kernel_drops_are_counted(pair):
         wait_queued(capture, 300)
         received, dropped = capture.stats()[MONITOR]
         assert dropped > 0 and received + dropped == 300
-        assert capture.drops_since_last() == {MONITOR: dropped}
+        assert capture.drops_since_last() == {MONITOR: {"neighbor": dropped}}
         assert capture.drops_since_last() == {}
         assert len(collect(capture, received, settle=0)) == received
+
+
+def test_a_flood_in_one_lane_costs_nothing_in_the_others(pair):
+    """With the neighbour lane's buffer tiny and left unread, an NA flood is dropped
+    there, while the RAs, Redirects and fragments sent among it all wait in their own
+    lanes, and read() hands them out before the neighbour lane's frames."""
+    frames = nd_frames()
+    rare = [frames["RA"], frames["Redirect"], frames["fragmented NS, first"]]
+    flood = [frames["NA"]] * 50
+    with open_capture(pair, bufsize={"neighbor": 1}) as capture:
+        pair.send("b", PEER, flood * 10 + [f for f in rare for _ in range(20)] + flood * 10)
+        wait_queued(capture, 1060)
+        lanes = capture.lane_stats()[MONITOR]
+        assert lanes["router"] == (40, 0) and lanes["extension"] == (20, 0)
+        assert lanes["neighbor"][1] > 900
+        first = capture.read(0)
+    assert [len(frames) for _iface, frames in first][:2] == [40, 20]
+    assert {f for _t, f in first[0][1]} == set(rare[:2])
 
 
 def test_batches_are_bounded_per_interface(pair):

@@ -46,7 +46,7 @@ class ScriptedCapture:
         step = self.steps.pop(0)
         return step() if callable(step) else step
 
-    def drops_since_last(self) -> dict[str, int]:
+    def drops_since_last(self) -> dict[str, dict[str, int]]:
         dropped, self.dropped = self.dropped, {}
         return dropped
 
@@ -56,10 +56,13 @@ class ScriptedCapture:
 
 class Recorder(Action):
     def __init__(self) -> None:
-        self.alerts = []
+        self.alerts, self.flushes = [], 0
 
     def notify(self, alert) -> None:
         self.alerts.append(alert)
+
+    def flush(self) -> None:
+        self.flushes += 1
 
 
 def rogue_ra() -> bytes:
@@ -101,17 +104,92 @@ def test_frames_queued_before_the_stop_signal_are_still_checked():
 
 def test_kernel_drops_raise_a_high_alert(caplog):
     """Frames the kernel dropped give one high ``capture drops`` alert on that interface, with the
-    count, also logged as a warning."""
+    count per lane, also logged as a warning, and flushed to the outputs at once (no frame
+    may come to flush it)."""
     steps = [lambda: [], lambda: []]
     monitor, recorder, _, capture = build(steps)
-    capture.dropped = {"lan0": 42}
+    capture.dropped = {"lan0": {"neighbor": 40, "router": 2}}
     with caplog.at_level(logging.WARNING, "ndpmon"):
         monitor.run()
     (alert,) = recorder.alerts
     assert (alert.reason, alert.priority.label, alert.probe) == ("capture drops", "high", "lan0")
     assert alert.message == ("capture drops on lan0: the kernel dropped 42 frames "
-                             "(42 since start)")
+                             "(42 since start; by lane: neighbor 40, router 2)")
+    assert alert.extra["lanes"] == {"neighbor": 40, "router": 2}
     assert alert.message in caplog.text
+    assert recorder.flushes == 1
+
+
+def _drops_then(steps_after, drops_at):
+    """Steps that report kernel drops (``drops_at``: step index -> drops per lane)."""
+    def step(i, then):
+        def run():
+            if i in drops_at:
+                capture.dropped = {"lan0": drops_at[i]}
+            return then() if callable(then) else then
+        return run
+
+    steps = [step(i, then) for i, then in enumerate(steps_after)]
+    monitor, recorder, saves, capture = build(steps)
+    return monitor, recorder
+
+
+def test_the_first_drop_is_reported_before_the_next_batch_is_handled():
+    """Drops seen after the loop's first check are reported at the next check, which
+    comes before the frames read a second later (it came every 10 s: frames, and a
+    rogue RA among them, were handled first, and a run ending within 10 s said nothing)."""
+    ra_batch = [("lan0", [(1003.0, rogue_ra())])]
+    monitor, recorder = _drops_then([[], [], ra_batch], {1: {"neighbor": 7}})
+    monitor.run()
+    assert [a.reason for a in recorder.alerts] == ["capture drops", "wrong ipv6 router"]
+
+
+def test_later_drops_are_summed_once_per_window():
+    """After the first ``capture drops`` alert, drops are reported at most once per rate
+    window (10 s), with every lane's drops since the previous alert."""
+    drops = {1: {"neighbor": 5}, 2: {"neighbor": 6}, 3: {"router": 1, "neighbor": 2}}
+    monitor, recorder = _drops_then([[]] * 16, drops)
+    monitor.run()
+    assert [a.message for a in recorder.alerts] == [
+        "capture drops on lan0: the kernel dropped 5 frames (5 since start; by lane: "
+        "neighbor 5)",
+        "capture drops on lan0: the kernel dropped 9 frames (14 since start; by lane: "
+        "neighbor 8, router 1)"]
+    first, second = (a.time for a in recorder.alerts)
+    assert second - first >= 10
+
+
+def test_alerts_raised_late_carry_the_time_they_were_raised():
+    """An alert raised more than a second after its frame's capture time (a backlog) keeps
+    the capture time and carries the time it was raised, also in JSON; one raised at
+    once carries none."""
+    batches = [("lan0", [(1.0, rogue_ra())]), ("lan0", [(1000.5, gen.ra(gen.R + 8))])]
+    monitor, recorder, _, _ = build([batches])
+    monitor.run()
+    late, timely = recorder.alerts
+    assert (late.time, late.raised) == (1.0, 1001.0)
+    assert (timely.time, timely.raised) == (1000.5, None)
+    assert late.to_json()["raised"] == "1970-01-01T00:16:41Z"
+    assert late.to_json()["time"] == "1970-01-01T00:00:01Z"
+    assert "raised" not in timely.to_json()
+
+
+def test_the_time_spent_handling_frames_is_measured():
+    """The monitor adds up the time spent handling frames (the exit summary divides the
+    frames by it, not by the whole run, which is mostly waiting)."""
+    monitor, _, _, _ = build([[("lan0", [(1.0, rogue_ra())])], [], []])
+    monitor.run()
+    assert 0 < monitor.busy < 1.0
+
+
+def test_the_exit_summary_gives_the_rate_while_busy():
+    """A live run's summary gives frames/s over the time it was busy; a replay's over
+    the whole run."""
+    from ndpmon.run.session import Summary
+
+    live = Summary("live: lan0", frames=1000, nd=1000, seconds=100.0, busy=0.5)
+    assert "in 100.00 s (busy 0.50 s, 2,000 frames/s while busy)" in str(live)
+    assert "in 100.00 s (10 frames/s)" in str(Summary("x.pcap", 1000, 1000, seconds=100.0))
 
 
 def test_reload_swaps_a_valid_config_and_keeps_the_old_on_error(caplog):

@@ -28,3 +28,29 @@ def test_a_new_window_alerts_again():
     floods = [t for t in times for a in engine.handle("lan0", t, frame)
               if a.reason == "ND flood"]
     assert floods == [0.2, 5.2]
+
+
+def test_frames_read_out_of_order_count_in_the_current_window():
+    """Live capture reads its lanes out of each other's order: an NS flood read from a
+    backlog (captured 15 s before, more than a window) between fresh RAs still counts in
+    one window and gives its ``ND flood`` (each RA reopened the window and reset the
+    count)."""
+    engine = make_engine({"limits": {"ns_rate": 10, "ra_rate": 0, "rate_window": 10}})
+    ns, ra = G.ns(G.A, G.lla(G.A), G.lla(G.R)), G.ra(G.R, opts=(G.slla(G.R),))
+    reasons = []
+    for i in range(200):
+        reasons += [a.reason for a in engine.handle("lan0", 1015.0 + i * 0.01, ra)]
+        reasons += [a.reason for a in engine.handle("lan0", 1000.0 + i * 0.01, ns)]
+    assert reasons.count("ND flood") == 1
+
+
+def test_a_clock_set_back_by_hours_starts_a_new_window():
+    """A frame far older than the window (the clock was set back) opens a new window, so
+    flood detection does not stay blind until the clock catches up (a guard for the
+    change above)."""
+    engine = make_engine({"limits": {"ra_rate": 1, "rate_window": 2}})
+    frame = G.ra(G.R, opts=(G.slla(G.R),))
+    times = [10000.0, 10000.1, 10000.2, 100.0, 100.1, 100.2]
+    floods = [t for t in times for a in engine.handle("lan0", t, frame)
+              if a.reason == "ND flood"]
+    assert floods == [10000.2, 100.2]

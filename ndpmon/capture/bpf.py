@@ -31,6 +31,12 @@ The program passes:
 
 Frames the host sends itself are dropped too (packet type PACKET_OUTGOING): the monitor
 watches the LAN, not its own kernel's ND.
+
+The filter is split into lanes (``LANES``), one socket each, with its own receive buffer:
+"router" (RA, Redirect, presence), "extension" (everything behind an extension header,
+every fragment) and "neighbor" (RS, NS, NA). The kernel drops a frame only when its own
+lane's buffer is full, so a flood of NAs from random stations, which any host can send
+at line rate, does not cost one RA; ``nd_program()`` without a lane is their union.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ import struct
 
 from ndpmon.errors import CaptureError
 
-__all__ = ["open_socket", "link_state", "reason", "nd_program", "assemble", "attach"]
+__all__ = ["open_socket", "link_state", "reason", "nd_program", "assemble", "attach", "LANES"]
 
 log = logging.getLogger("ndpmon")
 
@@ -74,7 +80,22 @@ _INSN = struct.Struct("=HBBI")  # struct sock_filter {u16 code; u8 jt; u8 jf; u3
 # (label, opcode, k, jump if true, jump if false); a jump names a label, None = the next
 # instruction. Offsets: Ethernet header 14 bytes, IPv6 next header at +6, ICMPv6 at +40;
 # X holds how many tag bytes are still in the data (0 or 4) and shifts the IPv6 loads.
-_ND_SOURCE = (
+#: The lanes: each interface is read through one socket per lane, each with its own
+#: receive buffer, so that a flood of one kind (NS/NA/RS: any station can send them at
+#: line rate) cannot fill the buffer that the rarer and more dangerous kinds wait in.
+#: A lane is the ICMPv6 types it takes right after the IPv6 header, and whether it takes
+#: the frames whose first next header is an extension header (every fragment too).
+LANES: dict[str, tuple[tuple[int, ...], bool]] = {
+    "router": ((134, 137, 200), False),  # RA, Redirect, NDPMon's presence message
+    "extension": ((), True),  # ND behind extension headers, every fragment
+    "neighbor": ((133, 135, 136), False),  # RS, NS, NA: the flood-prone ones
+}
+_ALL_LANES = ((133, 134, 135, 136, 137, 200), True)
+
+# (label, opcode, k, jump if true, jump if false); a jump names a label, None = the next
+# instruction. Offsets: Ethernet header 14 bytes, IPv6 next header at +6, ICMPv6 at +40;
+# X holds how many tag bytes are still in the data (0 or 4) and shifts the IPv6 loads.
+_HEAD = (
     (None, LD_W_ABS, SKF_AD_PKTTYPE, None, None),  # A = how the kernel classed the frame
     (None, JEQ, PACKET_OUTGOING, "drop", None),  # sent by this host: not the LAN's
     (None, LDX_IMM, 0, None, None),  # X = 0: no tag in the data
@@ -88,18 +109,27 @@ _ND_SOURCE = (
     (None, LDX_IMM, 4, None, None),  # X = 4: IPv6 starts 4 bytes later
     ("ipv6", LD_B_IND, 14 + 6, None, None),  # A = IPv6 next header
     (None, JEQ, 58, "icmp6", None),  # ICMPv6: look at its type
-    (None, JEQ, 0, "accept", None),  # hop-by-hop options
-    (None, JEQ, 43, "accept", None),  # routing header
-    (None, JEQ, 44, "accept", None),  # fragment header (every fragment)
-    (None, JEQ, 60, "accept", None),  # destination options
-    (None, JEQ, 51, "accept", "drop"),  # authentication header; anything else: drop
-    ("icmp6", LD_B_IND, 14 + 40, None, None),  # A = ICMPv6 type
-    (None, JGE, 133, None, "drop"),  # below Router Solicitation: drop
-    (None, JGT, 137, "presence", "accept"),  # 133..137: keep
-    ("presence", JEQ, 200, "accept", "drop"),  # NDPMon's presence message, else drop
+)
+#: hop-by-hop, routing, fragment (every fragment), destination options, AH
+_EXTENSION_HEADERS = (0, 43, 44, 60, 51)
+_TAIL = (
     ("accept", RET_K, ALL, None, None),  # keep the whole frame
     ("drop", RET_K, 0, None, None),  # drop the frame in the kernel
 )
+
+
+def _source(types: tuple[int, ...], extension: bool) -> tuple:
+    """The program's rows for a lane: ICMPv6 ``types``, and extension headers or not."""
+    ext = "accept" if extension else "drop"
+    rows = [(None, JEQ, nh, ext, None) for nh in _EXTENSION_HEADERS]
+    rows.append((None, RET_K, 0, None, None))  # any other next header: drop
+    rows.append(("icmp6", LD_B_IND, 14 + 40, None, None))  # A = ICMPv6 type
+    rows += [(None, JEQ, kind, "accept", None) for kind in types]
+    rows.append((None, RET_K, 0, None, None))  # any other type: drop
+    return _HEAD + tuple(rows) + _TAIL
+
+
+_ND_SOURCE = _source(*_ALL_LANES)
 
 
 def assemble(source) -> bytes:
@@ -117,9 +147,10 @@ def assemble(source) -> bytes:
     return bytes(out)
 
 
-def nd_program() -> bytes:
-    """The ND filter described in the module docstring, ready for ``attach``."""
-    return assemble(_ND_SOURCE)
+def nd_program(lane: str | None = None) -> bytes:
+    """The ND filter described in the module docstring, ready for ``attach``; with
+    ``lane`` (a key of LANES), only the part of it that lane takes."""
+    return assemble(_ND_SOURCE if lane is None else _source(*LANES[lane]))
 
 
 def attach(sock: socket.socket, program: bytes) -> None:
@@ -134,15 +165,15 @@ def attach(sock: socket.socket, program: bytes) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def open_socket(iface: str, bufsize: int,
-                promisc: bool = True) -> tuple[socket.socket, int]:
-    """A non-blocking packet socket on ``iface`` with the ND filter, and the interface's
-    index; or CaptureError."""
+def open_socket(iface: str, bufsize: int, promisc: bool = True,
+                lane: str | None = None) -> tuple[socket.socket, int]:
+    """A non-blocking packet socket on ``iface`` with the ND filter (of ``lane`` only, if
+    given), and the interface's index; or CaptureError."""
     raw = _name(iface)
     sock = _new_socket(iface)
     try:
         step = "attaching the BPF filter"
-        attach(sock, nd_program())
+        attach(sock, nd_program(lane))
         step = "setting the receive buffer"
         _set_rcvbuf(sock, iface, bufsize)
         step = "asking for VLAN tags and timestamps"

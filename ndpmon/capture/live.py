@@ -9,9 +9,16 @@ Like scapy's ``L2ListenSocket`` we read with ``recvmsg`` to get the kernel's tim
 and the VLAN tag it stripped (``PACKET_AUXDATA``), and put the tag back, since the
 decoder expects frames as they were on the wire.
 
+Each interface is read through one socket per lane (router, extension, neighbor:
+``ndpmon.capture.bpf.LANES``), each with its own receive buffer, and ``read`` takes the
+router lane first and every lane in bounded batches: a flood of NAs fills only the
+neighbour lane's buffer and delays an RA by at most one batch, and a flood of RAs does
+not starve the neighbour lane. Lanes are read out of each other's order; every frame
+keeps its kernel timestamp, which is what the checks see as its time.
+
 Interfaces come and go on a monitor: one that disappears is logged once, its socket
 closed, and ``read`` tries to open it again every ``retry_every`` seconds; one that goes
-down keeps its socket, since the kernel resumes delivery by itself when it comes back up.
+down keeps its sockets, since the kernel resumes delivery by itself when it comes back up.
 """
 
 from __future__ import annotations
@@ -23,16 +30,16 @@ import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 from ndpmon.capture.bpf import (
-    PACKET_AUXDATA, PACKET_STATISTICS, SO_TIMESTAMPNS, SOL_PACKET, link_state, open_socket,
-    reason,
+    LANES, PACKET_AUXDATA, PACKET_STATISTICS, SO_TIMESTAMPNS, SOL_PACKET, link_state,
+    open_socket, reason,
 )
 from ndpmon.errors import CaptureError
 
-__all__ = ["LiveCapture", "Batch", "check_interfaces"]
+__all__ = ["LiveCapture", "Batch", "check_interfaces", "LANE_BATCH", "LANE_BUFSIZE"]
 
 log = logging.getLogger("ndpmon")
 
@@ -50,32 +57,57 @@ _TAG = struct.Struct("!HH")
 _ANC = socket.CMSG_SPACE(_AUX.size) + socket.CMSG_SPACE(_TIMESPEC.size)
 
 
+#: Frames read from one lane per ``read``: the router and extension lanes are read first,
+#: but bounded too, so that a flood of RAs cannot starve the neighbour lane either.
+LANE_BATCH = {"router": 256, "extension": 256}
+#: The receive buffer of each lane (SO_RCVBUFFORCE; the kernel doubles it). The
+#: neighbour lane absorbs bursts of the flood-prone kinds (32 MiB: about 80k NAs). The
+#: others are rare, and their buffer bounds how long a backlog of them can make the
+#: next one wait: 1 MiB holds about 2,500 small RAs or 900 of 1,500 bytes, about a
+#: second of work at SECURITY.md's budget of 1 ms a frame; a burst beyond that is
+#: dropped by the kernel and reported (``capture drops``) instead of delaying detection.
+LANE_BUFSIZE = {"router": 1 << 20, "extension": 1 << 20, "neighbor": 32 << 20}
+
+
+def _zero() -> dict[str, int]:
+    return dict.fromkeys(LANES, 0)
+
+
 @dataclass(eq=False)
 class _Port:
-    """One interface: its socket while open, and its counters for the whole run."""
+    """One interface: its sockets (one per lane) while open, and its counters per lane
+    for the whole run."""
 
     iface: str
-    sock: socket.socket | None = None
+    socks: dict[str, socket.socket] = field(default_factory=dict)
     index: int = 0
     down: bool = False
-    received: int = 0
-    dropped: int = 0
-    reported: int = 0
+    received: dict[str, int] = field(default_factory=_zero)
+    dropped: dict[str, int] = field(default_factory=_zero)
+    reported: dict[str, int] = field(default_factory=_zero)
     denied: bool = False
 
 
 class LiveCapture:
     """ND frames from a set of Linux interfaces, in batches of ``(time, bytes)``.
 
+    Each interface is read through one socket per lane (``ndpmon.capture.bpf.LANES``),
+    the router lane first: see ``read``. ``bufsize`` maps a lane to its receive buffer
+    (LANE_BUFSIZE for the lanes it does not name); a number sets every lane's.
     ``clock`` (monotonic seconds) only paces the retries; frame times are the kernel's
-    receive timestamps (``time.time()`` scale).
+    receive timestamps (``time.time()`` scale), so a frame read late keeps its time.
     """
 
-    def __init__(self, ifaces: Sequence[str], *, bufsize: int = 32 << 20,
+    def __init__(self, ifaces: Sequence[str], *,
+                 bufsize: int | Mapping[str, int] | None = None,
                  retry_every: float = 5.0, batch: int = 1024, promisc: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ports = {name: _Port(name) for name in dict.fromkeys(ifaces)}
-        self.bufsize, self.retry_every, self.batch = bufsize, retry_every, batch
+        if isinstance(bufsize, int):
+            bufsize = dict.fromkeys(LANES, bufsize)
+        self.bufsize = {**LANE_BUFSIZE, **(bufsize or {})}
+        self.limits = {lane: min(batch, LANE_BATCH.get(lane, batch)) for lane in LANES}
+        self.retry_every, self.batch = retry_every, batch
         self.promisc, self.clock = promisc, clock
         self._poll = select.poll()
         self._by_fd: dict[int, _Port] = {}
@@ -111,12 +143,23 @@ class LiveCapture:
             raise CaptureError("; ".join(problems))
 
     def _start(self, port: _Port) -> None:
-        port.sock, port.index = open_socket(port.iface, self.bufsize, self.promisc)
-        port.down = _pending_error(port.sock) == errno.ENETDOWN
+        """Open one socket per lane on the port's interface: all of them or none."""
+        try:
+            for lane in LANES:
+                port.socks[lane], port.index = open_socket(
+                    port.iface, self.bufsize[lane], self.promisc, lane)
+        except CaptureError:
+            for sock in port.socks.values():
+                sock.close()
+            port.socks = {}
+            raise
+        errors = [_pending_error(sock) for sock in port.socks.values()]
+        port.down = errno.ENETDOWN in errors
         if port.down:
             log.warning("%s: interface is down; capturing when it comes up", port.iface)
-        self._by_fd[port.sock.fileno()] = port
-        self._poll.register(port.sock, select.POLLIN)
+        for sock in port.socks.values():
+            self._by_fd[sock.fileno()] = port
+            self._poll.register(sock, select.POLLIN)
 
     @property
     def wakeup_fd(self) -> int:
@@ -132,30 +175,40 @@ class LiveCapture:
                 pass  # the pipe is full: read will wake anyway
 
     def read(self, timeout: float) -> list[Batch]:
-        """Wait up to ``timeout`` seconds, then drain every readable interface.
+        """Wait up to ``timeout`` seconds, then read every readable lane, by priority.
 
-        Returns ``(iface, [(time, frame), ...])`` with at most ``batch`` frames per
-        interface per call; an empty list after a timeout or a ``wake``.
+        Returns ``(iface, [(time, frame), ...])`` batches: the router lanes' first, then
+        the extension lanes', then the neighbour lanes'; at most ``LANE_BATCH`` frames
+        (the router and extension lanes) or ``batch`` (the neighbour lane) per lane and
+        interface per call. The caller handles one call's batches before the next call,
+        so an RA waits behind at most one bounded batch of a flood, never behind the
+        flood's backlog. An empty list after a timeout or a ``wake``.
         """
         self._retry()
         if self._next_retry:
             timeout = max(0.0, min(timeout, self._next_retry - self.clock()))
-        batches = []
+        ready = set()
         for fd, _events in self._poll.poll(int(timeout * 1000 + 0.999)):
-            port = self._by_fd.get(fd)
-            if port is None:
+            if fd in self._by_fd:
+                ready.add(fd)
+            else:
                 _drain_pipe(fd)
-                continue
-            frames = self._drain(port)
-            if frames:
-                batches.append((port.iface, frames))
+        batches = []
+        for lane, limit in self.limits.items():
+            for port in self.ports.values():
+                sock = port.socks.get(lane)
+                if sock is not None and sock.fileno() in ready:
+                    frames = self._drain(port, sock, limit)
+                    if frames:
+                        batches.append((port.iface, frames))
         return batches
 
-    def _drain(self, port: _Port) -> list[tuple[float, bytes]]:
-        """Read up to ``batch`` frames without blocking; the hot loop of live capture."""
-        recv, buf, view, frames = port.sock.recvmsg_into, [self._buf], self._view, []
+    def _drain(self, port: _Port, sock: socket.socket,
+               limit: int) -> list[tuple[float, bytes]]:
+        """Read up to ``limit`` frames without blocking; the hot loop of live capture."""
+        recv, buf, view, frames = sock.recvmsg_into, [self._buf], self._view, []
         append, aux, timespec = frames.append, _AUX.unpack_from, _TIMESPEC.unpack
-        for _ in range(self.batch):
+        for _ in range(limit):
             try:
                 size, ancdata, _flags, _addr = recv(buf, _ANC)
             except BlockingIOError:
@@ -183,7 +236,7 @@ class LiveCapture:
         interface is gone (Linux reports both as ENETDOWN: look which it is)."""
         state = reason(exc)
         if exc.errno == errno.ENETDOWN:
-            state = link_state(port.sock, port.iface, port.index)
+            state = link_state(_any(port), port.iface, port.index)
         if state == "down":
             if not port.down:
                 log.warning("%s: interface went down; capturing when it comes up",
@@ -208,11 +261,11 @@ class LiveCapture:
             return
         self._next_retry = 0.0
         for port in self.ports.values():
-            if port.sock is None:
+            if not port.socks:
                 self._reopen(port)
             elif port.down:
                 self._check_down(port)
-            if port.sock is None or port.down:
+            if not port.socks or port.down:
                 self._schedule()
 
     def _reopen(self, port: _Port) -> None:
@@ -228,7 +281,7 @@ class LiveCapture:
             log.warning("%s: interface is back; capture resumed", port.iface)
 
     def _check_down(self, port: _Port) -> None:
-        state = link_state(port.sock, port.iface, port.index)
+        state = link_state(_any(port), port.iface, port.index)
         if state == "up":
             port.down = False
             log.warning("%s: interface is up; capture resumed", port.iface)
@@ -236,46 +289,54 @@ class LiveCapture:
             self._lost(port, state)
 
     def _stop(self, port: _Port) -> None:
-        sock, port.sock, port.down = port.sock, None, False
-        if sock is None:
-            return
-        self._count(port, sock)
-        self._by_fd.pop(sock.fileno(), None)
-        try:
-            self._poll.unregister(sock)
-        except (KeyError, ValueError):
-            pass
-        sock.close()
+        socks, port.socks, port.down = port.socks, {}, False
+        for lane, sock in socks.items():
+            self._count(port, lane, sock)
+            self._by_fd.pop(sock.fileno(), None)
+            try:
+                self._poll.unregister(sock)
+            except (KeyError, ValueError):
+                pass
+            sock.close()
 
-    def _count(self, port: _Port, sock: socket.socket) -> None:
-        """Add the kernel's counters (which reset on every read) to the port's."""
+    def _count(self, port: _Port, lane: str, sock: socket.socket) -> None:
+        """Add the kernel's counters (which reset on every read) to the lane's."""
         try:
             packets, drops = _STATS.unpack(
                 sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _STATS.size))
         except OSError:
             return
-        port.received += packets - drops  # the kernel counts drops in tp_packets too
-        port.dropped += drops
+        port.received[lane] += packets - drops  # the kernel counts drops in tp_packets too
+        port.dropped[lane] += drops
 
-    def stats(self) -> dict[str, tuple[int, int]]:
-        """``{iface: (received, dropped)}`` since open, over reopenings.
+    def lane_stats(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """``{iface: {lane: (received, dropped)}}`` since open, over reopenings.
 
-        ``received``: frames the filter passed and the kernel queued for us;
-        ``dropped``: frames the filter passed but the full receive buffer lost.
+        ``received``: frames the lane's filter passed and the kernel queued for us;
+        ``dropped``: frames the filter passed but the lane's full receive buffer lost.
         """
         for port in self.ports.values():
-            if port.sock is not None:
-                self._count(port, port.sock)
-        return {p.iface: (p.received, p.dropped) for p in self.ports.values()}
+            for lane, sock in port.socks.items():
+                self._count(port, lane, sock)
+        return {p.iface: {lane: (p.received[lane], p.dropped[lane]) for lane in LANES}
+                for p in self.ports.values()}
 
-    def drops_since_last(self) -> dict[str, int]:
-        """``{iface: frames dropped by the kernel}`` since the previous call, if any."""
-        self.stats()
-        news = {}
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """``{iface: (received, dropped)}`` since open, every lane together."""
+        return {iface: (sum(r for r, _d in lanes.values()), sum(d for _r, d in lanes.values()))
+                for iface, lanes in self.lane_stats().items()}
+
+    def drops_since_last(self) -> dict[str, dict[str, int]]:
+        """``{iface: {lane: frames dropped by the kernel}}`` since the previous call, for
+        the lanes that dropped any."""
+        self.lane_stats()
+        news: dict[str, dict[str, int]] = {}
         for port in self.ports.values():
-            if port.dropped > port.reported:
-                news[port.iface] = port.dropped - port.reported
-                port.reported = port.dropped
+            for lane in LANES:
+                if port.dropped[lane] > port.reported[lane]:
+                    news.setdefault(port.iface, {})[lane] = (
+                        port.dropped[lane] - port.reported[lane])
+                    port.reported[lane] = port.dropped[lane]
         return news
 
     def close(self) -> None:
@@ -288,6 +349,11 @@ class LiveCapture:
         self._wake_r = self._wake_w = -1
         self._poll = select.poll()
         self._next_retry = 0.0
+
+
+def _any(port: _Port) -> socket.socket:
+    """One of the port's sockets, to ask the kernel about its interface."""
+    return next(iter(port.socks.values()))
 
 
 def _pending_error(sock: socket.socket) -> int:

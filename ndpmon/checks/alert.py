@@ -2,7 +2,9 @@
 
 An alert is immutable and carries the same fields NDPMon's ``alert_raise`` had (COMPATIBILITY.md
 §2.1): priority, probe, reason, message, the packet's MAC, a second MAC, the IPv6 source,
-plus the decoded fields that explain it (``extra``) and the time, given by the caller.
+plus the decoded fields that explain it (``extra``) and the time, given by the caller: the
+capture time of the frame that raised it. An alert raised well after that (a live run
+working through a backlog) also carries the time it was raised (``raised``, else None).
 """
 
 from __future__ import annotations
@@ -48,15 +50,15 @@ class Alert(NamedTuple):
     mac2: bytes | None = None
     ipv6: bytes | None = None
     extra: Mapping[str, Any] = _NO_EXTRA
+    raised: float | None = None
 
     def __str__(self) -> str:
         return self.message
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``--json-alerts``: one per alert."""
-        when = _dt.datetime.fromtimestamp(self.time, _dt.timezone.utc)
-        return {
-            "time": when.isoformat().replace("+00:00", "Z"),
+        out: dict[str, Any] = {
+            "time": _iso(self.time),
             "probe": self.probe,
             "priority": self.priority.label,
             "reason": self.reason,
@@ -66,6 +68,15 @@ class Alert(NamedTuple):
             "ipv6": ip_short(self.ipv6) if self.ipv6 else None,
             "fields": {key: _jsonable(value) for key, value in self.extra.items()},
         }
+        if self.raised is not None:
+            out["raised"] = _iso(self.raised)
+        return out
+
+
+def _iso(when: float) -> str:
+    """``when`` as ISO 8601 UTC with a Z, as JSON output writes times."""
+    stamp = _dt.datetime.fromtimestamp(when, _dt.timezone.utc)
+    return stamp.isoformat().replace("+00:00", "Z")
 
 
 def _jsonable(value: Any) -> Any:

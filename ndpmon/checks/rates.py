@@ -32,13 +32,17 @@ from ndpmon.state.rates import MAX_SOURCES
 
 __all__ = ["watch_rates"]
 
+#: Live capture reads its lanes out of each other's order, so a frame older than the
+#: current window counts in it; only a clock set back by more than this starts a new one.
+CLOCK_SET_BACK = 3600.0
+
 
 @check("watch_rates", reasons=(reasons.ND_FLOOD,))
 def watch_rates(msg: NdMessage, ctx: Context) -> int:
     """RFC 6583 §4, RFC 4861 §10: a message rate no LAN needs is an attack."""
     rates, now, kind = ctx.state.rates, ctx.now, msg.type
-    if not rates.start <= now < rates.end:
-        rates.open(now)
+    if now >= rates.end or now < rates.start - CLOCK_SET_BACK:
+        rates.open(now)  # a frame read out of order (another capture lane) counts here
     counts = rates.counts  # counted here, not in a method: every ND message comes here
     count = counts[kind] = counts.get(kind, 0) + 1
     if count <= rates.half[kind] or rates.over_half(kind, msg.eth_src, count) is None:

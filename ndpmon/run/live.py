@@ -28,14 +28,17 @@ from ndpmon.errors import NdpmonError
 from ndpmon.config.model import Config
 from ndpmon.engine.plugin import overrides
 
-__all__ = ["Monitor", "Flags", "SAVE_EVERY", "DROPS_EVERY"]
+__all__ = ["Monitor", "Flags", "SAVE_EVERY", "DROPS_EVERY", "TICK_EVERY"]
 
 log = logging.getLogger("ndpmon")
 
 #: The neighbour cache is written at most this often while frames arrive (NDPMon: 60 s).
 SAVE_EVERY = 60.0
-#: The kernel's drop counters are read this often.
-DROPS_EVERY = 10.0
+#: The kernel's drop counters are read this often: the first drop is reported within
+#: a second, later ones at most once per ``<limits rate_window>`` per interface.
+DROPS_EVERY = 0.5
+#: The plugins' ``tick`` runs this often.
+TICK_EVERY = 10.0
 CACHE_NOT_SAVED = f"the neighbour cache is not saved until it works again (tried every " \
                   f"{SAVE_EVERY:g} s)"
 
@@ -87,24 +90,31 @@ class Monitor:
         self.drops: dict[str, int] = {}
         self.alerts = {p: 0 for p in Priority}
         self.cache_outage = Outage("neighbour cache", clock, loss=CACHE_NOT_SAVED)
+        self.busy = 0.0  # seconds spent handling frames (the exit summary's frames/s)
+        self._unreported: dict[str, dict[str, int]] = {}  # iface -> lane -> drops
+        self._next_drop_alert: dict[str, float] = {}
+        pipeline.wallclock = wallclock  # alerts raised late carry the time they were
 
     def run(self) -> str:
         """Capture until a stop signal or the end of learning; say why it ended."""
         engine = self.pipeline.engine
-        next_save = next_drops = self.clock()
+        next_save = next_drops = next_tick = self.clock()
         saved_frames = engine.frames
         while not self.flags.stop:
             now = self.clock()
             if self.learn_until is not None and now >= self.learn_until:
+                self._check_drops(now, final=True)
                 return "learning time is over"
-            for iface, batch in self.capture.read(1.0):
-                self._count(self.pipeline.feed(iface, batch))
+            self._handle(self.capture.read(1.0))
             if self.flags.reload:
                 self.flags.reload = False
                 self._reload()
+            now = self.clock()
             if now >= next_drops:
                 next_drops = now + DROPS_EVERY
-                self._check_drops()
+                self._check_drops(now)
+            if now >= next_tick:
+                next_tick = now + TICK_EVERY
                 self._tick_plugins()
             if self.flags.save or (now >= next_save and engine.frames != saved_frames):
                 asked, self.flags.save = self.flags.save, False
@@ -113,6 +123,7 @@ class Monitor:
                 if asked:
                     self._status(not self.cache_outage.down)
         self._drain()
+        self._check_drops(self.clock(), final=True)
         return f"stopped by {self.flags.why}"
 
     def _drain(self, rounds: int = 64) -> None:
@@ -122,8 +133,16 @@ class Monitor:
             batches = self.capture.read(0)
             if not batches:
                 return
-            for iface, batch in batches:
-                self._count(self.pipeline.feed(iface, batch))
+            self._handle(batches)
+
+    def _handle(self, batches) -> None:
+        """Run one read's batches (router lanes first) through the pipeline, timed."""
+        if not batches:
+            return
+        started = time.perf_counter()
+        for iface, batch in batches:
+            self._count(self.pipeline.feed(iface, batch))
+        self.busy += time.perf_counter() - started
 
     def _count(self, alerts: list[Alert]) -> None:
         for alert in alerts:
@@ -182,18 +201,36 @@ class Monitor:
                 self._count(self.pipeline.raise_alerts(list(alerts)))
                 self._count(self.pipeline.flush())
 
-    def _check_drops(self) -> None:
-        """Frames the kernel dropped (the socket buffer was full) raise an alert."""
-        for iface, dropped in self.capture.drops_since_last().items():
-            if dropped <= 0:
-                continue
-            total = self.drops[iface] = self.drops.get(iface, 0) + dropped
-            message = (f"capture drops on {iface}: the kernel dropped {dropped} frames "
-                       f"({total} since start)")
-            log.warning("%s", message)
-            alert = Alert(self.wallclock(), iface, Priority.HIGH, reasons.CAPTURE_DROPS, message)
-            self._count(self.pipeline.raise_alerts([alert]))
-            self._count(self.pipeline.flush())
+    def _check_drops(self, now: float, final: bool = False) -> None:
+        """Frames the kernel dropped (a lane's buffer was full) raise a ``capture drops``
+        alert: the first at once, then at most one per interface and rate window, with
+        the drops since the previous alert, per lane; at the end (``final``) the drops
+        not yet reported."""
+        for iface, lanes in self.capture.drops_since_last().items():
+            pending = self._unreported.setdefault(iface, {})
+            for lane, dropped in lanes.items():
+                if dropped > 0:
+                    pending[lane] = pending.get(lane, 0) + dropped
+        window = self.pipeline.engine.config.settings.limits.rate_window or DROPS_EVERY
+        for iface, pending in self._unreported.items():
+            if pending and (final or now >= self._next_drop_alert.get(iface, now)):
+                self._next_drop_alert[iface] = now + window
+                self._unreported[iface] = {}
+                self._raise_drops(iface, pending)
+
+    def _raise_drops(self, iface: str, lanes: dict[str, int]) -> None:
+        """One ``capture drops`` alert for ``iface``, delivered now (the actions are
+        flushed: no frame may come to flush them)."""
+        dropped = sum(lanes.values())
+        total = self.drops[iface] = self.drops.get(iface, 0) + dropped
+        by_lane = ", ".join(f"{lane} {n}" for lane, n in sorted(lanes.items()))
+        message = (f"capture drops on {iface}: the kernel dropped {dropped} frames "
+                   f"({total} since start; by lane: {by_lane})")
+        log.warning("%s", message)
+        alert = Alert(self.wallclock(), iface, Priority.HIGH, reasons.CAPTURE_DROPS, message,
+                      extra={"dropped": dropped, "since_start": total, "lanes": dict(lanes)})
+        self._count(self.pipeline.raise_alerts([alert]))
+        self._count(self.pipeline.flush())
 
 
 def default_learn_until(seconds: float | None, clock: Callable[[], float]) -> float | None:

@@ -21,9 +21,13 @@ from ndpmon.engine.engine import Engine
 from ndpmon.engine.plugin import Plugin, PluginError, overrides
 from ndpmon.run.plugins import PluginGuard, plugin_names
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "LATE"]
 
 log = logging.getLogger("ndpmon")
+
+#: An alert raised more than this many seconds after its frame was captured (a backlog
+#: in a live run) carries the time it was raised (``Alert.raised``) besides its own.
+LATE = 1.0
 
 
 def _no_new_thread(plugin: Plugin, before: set[threading.Thread]) -> None:
@@ -32,6 +36,11 @@ def _no_new_thread(plugin: Plugin, before: set[threading.Thread]) -> None:
         raise PluginError(plugin.name, f"start() left thread {', '.join(new)} running, so "
                           "--user cannot drop root; a plugin starts its threads in "
                           "started() (plugins/README.md)")
+
+
+def _stamp_late(alerts: list[Alert], when: float) -> list[Alert]:
+    """The alerts, those raised more than LATE s after their time stamped ``when``."""
+    return [a._replace(raised=when) if when - a.time > LATE else a for a in alerts]
 
 
 class Pipeline:
@@ -51,6 +60,8 @@ class Pipeline:
         self._after = [p for p in plugins if overrides(p, "after")]
         self._enrich = [p for p in plugins if overrides(p, "enrich")]
         self._act = [p for p in plugins if overrides(p, "notify")]
+        #: live runs set the wall clock: alerts raised LATE after their frame say when
+        self.wallclock: Callable[[], float] | None = None
 
     @property
     def plugin_failures(self) -> int:
@@ -81,12 +92,16 @@ class Pipeline:
     def feed(self, probe: str, frames: Iterable[tuple[float, bytes]]) -> list[Alert]:
         """Run a batch of ``(time, frame)`` seen on ``probe``; return all their alerts."""
         engine, raised = self.engine, []
-        handle, after = engine.handle, self._after
+        handle, after, wallclock = engine.handle, self._after, self.wallclock
         for now, frame in frames:
             alerts = handle(probe, now, frame)
             if after and type(engine.last) is NdMessage:
                 self._after_engine(probe, now, engine.last)
             if alerts:
+                if wallclock is not None:
+                    when = wallclock()
+                    if when - now > LATE:
+                        alerts = _stamp_late(alerts, when)
                 raised.extend(self.raise_alerts(alerts))
         if engine.notes:  # learning: caps reached, floods (no alerts while learning)
             for note in engine.notes:

@@ -95,6 +95,8 @@ class Summary:
     nd: int = 0
     alerts: dict[Priority, int] = field(default_factory=lambda: {p: 0 for p in Priority})
     seconds: float = 0.0
+    #: live: the seconds spent handling frames (a replay is busy all the time: None)
+    busy: float | None = None
 
     def count(self, engine: Engine, started: float) -> None:
         """Take the engine's frame counts and the time since ``started`` (perf_counter)."""
@@ -103,9 +105,13 @@ class Summary:
         self.nd = engine.frames - sum(engine.not_nd.values())
 
     def __str__(self) -> str:
-        rate = self.frames / self.seconds if self.seconds > 0 else 0.0
+        busy = self.seconds if self.busy is None else self.busy
+        rate = self.frames / busy if busy > 0 else 0.0
+        speed = f"{rate:,.0f} frames/s"
+        if self.busy is not None:  # a live run waits most of the time
+            speed = f"busy {self.busy:.2f} s, {speed} while busy"
         return (f"{self.source}: {self.frames} frames ({self.nd} ND messages) in "
-                f"{self.seconds:.2f} s ({rate:,.0f} frames/s): "
+                f"{self.seconds:.2f} s ({speed}): "
                 f"{self.alerts[Priority.HIGH]} high and {self.alerts[Priority.LOW]} low "
                 f"priority alerts")
 
@@ -265,16 +271,19 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
             capture.close()
             _finish(pipeline, options, write_config)
     summary.count(engine, started)
-    summary.alerts = monitor.alerts
+    summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)
     return summary
 
 
 def _log_counters(pipeline: Pipeline, capture) -> None:
     """What an admin asks after a run: were frames or alerts lost anywhere?"""
+    lanes = capture.lane_stats() if hasattr(capture, "lane_stats") else {}
     for iface, (received, dropped) in capture.stats().items():
-        log.info("%s: %d frames passed the kernel filter, %d dropped by the kernel",
-                 iface, received, dropped)
+        by_lane = ", ".join(f"{lane} {r}/{d}" for lane, (r, d) in lanes.get(iface, {}).items())
+        log.info("%s: %d frames passed the kernel filter, %d dropped by the kernel%s",
+                 iface, received, dropped, f" (received/dropped by lane: {by_lane})"
+                 if dropped else "")
     for action in pipeline.actions:
         if isinstance(action, Dispatcher):
             log.info("delivery: %s", ", ".join(
