@@ -143,6 +143,8 @@ class _Reader:
         """Bound the memory of one probe child: drop ``element`` (just ended) when it is
         never read, trim a list of addresses or old MACs to the probe's cap."""
         parent = element.getparent()
+        if parent is None:  # trimmed already (the parser reads ahead of its events)
+            return
         if self.keep and depth == 4 and parent.tag in ("addresses", "old_macs"):
             self.trim(parent)
         elif self.keep and depth == 3:
