@@ -42,10 +42,12 @@ log = logging.getLogger("ndpmon")
 
 #: The render at exit is stopped after this many seconds (systemd waits 30 in all).
 EXIT_SECONDS = 10
-#: How ``ndpmon`` is started in the child: the package this plugin was loaded with,
-#: isolated from the environment and the working directory (python -I).
+#: How ``ndpmon`` is started in the child: the package this plugin was loaded with, the
+#: monitor's environment (PYTHONPATH: where lxml is), in ``/``, never the working
+#: directory on sys.path (-P, Python 3.11 on).
 _LAUNCH = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
            "from ndpmon.commands.main import main; sys.exit(main(sys.argv[1:]))")
+_PYTHON = ("-P",) if sys.version_info >= (3, 11) else ()
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(ndpmon.__file__)))
 
 
@@ -101,7 +103,7 @@ class WebReport(Base):
     def command(self, cache: str) -> list[str]:
         """The child's command line: ``ndpmon report`` with the memory limit."""
         alerts = self.alerts or beside_cache(cache)
-        return [sys.executable, "-I", "-c", _LAUNCH, _PACKAGE_DIR, "report",
+        return [sys.executable, *_PYTHON, "-c", _LAUNCH, _PACKAGE_DIR, "report",
                 "-f", os.path.abspath(self.config.path), "-g", os.path.abspath(cache),
                 "--alerts", os.path.abspath(alerts), "--out", self.out,
                 "--memory-limit", str(self.memory_limit)]
@@ -112,7 +114,7 @@ class WebReport(Base):
         try:
             child = subprocess.Popen(self.command(cache), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+                                     cwd="/", start_new_session=True)
         except OSError as exc:
             log.error("webreport: cannot start ndpmon report: %s", exc.strerror or exc)
             return
