@@ -11,6 +11,12 @@ escape every value, and may read and write no file while they run. Epoch times a
 turned into dates here, as ``r:`` attributes on a private copy of each tree, because
 XSLT 1.0 has no date functions. Each page is replaced atomically, so a web server
 never serves half a page.
+
+alerts.xml is never rotated and only grows (issue 15: 1 GB took the monitor to 10.4 GB
+when the plugin parsed it whole): only its newest ``MAX_ALERTS`` alerts are parsed, from
+at most its last 16 MiB (ndpmon.formats.alertsxml.read_newest); the rest is counted a
+block at a time. ``--memory-limit`` caps the process's address space, as the webreport
+plugin runs it, in a child process.
 """
 
 from __future__ import annotations

@@ -212,12 +212,7 @@ def read_tree(path: str, required: bool = False) -> etree._ElementTree | None:
         return None
     if not data.strip():
         return etree.ElementTree(etree.Element("alerts"))
-    tree = xmlsafe.parse(path, data)[0]
-    root = tree.getroot()
-    if root.tag != "alerts":
-        raise ConfigError(path, root.sourceline, f"the root element is <{root.tag}>, "
-                                                 "not <alerts>")
-    return tree
+    return _checked(path, xmlsafe.parse(path, data)[0])
 
 
 def read_alerts(path: str) -> list[Alert]:
@@ -297,6 +292,7 @@ def _whole(path: str, data: bytes) -> Newest:
 
 
 def _checked(path: str, tree: etree._ElementTree) -> etree._ElementTree:
+    """``tree``, if its root is ``<alerts>``."""
     root = tree.getroot()
     if root.tag != "alerts":
         raise ConfigError(path, root.sourceline, f"the root element is <{root.tag}>, "
@@ -316,18 +312,18 @@ def _tail(path: str, file: BinaryIO, size: int, limit: int, budget: int) -> Newe
     end = _closing_tag(path, file, size)
     start, window = _window(file, end, limit, budget)
     before, high, lines = _count_blocks(file, start)
-    data = b"<alerts>\n" + window + b"</alerts>\n"
     try:
-        tree = xmlsafe.parse(path, data)[0]
-    except ConfigError as exc:  # the lines in the file, not in the window
-        def shift(number: int) -> int:
-            return number + lines - 1
-
-        message = re.sub(r"\bline (\d+)", lambda m: f"line {shift(int(m[1]))}",
-                         exc.message)
-        raise ConfigError(path, exc.line and shift(exc.line), message) from None
+        tree = xmlsafe.parse(path, b"<alerts>\n" + window + b"</alerts>\n")[0]
+    except ConfigError as exc:
+        raise _shifted(exc, lines - 1) from None
     total, shown_high = counts(tree.getroot())
     return Newest(tree, before + total, high + shown_high)
+
+
+def _shifted(exc: ConfigError, lines: int) -> ConfigError:
+    """The error of a parsed window with the file's line numbers (``lines`` before)."""
+    message = re.sub(r"\bline (\d+)", lambda m: f"line {int(m[1]) + lines}", exc.message)
+    return ConfigError(exc.path, exc.line and exc.line + lines, message)
 
 
 def _check_root(path: str, file: BinaryIO) -> None:
