@@ -84,7 +84,7 @@ class Monitor:
         self.clock, self.wallclock = clock, wallclock
         self.flags = Flags(wake=capture.wake)
         self.drops: dict[str, int] = {}
-        self._next_full_gc = clock()
+        self._next_full_gc = clock() + FULL_GC_EVERY
         self.alerts = {p: 0 for p in Priority}
 
     def run(self) -> str:
