@@ -7,11 +7,11 @@ a MAC change leave them) and measures, each phase in a fresh interpreter:
 
   save:  the live loop (ndpmon.run.live.Monitor) with a fake capture that hands it 20 NAs
          of known neighbours every millisecond, asked to save the cache twice (SIGUSR1's
-         flag; the first save of a run is followed by a full garbage collection), as
-         ``ndpmon`` does it; for each it prints the time until the file is replaced, the
-         longest gap between two reads of the capture (the time the loop was blocked) and
-         the frames handled while the save ran; then the peak RSS the saves added (VmHWM,
-         reset before); then the save at exit (synchronous), its time and peak RSS;
+         flag), wired as ``ndpmon`` does it; for each save it prints the time until the
+         file is replaced, the longest gap between two reads of the capture (the time
+         the loop was blocked) and the frames handled while the save ran; then the peak
+         RSS the saves added (VmHWM, reset before); then the save at exit (synchronous),
+         its time and peak RSS;
   load:  ``load_cache`` of that file into an empty engine (a restart): time, peak RSS
          and the RSS left afterwards.
 
