@@ -22,7 +22,7 @@ capped at ``memory_limit`` MiB and it is killed after ``time_limit`` seconds; ei
 way, or on any error, one line is logged and the old pages stay (each page is replaced
 atomically). A background thread waits for the child, so the capture loop never does;
 a save while a render is still running asks for one more render afterwards instead of
-starting a second one. The save at exit renders at once and waits for it, at most
+starting a second one. The save at exit renders at once and waits for it; live, at most
 ``EXIT_SECONDS``, so that ndpmon stops well within systemd's ``TimeoutStopSec=30``.
 """
 
@@ -80,9 +80,10 @@ class WebReport(Base):
     def cache_saved(self, path: str) -> None:
         """Render in the background; at most one render runs, one more may wait.
         The save at exit comes after ``stop``: that render runs at once, in this thread,
-        for at most EXIT_SECONDS."""
+        live for at most EXIT_SECONDS (a replay has no stop timeout: time_limit)."""
         if self._stopped:
-            self.render(path, min(self.time_limit, EXIT_SECONDS))
+            live = getattr(self.engine, "live", False)
+            self.render(path, min(self.time_limit, EXIT_SECONDS) if live else None)
             return
         with self._lock:
             self._wanted = path
@@ -98,7 +99,7 @@ class WebReport(Base):
                 if path is None or self._stopped:
                     self._worker = None
                     return
-            self.render(path)
+            self.render(path, background=True)
 
     def command(self, cache: str) -> list[str]:
         """The child's command line: ``ndpmon report`` with the memory limit."""
@@ -108,9 +109,11 @@ class WebReport(Base):
                 "--alerts", os.path.abspath(alerts), "--out", self.out,
                 "--memory-limit", str(self.memory_limit)]
 
-    def render(self, cache: str, seconds: float | None = None) -> None:
+    def render(self, cache: str, seconds: float | None = None,
+               background: bool = False) -> None:
         """Run ``ndpmon report`` for ``cache`` as a child and wait for it, at most
-        ``seconds`` (default: time_limit); log how it went in one line."""
+        ``seconds`` (default: time_limit); log how it went in one line. A render in
+        the background is killed by ``stop``."""
         try:
             child = subprocess.Popen(self.command(cache), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -120,7 +123,7 @@ class WebReport(Base):
             return
         with self._lock:
             self._child = child
-            if self._stopped and seconds is None:  # stop() came first: the exit renders
+            if self._stopped and background:  # stop() came first: the exit renders
                 child.kill()
         try:
             self._wait(child, self.time_limit if seconds is None else seconds)
@@ -134,8 +137,8 @@ class WebReport(Base):
         except subprocess.TimeoutExpired:
             child.kill()
             child.communicate()
-            log.error("webreport: %s: not written: the report took more than %g s "
-                      "(time_limit); stopped", self.out, seconds)
+            log.error("webreport: %s: not written: the report took more than %g s; "
+                      "stopped", self.out, seconds)
             return
         lines = err.decode("utf-8", "replace").strip().splitlines()
         last = lines[-1].removeprefix("ndpmon: ") if lines else ""

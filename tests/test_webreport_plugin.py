@@ -136,17 +136,30 @@ def gone(pidfile: Path) -> bool:
     return not Path(f"/proc/{pidfile.read_text()}").exists()
 
 
-def test_the_render_at_exit_is_stopped_after_its_time_limit(tmp_path, caplog):
-    """The render at exit waits at most ``time_limit`` (and never more than
-    EXIT_SECONDS): a hanging child is killed, one line is logged."""
-    plugin, cache = web_plugin(tmp_path, '<param name="time_limit" value="1"/>')
+def test_the_render_at_exit_is_stopped_after_its_time_limit(tmp_path, caplog, monkeypatch):
+    """Live, the render at exit waits at most EXIT_SECONDS (10 s, well within systemd's
+    TimeoutStopSec=30; 1 s here), whatever ``time_limit`` says: a hanging child is
+    killed, one line is logged."""
+    plugin, cache = web_plugin(tmp_path)
+    module = sys.modules[type(plugin).__module__]
+    assert module.EXIT_SECONDS <= 10 and plugin.time_limit > module.EXIT_SECONDS
+    monkeypatch.setattr(module, "EXIT_SECONDS", 1)
+    plugin.engine.live = True
     pidfile = slow_child(plugin, tmp_path)
     plugin.stop()
     plugin.cache_saved(cache)  # the save at exit
     assert gone(pidfile)
-    assert f"webreport: {tmp_path / 'web'}: not written: the report took more than 1 s " \
-           "(time_limit); stopped" in caplog.text
-    assert sys.modules[type(plugin).__module__].EXIT_SECONDS <= 10
+    assert f"webreport: {tmp_path / 'web'}: not written: the report took more than 1 s; " \
+           "stopped" in caplog.text
+
+
+def test_a_render_is_stopped_after_time_limit(tmp_path, caplog):
+    """Any render (here one in a replay's exit) is killed after ``time_limit`` seconds."""
+    plugin, cache = web_plugin(tmp_path, '<param name="time_limit" value="1"/>')
+    pidfile = slow_child(plugin, tmp_path)
+    plugin.render(cache)
+    assert gone(pidfile)
+    assert "the report took more than 1 s; stopped" in caplog.text
 
 
 def test_stop_kills_a_running_render(tmp_path):
