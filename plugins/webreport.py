@@ -104,10 +104,14 @@ class WebReport(Base):
     def command(self, cache: str) -> list[str]:
         """The child's command line: ``ndpmon report`` with the memory limit."""
         alerts = self.alerts or beside_cache(cache)
-        return [sys.executable, *_PYTHON, "-c", _LAUNCH, _PACKAGE_DIR, "report",
+        argv = [sys.executable, *_PYTHON, "-c", _LAUNCH, _PACKAGE_DIR, "report",
                 "-f", os.path.abspath(self.config.path), "-g", os.path.abspath(cache),
                 "--alerts", os.path.abspath(alerts), "--out", self.out,
                 "--memory-limit", str(self.memory_limit)]
+        store = self.config.settings.store
+        if store is not None and any(p.type == "remote" for p in self.config.probes):
+            argv += ["--store", store.url]  # the central view (ndpmon --store included)
+        return argv
 
     def render(self, cache: str, seconds: float | None = None,
                background: bool = False) -> None:
