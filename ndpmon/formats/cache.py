@@ -6,38 +6,38 @@ read the other's file.  The original crashed on a missing or empty file, on a
 in place; here those cases load sensibly, every real problem is a one-line
 ConfigError with file and line, and saving is atomic (temporary file, fsync,
 rename), so a crash leaves either the old cache or the new one.
+
+A flood fills the cache to its caps (by default 100,000 neighbours of 16 addresses: a
+file of about 320 MB, issue 15), so neither direction holds the whole file: this module
+loads it a block at a time and stops at the caps; ndpmon.formats.cachewrite saves it
+from a snapshot, a chunk at a time (its names are re-exported here).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Set
-from typing import TypeVar
+import logging
+from collections.abc import Callable, Iterator, Set
+from typing import BinaryIO, TypeVar
 
 from lxml import etree
 
 from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
-from ndpmon.files.atomic import write_atomic
-from ndpmon.files.text import xml_escape
 from ndpmon.errors import ConfigError
-from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
+from ndpmon.codec.addr import UNSPECIFIED
+from ndpmon.formats.cachewrite import (HEADER, SaveCancelled, Snapshot, _render,  # noqa: F401
+                                       save_cache, snapshot, write_snapshot)
 from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 
-__all__ = ["load_cache", "save_cache"]
+__all__ = ["load_cache", "save_cache", "snapshot", "write_snapshot", "Snapshot",
+           "SaveCancelled"]
 
-HEADER = (
-    '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
-    '<?xml-stylesheet type="text/xsl" href="neighbor.xsl"?>\n'
-    '<!DOCTYPE neighbors SYSTEM "neighbor_list.dtd">\n'
-)
-_ZERO_MAC = bytes(6)
-_LAST = ' last="true"'
 _NEIGHBOR_CHILDREN = frozenset(
     ["mac", "first_mac_seen", "lla", "lastseen", "addresses", "old_macs"]
 )
 Element = etree._Element
 T = TypeVar("T")
+log = logging.getLogger("ndpmon")
 
 
 # -- loading ------------------------------------------------------------------
@@ -51,64 +51,172 @@ def load_cache(
     A missing or empty file is an empty cache (the file is created at save).
     Entries of probes named in ``remote`` are skipped; any other probe name
     must be a key of ``caches``.  Raises ConfigError on the first problem.
+
+    The file is parsed a block at a time (ndpmon.files.reader.iterparse) and each
+    neighbour is dropped from the tree once it is in its cache, so a restart's memory
+    is that of the caches, whatever the file holds: past a probe's caps
+    (``<limits>``) neighbours and addresses are left out, counted as evicted, and
+    logged in one line.
     """
     try:
-        data = xmlsafe.read(path, xmlsafe.MAX_CACHE_BYTES)
+        file = xmlsafe.open_regular(path, xmlsafe.MAX_CACHE_BYTES)
     except FileNotFoundError:
         return
-    if not data.strip():
-        return
-    _Reader(path).load(_parse(path, data), caches, remote)
+    with file:
+        if _blank(file):
+            return
+        reader = _Reader(path, caches, remote)
+        reader.load(xmlsafe.iterparse(path, file))
+    reader.log_left_out()
 
 
-def _parse(path: str, data: bytes) -> Element:
-    """The root element; lxml never reads a DTD, an entity or a URL."""
-    return xmlsafe.parse(path, data)[0].getroot()
-
-
-def _elements(parent: Element) -> Iterator[Element]:
-    """The child elements of ``parent``, skipping comments and PIs."""
-    return (child for child in parent if isinstance(child.tag, str))
+def _blank(file: BinaryIO) -> bool:
+    """An empty (or blank) file: no document at all. Rewinds the file."""
+    while True:
+        block = file.read(65536)
+        if block.strip() or not block:
+            file.seek(0)
+            return not block
 
 
 class _Reader:
-    """Turns the tree into Neighbor objects; every error names file, line, element."""
+    """Turns the parser's events into Neighbor objects; every error names file, line,
+    element. What it has used is removed from the tree (depth: 0 ``<neighbors>``,
+    1 ``<probe>``, 2 ``<neighbor>``, 3 its children, 4 their ``<address>``/``<mac>``)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: str, caches: dict[str, NeighborCache], remote: Set[str]) -> None:
+        self.path, self.caches, self.remote = path, caches, remote
+        self.cache: NeighborCache | None = None  # of the current probe; None: skipped
+        self.name = ""  # of the current probe
+        self.keep = False  # the current neighbour is read (not skipped, not over the cap)
+        self.bound = 0  # elements in a probe's child before ``prune`` is called
+        self.previous: bytes | None = None  # ``last="true"`` of an old MAC left out
+        self.left_out: dict[str, list[int]] = {}  # probe -> [neighbours, addresses]
+        self.times: dict[int, int] = {}  # each time read, once
 
     def error(self, element: Element, what: str) -> ConfigError:
         return ConfigError(self.path, element.sourceline, what)
 
-    def load(
-        self, root: Element, caches: dict[str, NeighborCache], remote: Set[str]
-    ) -> None:
-        if root.tag != "neighbors":
-            hint = " (the NDPMon 1.4 format)" if root.tag == "neighbor_list" else ""
-            message = f"the root element is <{root.tag}>, not <neighbors>{hint}"
-            raise self.error(root, message)
-        for node in root.iter(etree.Entity):  # never expanded: refuse, don't misread
+    def load(self, events: Iterator[tuple[str, Element]]) -> None:
+        """Go through the events; below a probe's child (depth 3 and more) only count
+        them, until a child holds more than a valid one can: then ``prune``."""
+        depth = inner = -1
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                if depth <= 2:
+                    self.start(depth, element)
+                    inner = 0
+            elif depth <= 2:
+                self.end(depth, element)
+                depth -= 1
+            else:
+                inner += 1
+                if inner > self.bound:
+                    self.prune(depth, element)
+                depth -= 1
+
+    def start(self, depth: int, element: Element) -> None:
+        if depth == 0 and element.tag != "neighbors":
+            hint = " (the NDPMon 1.4 format)" if element.tag == "neighbor_list" else ""
+            message = f"the root element is <{element.tag}>, not <neighbors>{hint}"
+            raise self.error(element, message)
+        if depth == 1:
+            self.cache = self.probe_cache(element)
+        elif depth == 2:
+            self.previous = None
+            self.keep = element.tag == "neighbor" and self.cache is not None \
+                and not self.full(element)
+            # a neighbour has 6 children and at most max_addresses of each list
+            self.bound = 2 * self.cache.max_addresses + 8 if self.keep else 64
+
+    def end(self, depth: int, element: Element) -> None:
+        if depth <= 1:
+            self.refuse_entities(element)  # the rest was checked and removed already
+        else:
+            self.probe_child(element)
+
+    def prune(self, depth: int, element: Element) -> None:
+        """Bound the memory of one probe child: drop ``element`` (just ended) when it is
+        never read, trim a list of addresses or old MACs to the probe's cap."""
+        parent = element.getparent()
+        if parent is None:  # trimmed already (the parser reads ahead of its events)
+            return
+        if self.keep and depth == 4 and parent.tag in ("addresses", "old_macs"):
+            self.trim(parent)
+        elif self.keep and depth == 3:
+            self.children(parent)  # an unknown or repeated child: the error, now
+        else:
+            _remove(element)  # skipped, or no place in the format
+
+    def probe_cache(self, probe: Element) -> NeighborCache | None:
+        """The cache the neighbours of ``probe`` go to; None for a remote probe."""
+        if probe.tag != "probe":
+            raise self.error(probe, f"<neighbors>: unexpected <{probe.tag}>")
+        name = probe.get("name")
+        if name is None:
+            raise self.error(probe, "<probe name>: missing value")
+        if name in self.remote:
+            return None
+        if name not in self.caches:
+            message = f"<probe name={_quoted(name)}>: no such probe in the config"
+            raise self.error(probe, message)
+        self.name = name
+        return self.caches[name]
+
+    def full(self, element: Element) -> bool:
+        """The probe's cache is at its cap: the neighbour is left out (and counted)."""
+        assert self.cache is not None
+        if len(self.cache) < self.cache.max_neighbors:
+            return False
+        self.cache.evictions.neighbors += 1
+        self.left_out.setdefault(self.name, [0, 0])[0] += 1
+        return True
+
+    def probe_child(self, child: Element) -> None:
+        if child.tag == "neighbor":
+            if self.keep:
+                self.refuse_entities(child)
+                assert self.cache is not None
+                self.cache.insert(self.neighbor(child))
+        elif child.tag != "address" and self.cache is not None:  # address: the interface's
+            raise self.error(child, f"<probe>: unexpected <{child.tag}>")
+        _remove(child)
+
+    def refuse_entities(self, element: Element) -> None:
+        for node in element.iter(etree.Entity):  # never expanded: refuse, don't misread
             message = f"entity reference {convert.quote(node.text)} is not allowed"
             raise self.error(node, message)
-        for probe in _elements(root):
-            if probe.tag != "probe":
-                raise self.error(probe, f"<neighbors>: unexpected <{probe.tag}>")
-            name = probe.get("name")
-            if name is None:
-                raise self.error(probe, "<probe name>: missing value")
-            if name in remote:
-                continue
-            if name not in caches:
-                message = f"<probe name={_quoted(name)}>: no such probe in the config"
-                raise self.error(probe, message)
-            self.probe(probe, caches[name])
 
-    def probe(self, probe: Element, cache: NeighborCache) -> None:
-        for child in _elements(probe):
-            if child.tag == "neighbor":
-                cache.insert(self.neighbor(child))
-            elif child.tag != "address":  # the interface's own addresses
-                raise self.error(child, f"<probe>: unexpected <{child.tag}>")
+    def trim(self, parent: Element) -> None:
+        """Past the probe's ``max_addresses``, the first (oldest) addresses, or old MACs,
+        of a list are checked and dropped, as NeighborCache would evict them."""
+        assert self.cache is not None
+        tag = "address" if parent.tag == "addresses" else "mac"
+        while len(parent) > self.cache.max_addresses:
+            first = parent[0]
+            self.refuse_entities(first)
+            if first.tag != tag:
+                raise self.error(first, f"<{parent.tag}>: unexpected <{first.tag}>")
+            if tag == "address":
+                self.value(first, convert.ipv6)
+                self.attr(first, "lastseen", 0)
+                self.attr(first, "firstseen", 0)
+                self.cache.evictions.addresses += 1
+                self.left_out.setdefault(self.name, [0, 0])[1] += 1
+            elif first.get("last") == "true":
+                self.previous = self.value(first, convert.mac)
+            else:
+                self.value(first, convert.mac)
+            parent.remove(first)
+
+    def log_left_out(self) -> None:
+        for name, (neighbors, addresses) in self.left_out.items():
+            cache = self.caches[name]
+            log.warning("%s: probe %s: %d neighbours and %d addresses over the caps "
+                        "(<limits max_neighbors=\"%d\" max_addresses=\"%d\">) were left "
+                        "out", self.path, name, neighbors, addresses, cache.max_neighbors,
+                        cache.max_addresses)
 
     def children(self, element: Element) -> dict[str, Element]:
         """The children of a ``<neighbor>`` by tag; unknown or repeated ones are errors."""
@@ -152,6 +260,7 @@ class _Reader:
             nb.addresses[addr] = Address(addr, firstseen, lastseen)
 
     def old_macs(self, element: Element, nb: Neighbor) -> None:
+        nb.previous_mac = self.previous
         for child in self.only(element, "mac"):
             mac = self.value(child, convert.mac)
             if mac not in nb.old_macs:
@@ -173,13 +282,30 @@ class _Reader:
             raise self.error(element, f"<{element.tag}>: {exc}") from None
 
     def attr(self, element: Element, name: str, default: float) -> float:
+        """A time attribute; equal times share one object (a flood's addresses are
+        seen in the same few seconds: 90 MB less for a full cache)."""
         raw = element.get(name)
         if raw is None:
             return default
         try:
-            return _timestamp(raw)
+            value = _timestamp(raw)
         except ValueError as exc:
             raise self.error(element, f"<{element.tag} {name}>: {exc}") from None
+        if len(self.times) >= 65536:  # all different: keep the table small
+            self.times.clear()
+        return self.times.setdefault(value, value)
+
+
+def _elements(parent: Element) -> Iterator[Element]:
+    """The child elements of ``parent``, skipping entity references."""
+    return (child for child in parent if isinstance(child.tag, str))
+
+
+def _remove(element: Element) -> None:
+    """Drop a finished element (and its tail) from the tree being built."""
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
 
 
 def _quoted(text: str) -> str:
@@ -188,92 +314,10 @@ def _quoted(text: str) -> str:
 
 def _timestamp(text: str) -> int:
     """A Unix time as NDPMon writes it (``%i``, so possibly negative)."""
+    if text.isdigit() and text.isascii() and len(text) <= 19:  # the usual case, fast
+        return int(text)
     value = text.strip()
     digits = value[1:] if value.startswith("-") else value
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
         raise ValueError(f"not a number: {convert.quote(value)}")
     return int(value)
-
-
-# -- saving -------------------------------------------------------------------
-
-
-def save_cache(
-    path: str,
-    caches: Mapping[str, NeighborCache],
-    probe_macs: Mapping[str, bytes] | None = None,
-    probe_addresses: Mapping[str, list[bytes]] | None = None,
-) -> None:
-    """Write every probe of ``caches`` to ``path`` atomically, as NDPMon 2.1 did.
-
-    ``probe_macs`` and ``probe_addresses`` are each interface's MAC and IPv6
-    addresses (all-zero MAC and none when unknown, e.g. for a pcap file).
-    Raises WriteError (``path: cannot write: ...``) if the OS refuses.
-    """
-    text = _render(caches, probe_macs or {}, probe_addresses or {})
-    write_atomic(path, text.encode("iso-8859-1", "xmlcharrefreplace"))
-
-
-def _render(
-    caches: Mapping[str, NeighborCache],
-    probe_macs: Mapping[str, bytes],
-    probe_addresses: Mapping[str, list[bytes]],
-) -> str:
-    """The whole file as text, laid out as libxml2's ``xmlSaveFormatFile`` does."""
-    probes = [
-        _probe(name, cache, probe_macs.get(name), probe_addresses.get(name, ()))
-        for name, cache in caches.items()
-    ]
-    if not probes:
-        return HEADER + "<neighbors/>\n"
-    return HEADER + "<neighbors>\n" + "".join(probes) + "</neighbors>\n"
-
-
-def _probe(
-    name: str, cache: NeighborCache, mac: bytes | None, addresses: Iterable[bytes]
-) -> str:
-    start = f'  <probe name="{xml_escape(name, True)}" mac="{mac_str(mac or _ZERO_MAC)}"'
-    body = [f"    <address>{ip_short(addr)}</address>\n" for addr in addresses]
-    body.extend(_neighbor(nb) for nb in cache)
-    if not body:
-        return start + "/>\n"
-    return start + ">\n" + "".join(body) + "  </probe>\n"
-
-
-def _ctime(when: float) -> str:
-    """``ctime()`` with its newline, as an attribute value (``...&#10;``)."""
-    try:
-        return xml_escape(time.ctime(int(when)) + "\n", True)
-    except (OverflowError, ValueError, OSError):  # a time no calendar can show
-        return ""
-
-
-def _block(tag: str, lines: list[str]) -> str:
-    """``<tag>`` holding ``lines`` at neighbour-child depth, or ``<tag/>``."""
-    if not lines:
-        return f"      <{tag}/>\n"
-    return f"      <{tag}>\n" + "".join(lines) + f"      </{tag}>\n"
-
-
-def _neighbor(nb: Neighbor) -> str:
-    vendor = f' vendor="{xml_escape(nb.vendor, True)}"' if nb.vendor else ""
-    addresses = [
-        f'        <address firstseen="{int(a.firstseen)}" firstseenstr="{_ctime(a.firstseen)}"'
-        f' lastseen="{int(a.lastseen)}" lastseenstr="{_ctime(a.lastseen)}">'
-        f"{ip_short(a.addr)}</address>\n"
-        for a in nb.addresses.values()
-    ]
-    old_macs = [
-        f"        <mac{_LAST if mac == nb.previous_mac else ''}>{mac_str(mac)}</mac>\n"
-        for mac in nb.old_macs
-    ]
-    return (
-        "    <neighbor>\n"
-        f"      <mac{vendor}>{mac_str(nb.mac)}</mac>\n"
-        f"      <first_mac_seen>{mac_str(nb.first_mac_seen)}</first_mac_seen>\n"
-        f"      <lla>{ip_short(nb.lla)}</lla>\n"
-        f'      <lastseen lastseenstr="{_ctime(nb.lastseen)}">{int(nb.lastseen)}</lastseen>\n'
-        + _block("addresses", addresses)
-        + _block("old_macs", old_macs)
-        + "    </neighbor>\n"
-    )

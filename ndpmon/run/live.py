@@ -41,6 +41,8 @@ DROPS_EVERY = 0.5
 TICK_EVERY = 10.0
 CACHE_NOT_SAVED = f"the neighbour cache is not saved until it works again (tried every " \
                   f"{SAVE_EVERY:g} s)"
+#: A full garbage collection (after a cache save) at most this often.
+FULL_GC_EVERY = 3600.0
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Monitor:
         self.clock, self.wallclock = clock, wallclock
         self.flags = Flags(wake=capture.wake)
         self.drops: dict[str, int] = {}
+        self._next_full_gc = clock() + FULL_GC_EVERY
         self.alerts = {p: 0 for p in Priority}
         self.cache_outage = Outage("neighbour cache", clock, loss=CACHE_NOT_SAVED)
         self.busy = 0.0  # seconds spent handling frames (the exit summary's frames/s)
@@ -149,26 +152,40 @@ class Monitor:
             self.alerts[alert.priority] += 1
 
     def _save(self) -> None:
-        """Write the cache; a failure is an outage (logged once, then rarely; one
-        ``output failure`` alert), and monitoring goes on."""
+        """Start a save of the cache (written in the background: ndpmon.run.cachesave).
+        A save that failed (the previous background write, or this one) is an outage:
+        logged once, then rarely, one ``output failure`` alert, and monitoring goes on.
+        Then garbage is collected off the frame path (session.tune_gc): the young
+        generations each time, all of them at most every FULL_GC_EVERY seconds (a full
+        collection walks every neighbour: 0.65 s at the default caps, bench_cache.py)."""
         try:
-            self.save_cache()
+            failed = self.save_cache()
         except NdpmonError as exc:
-            if self.cache_outage.failed(exc):
-                probe = next(iter(self.pipeline.engine.probes), "")
-                alert = Alert(self.wallclock(), probe, Priority.HIGH, reasons.OUTPUT_FAILURE,
-                              self.cache_outage.message(exc))
-                self._count(self.pipeline.raise_alerts([alert]))
-                self._count(self.pipeline.flush())
+            failed = exc
+        if isinstance(failed, NdpmonError):
+            self._cache_failed(failed)
         else:
             self.cache_outage.recovered()
-        gc.collect()  # full collections are kept off the frame path (session.tune_gc)
+        now = self.clock()
+        if now >= self._next_full_gc:
+            self._next_full_gc = now + FULL_GC_EVERY
+            gc.collect()
+        else:
+            gc.collect(1)
+
+    def _cache_failed(self, exc: NdpmonError) -> None:
+        if self.cache_outage.failed(exc):
+            probe = next(iter(self.pipeline.engine.probes), "")
+            alert = Alert(self.wallclock(), probe, Priority.HIGH, reasons.OUTPUT_FAILURE,
+                          self.cache_outage.message(exc))
+            self._count(self.pipeline.raise_alerts([alert]))
+            self._count(self.pipeline.flush())
 
     def _status(self, saved: bool = True) -> None:
         """SIGUSR1: one line on what the run has done, then the plugins' counters."""
         engine = self.pipeline.engine
-        log.info("SIGUSR1: neighbour cache %s; %d frames, %d high and %d low priority "
-                 "alerts so far", "written" if saved else "NOT written",
+        log.info("SIGUSR1: writing the neighbour cache%s; %d frames, %d high and %d low "
+                 "priority alerts so far", "" if saved else " (the last save FAILED)",
                  engine.frames, self.alerts[Priority.HIGH], self.alerts[Priority.LOW])
         self.pipeline.hooks("status")
 
