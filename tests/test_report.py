@@ -401,12 +401,12 @@ def test_an_alert_larger_than_the_budget_is_counted_not_parsed(tmp_path):
      "{line}: not well-formed XML: Entity 'x' not defined"),
     (lambda s: s.replace("<alerts>", "<neighbors>").replace("</alerts>", "</neighbors>"),
      " the root element is <neighbors>, not <alerts>"),
-    (lambda s: s[:-30], " not an alerts file: does not end with </alerts>"),
+    (lambda s: s + "<more/>\n", " not an alerts file: does not end with </alerts>"),
 ])
 def test_the_end_of_a_large_file_is_read_safely(tmp_path, change, message):
     """The newest blocks of a large file are parsed as safely as a whole file: a broken
     block is ``file:line:`` with the line in the file, an entity is not expanded, a file
-    that is not an alerts file is refused."""
+    that is not an alerts file (text after ``</alerts>``) is refused."""
     from ndpmon.formats import alertsxml
 
     big_alerts_file(tmp_path / "a.xml", 20_000)
@@ -417,3 +417,16 @@ def test_the_end_of_a_large_file_is_read_safely(tmp_path, change, message):
     with pytest.raises(ConfigError) as err:
         alertsxml.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
     assert str(err.value) == f"{tmp_path / 'a.xml'}:" + message.format(line=line)
+
+
+def test_a_large_file_cut_by_a_crash_reads_as_it_will_be_repaired(tmp_path):
+    """A large alerts.xml cut inside its last alert (kill -9, a full disk) shows every
+    complete alert before the cut, as the monitor's repair at its next start keeps them."""
+    from ndpmon.formats import alertsxml
+
+    big_alerts_file(tmp_path / "a.xml", 20_000)
+    text_ = (tmp_path / "a.xml").read_text()
+    (tmp_path / "a.xml").write_text(text_[:-60])
+    newest = alertsxml.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
+    times = [int(a.findtext("time")) for a in newest.tree.getroot()]
+    assert times == list(range(19989, 19999)) and newest.total == 19_999

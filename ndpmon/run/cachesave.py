@@ -46,20 +46,24 @@ class CacheSaver:
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()
         self._failure: NdpmonError | None = None  # how the last background write ended
+        self._finished = 0  # background writes ended (written or failed)
 
-    def save_in_background(self) -> NdpmonError | None:
+    def save_in_background(self) -> None:
         """(The capture thread.) ``on_cache_save``, a snapshot, and the rest to the
-        writer thread; returns at once, with how the last background write ended (its
-        WriteError, or None): the caller reports it (ndpmon.run.live: an outage)."""
+        writer thread; returns at once. How the write ends is ``outcome()``."""
         snap = self._prepare()
         with self._lock:
-            failure = self._failure
             self._waiting = snap
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="cache-save",
                                                 daemon=True)
                 self._worker.start()
-        return failure
+
+    def outcome(self) -> tuple[int, NdpmonError | None]:
+        """(Any thread.) How many background writes have ended, and the error of the
+        last one (None: written): the capture thread reports it (ndpmon.run.live)."""
+        with self._lock:
+            return self._finished, self._failure
 
     def save(self) -> None:
         """The save at the end: a save being written is cancelled, then the hooks, the
@@ -118,10 +122,10 @@ class CacheSaver:
             return
         except NdpmonError as exc:
             with self._lock:
-                self._failure = exc  # reported by the capture thread at the next save
+                self._failure, self._finished = exc, self._finished + 1
             return
         with self._lock:
-            self._failure = None
+            self._failure, self._finished = None, self._finished + 1
         if not self._cancel.is_set():  # else the save at the end follows
             self._hook("cache_saved", self.path)
 

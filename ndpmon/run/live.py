@@ -80,12 +80,14 @@ class Monitor:
     """
 
     def __init__(self, pipeline, capture, *, save_cache: Callable[[], None],
+                 save_outcome: Callable[[], tuple[int, NdpmonError | None]] | None = None,
                  reload_config: Callable[[], Config] | None = None,
                  learn_until: float | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wallclock: Callable[[], float] = time.time) -> None:
         self.pipeline, self.capture = pipeline, capture
         self.save_cache, self.reload_config = save_cache, reload_config
+        self.save_outcome, self._saves_seen = save_outcome, 0
         self.learn_until = learn_until
         self.clock, self.wallclock = clock, wallclock
         self.flags = Flags(wake=capture.wake)
@@ -116,6 +118,7 @@ class Monitor:
             if now >= next_drops:
                 next_drops = now + DROPS_EVERY
                 self._check_drops(now)
+                self._check_saves()
             if now >= next_tick:
                 next_tick = now + TICK_EVERY
                 self._tick_plugins()
@@ -159,19 +162,31 @@ class Monitor:
         generations each time, all of them at most every FULL_GC_EVERY seconds (a full
         collection walks every neighbour: 0.65 s at the default caps, bench_cache.py)."""
         try:
-            failed = self.save_cache()
+            self.save_cache()
         except NdpmonError as exc:
-            failed = exc
-        if isinstance(failed, NdpmonError):
-            self._cache_failed(failed)
+            self._cache_failed(exc)
         else:
-            self.cache_outage.recovered()
+            if self.save_outcome is None:  # saved at once
+                self.cache_outage.recovered()
         now = self.clock()
         if now >= self._next_full_gc:
             self._next_full_gc = now + FULL_GC_EVERY
             gc.collect()
         else:
             gc.collect(1)
+
+    def _check_saves(self) -> None:
+        """How the last background save ended, once (every DROPS_EVERY)."""
+        if self.save_outcome is None:
+            return
+        finished, failure = self.save_outcome()
+        if finished == self._saves_seen:
+            return
+        self._saves_seen = finished
+        if failure is not None:
+            self._cache_failed(failure)
+        else:
+            self.cache_outage.recovered()
 
     def _cache_failed(self, exc: NdpmonError) -> None:
         if self.cache_outage.failed(exc):

@@ -250,7 +250,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     pipeline = Pipeline(engine, build_outputs(options, config))
     saver = CacheSaver(engine, options.cache, pipeline.guard)
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                      save_cache=saver.save_in_background,
+                      save_cache=saver.save_in_background, save_outcome=saver.outcome,
                       learn_until=default_learn_until(options.learn_for, time.monotonic))
     monitor.flags.install()
     log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
