@@ -1130,23 +1130,34 @@ def frag_hiding_samples() -> None:
         .add(fragment(mac(A), lla(A), 0x74, 9, 0, 58, bytes(8)))
 
 
-def flood_alert(count, kind, sources, top):
+def shared(*addrs: str) -> str:
+    """The longest prefix all ``addrs`` are in, ``addr/len`` (the address alone if one)."""
+    for length in range(128, -1, -1):
+        net = ipaddress.IPv6Network(f"{addrs[0]}/{length}", strict=False)
+        if all(ipaddress.IPv6Address(a) in net for a in addrs):
+            return str(net.network_address) if length == 128 else str(net)
+    raise AssertionError("unreachable")
+
+
+def flood_alert(count, kind, sources, top, described):
     tops = ", ".join(f"{ether(mac(n))} x{k}" for n, k in top)
     return (HIGH, "ND flood", f"ND flood: {count} {kind} in 2 s (limit 1/s); {sources} "
-            f"source{'' if sources == 1 else 's'} in its second half, top: {tops}")
+            f"source{'' if sources == 1 else 's'} in its second half, top: {tops}; {described}")
 
 
 def flood_samples() -> None:
     """The ND flood check (RFC 6583 §4) with limits of 1/s over 2 s windows."""
     Sample("flood", "a third RA and a third NS within one 2 s window alert once each, "
-           "naming the sources from half the limit on; a fourth does not; the next "
-           "window starts afresh", config="router1_rates",
-           cache=CACHE) \
+           "describing the sources from half the limit on (MACs, the prefixes their "
+           "addresses and targets share); a fourth does not; the next window starts afresh",
+           config="router1_rates", cache=CACHE) \
         .add(ra(), at=0).add(ra(), at=0) \
-        .add(ra(), flood_alert(3, "RA", 1, [(R, 2)]), at=0) \
+        .add(ra(), flood_alert(3, "RA", 1, [(R, 2)], f"from {lla(R)}"), at=0) \
         .add(ra(), at=1) \
         .add(ns(A, lla(A), lla(R)), at=1).add(ns(B, lla(B), lla(R)), at=1) \
-        .add(ns(C, lla(C), lla(R)), flood_alert(3, "NS", 2, [(B, 1), (C, 1)]),
+        .add(ns(C, lla(C), lla(R)), flood_alert(
+                3, "NS", 2, [(B, 1), (C, 1)], f"MACs: 1 vendor prefix (0:0:5e); "
+                f"from {shared(lla(B), lla(C))}; target {lla(R)}"),
              new_station(C, lla(C)), at=1) \
         .add(ra(), at=2).add(ra(), at=3)
     Sample("flood_clean", "two RAs and two NSs in each 2 s window: no flood",
