@@ -46,6 +46,8 @@ def decode(frame: bytes) -> NdMessage | NotND:
     if n < 14:
         return NotND("truncated Ethernet header")
     etype = frame[12] << 8 | frame[13]
+    if etype == ETH_IPV6:  # untagged: the common case
+        return _ipv6(frame, 14, None)
     pos, vlan = 14, None
     for _ in range(2):
         if etype not in VLAN_TAGS:
@@ -147,7 +149,13 @@ def _icmp(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> No
     """Fill the ND body and options of ``msg``; set ``malformed`` on the first fault."""
     length = end - pos
     if not partial:
-        msg.checksum_ok = _checksum_ok(msg, frame, pos, end)
+        if msg.ext:
+            msg.checksum_ok = _checksum_ok(msg, frame, pos, end)
+        else:  # _checksum_ok inline: every frame comes here
+            value = int.from_bytes(frame[pos - 32:end], "big")
+            if length & 1:
+                value <<= 8
+            msg.checksum_ok = (value + length + ICMPV6) % 0xFFFF == 0
     t = msg.type
     body = MIN_LEN[t]
     if length < body:
