@@ -125,7 +125,7 @@ def check_state(engine: Engine) -> None:
         assert len(cache) <= cache.max_neighbors, "more neighbours than max_neighbors"
         assert len(state.dad) <= MAX_DAD, "DAD table over MAX_DAD"
         members = {id(nb) for nb in cache}
-        assert members == set(cache._lru), "LRU and found order disagree"
+        assert members == set(map(id, cache._lru)), "LRU and found order disagree"
         for index in (cache.by_mac, cache.by_lla, cache.by_ip):
             stale = [k for k, nb in index.items() if id(nb) not in members]
             assert not stale, f"index keeps evicted neighbours: {stale[:3]}"

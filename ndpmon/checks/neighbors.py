@@ -47,10 +47,10 @@ def new_station(msg: NdMessage, ctx: Context) -> int:
 
 def _new(msg: NdMessage, ctx: Context, mac: bytes, src: bytes, local: bool) -> int:
     """Neither the MAC nor the address is known: a new station."""
-    cache, now = ctx.state.neighbors, ctx.now
-    nb = cache.add(mac, src if local else UNSPECIFIED, now)
-    if not local:
-        cache.add_address(nb, src, now)
+    if local:
+        ctx.state.neighbors.add(mac, src, ctx.now)
+    else:
+        ctx.state.neighbors.add(mac, UNSPECIFIED, ctx.now, src)
     ctx.alert(LOW, reasons.NEW_STATION, f"new station {mac_str(mac)} {ip_short(src)}")
     return PASS
 
