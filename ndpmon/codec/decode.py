@@ -47,6 +47,10 @@ def decode(frame: bytes) -> NdMessage | NotND:
         return NotND("truncated Ethernet header")
     etype = frame[12] << 8 | frame[13]
     if etype == ETH_IPV6:  # untagged: the common case
+        if n >= 78 and frame[20] == ICMPV6 and (frame[54] == NS or frame[54] == NA):
+            msg = _ns_na(frame, n)
+            if msg is not None:
+                return msg
         return _ipv6(frame, 14, None)
     pos, vlan = 14, None
     for _ in range(2):
@@ -88,6 +92,34 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
                     frame[pos], frame[pos + 1])
     msg.plen = plen
     _icmp(msg, frame, pos, end, frag is not None and frag[2])
+    return msg
+
+
+def _ns_na(frame: bytes, n: int) -> NdMessage | None:
+    """An untagged NS or NA without extension headers, with no option or one link-layer
+    option: what a flood is made of, decoded in one step (None: any other shape, for the
+    general path). The same fields, checks and faults as ``_ipv6`` and ``_icmp``."""
+    plen = frame[18] << 8 | frame[19]
+    if frame[14] >> 4 != 6 or 54 + plen > n or not (
+            plen == 24 or plen == 32 and frame[79] == 1 and (frame[78] == 1 or frame[78] == 2)):
+        return None
+    t = frame[54]
+    msg = NdMessage(frame[0:6], frame[6:12], None, frame[22:38], frame[38:54], frame[21], (),
+                    False, t, frame[55])
+    msg.plen = plen
+    msg.checksum_ok = (int.from_bytes(frame[22:54 + plen], "big") + plen + ICMPV6) \
+        % 0xFFFF == 0
+    msg.target = frame[62:78]
+    if t == NA:
+        msg.na_flags = frame[58]
+    if plen == 32:
+        otype, mac = frame[78], frame[80:86]
+        msg.options = (LinkLayer(otype, mac),)
+        if otype == 1:
+            msg.slla = mac
+        else:
+            msg.tlla = mac
+    msg.malformed = _validity(msg)
     return msg
 
 
