@@ -120,8 +120,8 @@ def _vm_hwm(pid: int) -> int:
 
 def test_replayed_flood_is_bounded_summarised_and_still_catches_a_rogue(tmp_path):
     """A 150k-alert flood replay stays under the RSS cap and the neighbour cap, raises ``ND flood``
-    for RA, NS and NA (each saying how many sources and what they share), and the pipe gets at most a burst plus one summary per reason, the summary
-    naming the rogue RA sent last."""
+    for RA, NS and NA (each saying how many sources and what they share), and the pipe gets
+    at most a burst plus one summary per reason, the summary naming the rogue RA sent last."""
     frames = write_flood(tmp_path / "flood.pcap")
     code, rss = run_replay(tmp_path)
     assert code == 0, (tmp_path / "stderr").read_text()
