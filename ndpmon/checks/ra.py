@@ -65,7 +65,7 @@ class OptionAlerts:
     is N (COMPATIBILITY.md §9). ``text`` has ``{}`` where the items go.
     """
 
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "state")
 
     def __init__(self, state) -> None:
         self.state = state  # the probe's state the options are checked against
