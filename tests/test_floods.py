@@ -178,4 +178,4 @@ def test_cheap_ras_from_made_up_routers_do_not_hide_the_real_rogue(tmp_path):
     held = 226 - NEW_SOURCES - 20
     assert summary.startswith(f"wrong ipv6 router: {held} more alerts held back in 600 s; "
                               "by source: "), summary
-    assert summary.count(" x1, ") == 4 and " x1 and 221 more sources (the last: " in summary
+    assert summary.count(" x1, ") == 4 and " x1 and 221 more sources (the first: " in summary
