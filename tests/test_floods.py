@@ -104,7 +104,7 @@ def run_replay(tmp_path: Path, burst: int = BURST) -> tuple[int, int]:
                                     max_neighbors=MAX_NEIGHBORS))
     argv = [sys.executable, "-m", "ndpmon", "-f", str(config), "-g",
             str(tmp_path / "neighbors.xml"), "-r", str(tmp_path / "flood.pcap"), "-q",
-            "--deliver", "--json-alerts", str(tmp_path / "alerts.jsonl")]
+            "--deliver", "--json-alerts", str(tmp_path / "alerts.jsonl"), "--json-alerts-all"]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.Popen(argv, env=env, stderr=(tmp_path / "stderr").open("w"))
     peak = 0
