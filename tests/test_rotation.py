@@ -120,6 +120,27 @@ def test_the_defaults_are_64m_and_five_files(tmp_path):
     assert (delivery.alerts_xml_size, delivery.alerts_xml_files) == (64 * 2**20, 5)
 
 
+def test_sighup_takes_new_rotation_settings(tmp_path):
+    """A reload (SIGHUP) with ``alerts_xml_size="4K" alerts_xml_files="2"`` rotates the
+    running alerts.xml at the new size from the next batch on."""
+    config = configmod.load(write_config(tmp_path, config_text()))
+    path = tmp_path / "alerts.xml"
+    options = RunOptions(cache=str(tmp_path / "cache.xml"), quiet=True, alerts_xml=str(path))
+    pipeline = Pipeline(Engine(config), build_outputs(options, config))
+    pipeline.start()
+    try:
+        pipeline.feed("lan0", flood(30, T0))
+        assert files_of(path) == [path] and path.stat().st_size > 4096
+        small = config_text().replace("</settings>", '  <delivery alerts_xml_size="4K" '
+                                      'alerts_xml_files="2"/>\n  </settings>')
+        pipeline.reload(configmod.load(write_config(tmp_path, small)))
+        pipeline.feed("lan0", flood(30, T0 + 1, seed=2))
+    finally:
+        pipeline.stop()
+    assert [f.name for f in files_of(path)] == ["alerts.xml.1", "alerts.xml"]
+    assert path.stat().st_size <= 4096
+
+
 # -- safety ---------------------------------------------------------------------------
 
 
