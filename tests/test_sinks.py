@@ -298,3 +298,32 @@ def test_each_output_writes_a_batch_with_one_system_call(tmp_path, monkeypatch, 
         pipeline.stop()
     assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == len(alerts)
     assert len(read_alerts(str(tmp_path / "alerts.xml"))) == len(alerts)
+
+
+def test_live_loop_writes_a_summary_when_its_window_ends_without_new_frames():
+    """Live (fake capture and clocks): five rogue RAs from one router at once, then
+    silence; the loop's wall-clock ``expire`` writes the summary within a second after
+    the window's 60 s, not at the next alert or at stop."""
+    from conftest import make_engine
+    from test_monitor import FakeClock, ScriptedCapture, gen, rogue_ra
+
+    from ndpmon.run.live import Monitor
+
+    clock, ref, sink = FakeClock(), [], Recording()
+    seen: dict[float, int] = {}  # clock time -> alerts the sink had then
+
+    def quiet() -> list:
+        seen[clock.now] = len(sink.alerts)
+        return []
+
+    capture = ScriptedCapture([[("lan0", [(clock.now, rogue_ra())] * 5)], *[quiet] * 70],
+                              clock, ref)
+    engine = make_engine({"routers": [gen.ROUTER1]})
+    monitor = Monitor(Pipeline(engine, [Summarised([sink], window=60, burst=1)]), capture,
+                      save_cache=lambda: None, clock=clock, wallclock=clock)
+    ref.append(monitor)
+    monitor.run()
+    # the first alert and the burst of 1 until the window ends at 1060, then the summary
+    assert {n for when, n in seen.items() if when <= 1060} == {2}
+    assert {n for when, n in seen.items() if when >= 1062} == {3}
+    assert sink.alerts[-1].message.startswith("wrong ipv6 router: 3 more alerts held back")
