@@ -90,7 +90,9 @@ def format_alert(alert: Alert) -> None:
     row = jsonlines.json_line(alert)
     assert row.isascii() and len(row.splitlines()) == 1, f"JSON line split: {row!r}"
     out = io.StringIO()
-    console.Console(out).notify(alert)
+    lines = console.Console(out)
+    lines.notify(alert)
+    lines.flush()  # the console writes a batch at its flush (issue 16)
     line = out.getvalue()
     assert line.endswith("\n") and printable(line[:-1]) == line[:-1], \
         f"console line not printable: {line!r}"

@@ -25,7 +25,9 @@ def alert(message: str = DNSSL) -> Alert:
 def test_console_line_makes_control_characters_visible():
     """A hostile DNSSL name cannot clear the admin's screen or forge lines."""
     out = io.StringIO()
-    Console(out).notify(alert())
+    console = Console(out)
+    console.notify(alert())
+    console.flush()
     assert out.getvalue() == ("2026-01-01T00:00:00Z eth0 high: wrong RA DNSSL option: "
                               "\\x1b[2Jevil\\x07.example 900\n")
 
@@ -33,7 +35,9 @@ def test_console_line_makes_control_characters_visible():
 def test_console_drops_the_trailing_newline_of_new_ip():
     """NDPMon's ``new IP`` message ends with a newline: one line all the same."""
     out = io.StringIO()
-    Console(out).notify(alert("new IP 0:0:5e:0:53:66 2001:db8:1::66\n"))
+    console = Console(out)
+    console.notify(alert("new IP 0:0:5e:0:53:66 2001:db8:1::66\n"))
+    console.stop()
     assert out.getvalue().count("\n") == 1
 
 

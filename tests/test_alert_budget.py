@@ -55,7 +55,8 @@ def test_past_new_sources_new_ones_share_the_burst_then_are_held():
 
 def test_summary_names_the_busiest_sources_with_counts():
     """At close, one summary per reason: what was held back, the busiest sources first
-    with their alert counts (a prefix alert counts for its prefix), and how many more."""
+    with their alert counts (a prefix alert counts for its prefix), how many more, and the
+    first and last alerts held back; its fields say how many were held back."""
     out: list[Alert] = []
     b = Budget(60, 1, out.append, top=2)
     rng = random.Random(3)
@@ -72,8 +73,8 @@ def test_summary_names_the_busiest_sources_with_counts():
     assert summary.message == (
         "wrong ipv6 router: 3 more alerts held back in 60 s; by source: "
         "0:66:66:66:66:66 fe80::666 x4, 2001:db8:bad0::/64 x2 and 3 more sources "
-        f"(the last: {alerts[-1].message})")
-    assert summary.mac == others[0][0]
+        f"(the first: {alerts[2].message}; the last: {alerts[-1].message})")
+    assert summary.mac == others[0][0] and summary.extra["held_back"] == 3
 
 
 def test_sources_and_labels():
@@ -136,4 +137,4 @@ def test_a_million_random_sources_cost_bounded_memory():
     dedupe.close_all()
     [summary] = out
     assert "held back in 60 s; by source: " in summary.message
-    assert " and 999995 more sources (the last: " in summary.message
+    assert " and 999995 more sources (the first: " in summary.message

@@ -324,7 +324,8 @@ def test_start_and_stop_notices_frame_the_alerts():
 # -- dedupe --------------------------------------------------------------------------------
 
 def test_repeats_are_held_back_and_summarised_when_the_window_closes():
-    """Same alert three times in 60 s: one delivery, then one summary after the window."""
+    """Same alert three times in 60 s: one delivery, then one summary after the window,
+    whose fields say how many were held back."""
     clock = FakeClock()
     high = Recording()
     d = dispatcher(Routes(high=[high]), window=60, clock=clock)
@@ -341,7 +342,8 @@ def test_repeats_are_held_back_and_summarised_when_the_window_closes():
     wait_for(lambda: len(high.alerts) == 3)
     summary = high.alerts[2]
     assert summary.message == "new IP 0:1:2:3:4:5 2001:db8::1 (repeated 2 more times in 60 s)"
-    assert summary._replace(message=msg) == alert(msg)
+    assert summary._replace(message=msg, extra={}) == alert(msg)
+    assert summary.extra == {"repeated": 2}
     d.notify(alert(msg))  # a new window
     d.stop()
     assert high.messages()[3] == msg
@@ -371,8 +373,8 @@ def test_a_flood_of_one_kind_is_summarised_with_its_count():
     head, _, tail = summary.message.partition("; by source: ")
     assert head == f"new station: {10_000 - sent} more alerts held back in 60 s"
     assert tail.count(" x1, ") == 4  # the table keeps the latest sources (LRU)
-    assert tail.endswith(" x1 and 9995 more sources (the last: new station 0:18:0:0:27:f "
-                         "fe80::270f)")
+    assert tail.endswith(" x1 and 9995 more sources (the first: new station 0:18:0:0:0:67 "
+                         "fe80::67; the last: new station 0:18:0:0:27:f fe80::270f)")
     d.notify(alert("new station 0:18:0:0:0:0 fe80::", Priority.LOW, "new station"))
     d.stop()
     assert len(low.alerts) == sent + 3  # a new window sends again
@@ -388,7 +390,8 @@ def test_open_kind_windows_are_summarised_at_stop():
     d.stop()
     assert high.messages() == ["wrong ipv6 router 0", "wrong ipv6 router 1",
                                "wrong ipv6 router: 3 more alerts held back in 60 s; by source: "
-                               "0:66:66:66:66:66 fe80::666 x5 (the last: wrong ipv6 router 4)"]
+                               "0:66:66:66:66:66 fe80::666 x5 (the first: wrong ipv6 router 2; "
+                               "the last: wrong ipv6 router 4)"]
 
 
 def test_window_counts_from_the_first_alert_not_the_last():

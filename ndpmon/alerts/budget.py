@@ -13,7 +13,8 @@ seconds later (on the clock the caller passes in); in it:
 - every other alert (a source's next ones, or a source after the first ``new_sources``)
   takes one of the reason's ``burst`` alerts, shared;
 - the rest is held back, counted per source; when the window closes, one summary names
-  the sources with the most alerts, each with its count, and how many more there were.
+  the sources with the most alerts, each with its count, how many more there were, and
+  the first and last alerts held back (``(the first: ...; the last: ...)``).
 
 Memory: the sources of all windows sit in one table of at most ``MAX_SOURCES`` entries,
 least recently seen dropped first (its alerts stay counted as "more sources"); a dropped
@@ -81,6 +82,7 @@ class _Kind:
         self.sent = 0          # alerts sent from the shared burst
         self.admitted = 0      # sources whose first alert went out free
         self.held = 0
+        self.first: Alert | None = None  # the first alert held back
         self.last: Alert | None = None
         self.sources: dict[Source, _Source] = {}
         self.dropped = 0       # sources dropped from the table (memory bound)
@@ -90,9 +92,16 @@ class _Kind:
         last = self.last
         assert last is not None
         text = (f"{last.reason}: {self.held} more alert{'' if self.held == 1 else 's'} "
-                f"held back in {window:g} s{self._by_source(top)} "
-                f"(the last: {last.message.rstrip()})")
-        return last._replace(message=text)
+                f"held back in {window:g} s{self._by_source(top)} ({self._examples()})")
+        return last._replace(message=text, extra={**last.extra, "held_back": self.held})
+
+    def _examples(self) -> str:
+        """``the first: <message>; the last: <message>`` (one alert: ``the last: ...``)."""
+        assert self.first is not None and self.last is not None
+        last = f"the last: {self.last.message.rstrip()}"
+        if self.first is self.last:
+            return last
+        return f"the first: {self.first.message.rstrip()}; {last}"
 
     def _by_source(self, top: int) -> str:
         """``; by source: A x5, B x1 and 7 more sources`` (empty without sources)."""
@@ -139,6 +148,8 @@ class Budget:
             kind.sent += 1
             return True
         kind.held += 1
+        if kind.first is None:
+            kind.first = alert
         kind.last = alert
         self.held_back += 1
         return False

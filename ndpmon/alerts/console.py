@@ -4,6 +4,9 @@ NDPMon printed ``[alerts] Alert "<reason>" raised on probe "<probe>".``; we prin
 (UTC), probe, priority and the message, made printable (ndpmon.files.text: C0 and C1
 controls, DEL, U+2028/U+2029 written as ``\\x1b``) so a hostile packet cannot move the
 cursor, drive the terminal or forge lines on the admin's terminal.
+
+The lines of a batch of frames are written at its ``flush``, in one write: stderr is
+line-buffered, so a line per alert was a system call per alert (issue 16).
 """
 
 from __future__ import annotations
@@ -24,9 +27,21 @@ class Console(Action):
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
+        self._lines: list[str] = []
 
     def notify(self, alert: Alert) -> None:
-        out = self.stream or sys.stderr
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(alert.time))
-        out.write(f"{when} {printable(alert.probe)} {alert.priority.label}: "
-                  f"{printable(alert.message.rstrip())}\n")
+        self._lines.append(f"{when} {printable(alert.probe)} {alert.priority.label}: "
+                           f"{printable(alert.message.rstrip())}\n")
+
+    def flush(self) -> None:
+        """Write the batch's lines in one write (dropped if it fails: the guard counts
+        them)."""
+        lines, self._lines = self._lines, []
+        if lines:
+            out = self.stream or sys.stderr
+            out.write("".join(lines))
+            out.flush()
+
+    def stop(self) -> None:
+        self.flush()

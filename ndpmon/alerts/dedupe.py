@@ -39,7 +39,8 @@ class _Window:
     def summary(self, window: float) -> Alert:
         text = (f"{self.first.message.rstrip()} "
                 f"(repeated {self.held} more times in {window:g} s)")
-        return self.first._replace(message=text, time=self.last_time)
+        return self.first._replace(message=text, time=self.last_time,
+                                   extra={**self.first.extra, "repeated": self.held})
 
 
 class Dedupe:

@@ -32,6 +32,7 @@ from typing import Callable
 from ndpmon.alerts.action import Action
 from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
+from ndpmon.config.model import Settings
 from ndpmon.errors import NdpmonError, WriteError
 
 __all__ = ["Guarded", "Outage", "NotReady", "LOG_EVERY", "RETRY_FIRST", "RETRY_MAX",
@@ -178,6 +179,23 @@ class Guarded(Action):
             return
         if self.outage.due():  # nothing failed in this batch
             self.outage.recovered()
+
+    def reconfigure(self, settings: Settings) -> None:
+        """SIGHUP: the action takes the new settings (if it has any)."""
+        reconfigure = getattr(self.action, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(settings)
+
+    def reopen(self) -> None:
+        """SIGHUP: the action opens its file again (after a log rotation); a failure is
+        an outage like a failed write."""
+        reopen = getattr(self.action, "reopen", None)
+        if reopen is None:
+            return
+        try:
+            reopen()
+        except (NdpmonError, OSError) as exc:
+            self._failed(exc)
 
     def take_reports(self) -> list[Alert]:
         """The ``output failure`` alerts to raise (each once)."""

@@ -5,7 +5,8 @@ Every line is whole (issue 15): the alerts of a batch of frames are written at i
 (ndpmon.files.append); a last line that a ``kill -9`` or a crash cut is dropped when the
 file is opened again (one logged line), so that the next record never continues it.
 The first write after a failed one opens the file again (one the admin removed to make
-room is not written on, unseen).
+room is not written on, unseen), and so does SIGHUP (``reopen``: after logrotate moved
+the file away; contrib/logrotate).
 The text is ASCII (``ensure_ascii``): packet text arrives as ``\\u0085``-style escapes,
 and no character of it (U+0085, U+2028) splits a line for ``str.splitlines()``.
 """
@@ -70,6 +71,15 @@ class JsonLines(Action):
         os.ftruncate(self._fd, end or 0)
         log.warning("%s: its last line was cut (kill -9, a crash or a full disk): %d bytes "
                     "dropped", self.path, size - (end or 0))
+
+    def reopen(self) -> None:
+        """SIGHUP: open the file again, after a log rotation moved it away (if that
+        fails, the next write tries again)."""
+        if not self._started or self.path == "-":
+            return
+        self._failed = True
+        self.start()
+        self._failed = False
 
     def notify(self, alert: Alert) -> None:
         assert self._started, "start() first"

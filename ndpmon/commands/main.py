@@ -72,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", metavar="GROUP",
                    help="with --user: run with this group instead of the user's own")
     p.add_argument("--json-alerts", metavar="FILE",
-                   help="write one JSON object per alert per line to FILE ('-' = stdout)")
+                   help="write one JSON object per alert per line to FILE ('-' = stdout); "
+                        "a flood is summarised as on stderr and in alerts.xml")
+    p.add_argument("--json-alerts-all", action="store_true",
+                   help="with --json-alerts: every alert, none held back or summarised "
+                        "(for a SIEM)")
     p.add_argument("--alerts-xml", metavar="FILE",
                    help="append alerts to this alerts.xml (default: alerts.xml beside "
                         "the neighbour cache)")
@@ -165,9 +169,12 @@ def options_of(args: argparse.Namespace) -> RunOptions:
         config=args.config, dtd=args.dtd, cache=args.cache, ifaces=tuple(args.ifaces or ()),
         replay=args.replay, learn=args.learn or args.learn_for is not None,
         learn_for=args.learn_for, deliver=args.deliver, daemon=args.daemon,
-        pidfile=args.pidfile, json_alerts=args.json_alerts, alerts_xml=args.alerts_xml,
+        pidfile=args.pidfile, json_alerts=args.json_alerts,
+        json_alerts_all=args.json_alerts_all, alerts_xml=args.alerts_xml,
         no_alerts_xml=args.no_alerts_xml, npd6_conf=args.npd6_conf, store=args.store,
         check_config=args.check_config, quiet=args.quiet, verbose=args.verbose)
+    if options.json_alerts_all and not options.json_alerts:
+        raise NdpmonError("--json-alerts-all needs --json-alerts FILE")
     if options.daemon:
         options = options.absolute()  # the daemon runs in /, and reloads and writes from there
     if args.user:

@@ -210,7 +210,8 @@ class Converter:
                  "sendmail_program": _path, "syslog_socket": _path,
                  "dedupe_window": convert.seconds, "queue_size": convert.positive,
                  "burst": convert.positive,
-                 "exec_timeout": convert.seconds, "dns_timeout": convert.seconds}
+                 "exec_timeout": convert.seconds, "dns_timeout": convert.seconds,
+                 "alerts_xml_size": convert.size, "alerts_xml_files": convert.file_count}
         return Delivery(**{n: self.attr(el, n, c, getattr(d, n)) for n, c in convs.items()})
 
     def store(self, el: Element | None) -> Store | None:

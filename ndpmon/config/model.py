@@ -89,7 +89,10 @@ class Delivery:
     """``<delivery>`` (ndpmon extension): how alerts leave the process.
 
     ``mail_relay`` None means the local sendmail program if there is one, else
-    localhost:25. ``dedupe_window`` 0 sends every alert.
+    localhost:25. ``dedupe_window`` 0 sends every alert; ``dedupe_window`` and ``burst``
+    hold for the console, alerts.xml and the JSON lines too (ndpmon.alerts.summary).
+    alerts.xml is rotated when a write would take it over ``alerts_xml_size`` bytes,
+    ``alerts_xml_files`` files kept in all (alerts.xml, alerts.xml.1, ...).
     """
 
     mail_relay: tuple[str, int] | None = None
@@ -101,6 +104,8 @@ class Delivery:
     burst: int = 20
     exec_timeout: float = 10.0
     dns_timeout: float = 1.0
+    alerts_xml_size: int = 64 * 2**20
+    alerts_xml_files: int = 5
 
 
 @dataclass(frozen=True, slots=True)

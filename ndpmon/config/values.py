@@ -39,7 +39,11 @@ __all__ = [
     "duration",
     "DURATION_UNITS",
     "relay",
+    "size",
+    "file_count",
     "SYSLOG_FACILITIES",
+    "SIZE_UNITS",
+    "MAX_SIZE",
 ]
 
 #: The facility names NDPMon 2.1 accepts (settings.c:33-116), and no others.
@@ -265,6 +269,33 @@ def window(text: str) -> float:
     if number <= 0:
         raise _fail("not a number of seconds from 0 to 86400 (0 excluded)", text.strip())
     return number
+
+
+#: The units a size may end in (binary: ``64M`` is 64 MiB); none: bytes.
+SIZE_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
+#: The largest size: what ``ndpmon report`` and ``query`` read of an alerts.xml
+#: (ndpmon.formats.alertsxml.MAX_ALERTS_BYTES).
+MAX_SIZE = 2**30
+_MIN_SIZE = 4096
+
+
+def size(text: str) -> int:
+    """A file size: bytes, or with ``K``, ``M`` or ``G`` (``64M``: 64 MiB), from 4K to
+    1G."""
+    value = text.strip()
+    scale = SIZE_UNITS.get(value[-1:].lower(), 0)
+    digits = value[:-1] if scale else value
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 12):
+        raise _fail("not a size (bytes, or a number with K, M or G)", value)
+    number = int(digits) * (scale or 1)
+    if not _MIN_SIZE <= number <= MAX_SIZE:
+        raise _fail("not a size from 4K to 1G", value)
+    return number
+
+
+def file_count(text: str) -> int:
+    """How many files to keep: 1 to 100."""
+    return _ranged(text, 1, 100, "a number of files")
 
 
 _RELAY_RE = re.compile(

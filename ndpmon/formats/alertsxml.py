@@ -12,7 +12,10 @@
   is cut back to its last complete alert and closed at the next open, in one logged
   line (issue 15). Control characters (all but a message's final newline: text
   from packets never starts a line) and characters XML 1.0 forbids are kept readable as
-  ``\\x07``-style escapes.
+  ``\\x07``-style escapes. Given a ``size``, it rotates the file before a write would
+  take it over that size (alerts.xml.1, .2, ..., ``files`` in all; ndpmon.files.rotate),
+  so alerts.xml never grows without bound (issue 16); each rotated file is a whole
+  alerts.xml, closed with ``</alerts>``, that ``ndpmon report`` and ``query`` read.
 * ``read_alerts`` and ``read_tree`` read it back safely (ndpmon.files.reader: no FIFO,
   no entity, a size cap): ``ndpmon query`` wants Alert objects; a file cut by a crash
   reads as the writer will repair it (``closed``).
@@ -40,7 +43,7 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.config import values as convert
 from ndpmon.errors import ConfigError, WriteError
-from ndpmon.files import append, reader as xmlsafe, secure
+from ndpmon.files import append, reader as xmlsafe, rotate, secure
 from ndpmon.files.text import xml_escape_line
 
 __all__ = ["AlertsXml", "HEADER", "render_alert", "document", "read_alerts", "read_tree",
@@ -54,7 +57,8 @@ HEADER = (
     "<alerts>\n"
     "</alerts>\n"
 )
-#: alerts.xml is never rotated by ndpmon; reading stops at this size (one line, exit 2).
+#: Reading stops at this size (one line, exit 2); ndpmon rotates alerts.xml at
+#: ``<delivery alerts_xml_size>`` (64 MiB by default, at most this).
 MAX_ALERTS_BYTES = 1024 * 2**20
 
 #: ``read_newest`` parses at most this much of the file's end (about 40,000 alerts).
@@ -67,6 +71,7 @@ _HIGH = b"<priority>2</priority>"
 _BLOCK = 2**20  # read and counted in blocks of this size
 _ROOT = re.compile(rb"<([A-Za-z_][-A-Za-z0-9_.:]*)")
 _TAIL = 4096  # how much of an existing file is read to find its closing tag
+_EMPTY_END = len(HEADER) - len(_CLOSE_NL)  # where "</alerts>" is in a file of no alert
 _ZERO_MAC = bytes(6)
 
 log = logging.getLogger("ndpmon")
@@ -120,10 +125,13 @@ class AlertsXml:
     ``path: cannot write: ...``; the caller decides whether that stops the monitor)
     leaves the file as it was; so does opening, with the error kept in ``unwritten``
     (a new file's header on a full disk) and the next ``write`` trying again.
+
+    ``size`` (bytes; None: never rotated) and ``files``: rotation, see ``limit``.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, size: int | None = None, files: int = 5) -> None:
         self.path = path
+        self.size, self.files = size, files
         self._fd: int | None = None
         self._end: int | None = None  # offset of the final "</alerts>"; None: unknown
         self.unwritten: WriteError | None = None  # why opening could not write
@@ -197,21 +205,57 @@ class AlertsXml:
         os.ftruncate(self._fd, offset)
         return append.write_whole(self._fd, data, offset)
 
+    def limit(self, size: int | None, files: int) -> None:
+        """Rotate before a write would take the file over ``size`` bytes (None: never),
+        keeping ``files`` files in all (alerts.xml, alerts.xml.1, ...)."""
+        self.size, self.files = size, files
+
     def write(self, alerts: Iterable[Alert]) -> None:
-        """Append the alerts (one write for the whole batch), whole or not at all."""
+        """Append the alerts (one write for the whole batch), whole or not at all; a
+        batch that a rotation splits is written in two, each whole or not at all."""
         if self._fd is None:
             raise WriteError(self.path, "cannot write: file is closed")
-        block = "".join(render_alert(alert) for alert in alerts).encode("utf-8")
-        if not block:
-            return
+        blocks = [render_alert(alert).encode("utf-8") for alert in alerts]
+        rotated = False
+        while blocks:
+            size = self._check()
+            count = self._fitting(blocks, size)
+            if count == 0 and not rotated and self._end != _EMPTY_END:
+                self._rotate()
+                rotated = True
+                continue
+            count = max(count, 1)  # an alert larger than the size: alone in its file
+            self._append(b"".join(blocks[:count]), size)
+            blocks, rotated = blocks[count:], False
+
+    def _check(self) -> int:
+        """The file's size, after ``_ready`` if where its end is is unknown or the file
+        changed behind our back."""
+        assert self._fd is not None
         try:
-            if (self._end is None
-                    or os.fstat(self._fd).st_size != self._end + len(_CLOSE_NL)):
-                self._ready()  # unknown, or changed behind our back: look again
             size = os.fstat(self._fd).st_size
+            if self._end is None or size != self._end + len(_CLOSE_NL):
+                self._ready()
+                size = os.fstat(self._fd).st_size
         except OSError as exc:
             raise self._error("cannot write", exc) from None
-        assert self._end is not None
+        return size
+
+    def _fitting(self, blocks: list[bytes], size: int) -> int:
+        """How many of ``blocks`` fit in the file of ``size`` bytes, at most."""
+        if self.size is None:
+            return len(blocks)
+        room, count = self.size - size, 0
+        for block in blocks:
+            room -= len(block)
+            if room < 0:
+                break
+            count += 1
+        return count
+
+    def _append(self, block: bytes, size: int) -> None:
+        """Write ``block`` over the closing tag and close again, in one system call."""
+        assert self._fd is not None and self._end is not None
         try:
             new_size = append.write_whole(self._fd, block + _CLOSE_NL, self._end)
         except OSError as exc:
@@ -221,6 +265,17 @@ class AlertsXml:
             append.cut(self._fd, new_size)
         self._end = new_size - len(_CLOSE_NL)
         self.unwritten = None
+
+    def _rotate(self) -> None:
+        """alerts.xml becomes alerts.xml.1 (and so on), and a new one is started."""
+        assert self._fd is not None
+        try:
+            rotate.shift(self.path, self.files, self._fd)
+        except OSError as exc:
+            raise self._error("cannot rotate", exc) from None
+        self.reopen()
+        if self.unwritten is not None:
+            raise self.unwritten
 
     def _restore(self) -> None:
         """After a failed write (cut back to where it began), put the closing tag back

@@ -7,7 +7,8 @@ and wake the capture (supervisor's rule); the loop acts on the flags between bat
 
 * SIGTERM / SIGINT: stop; the delivery queue is drained, the cache (and in learning mode
   the config) written;
-* SIGHUP: reload the config; the new one replaces the old only if it is valid;
+* SIGHUP: open alerts.xml and the JSON lines again (after a log rotation), reload the
+  config; the new one replaces the old only if it is valid;
 * SIGUSR1: write the neighbour cache now, log one line, and ask the plugins to log
   their counters (their ``status`` hook).
 """
@@ -119,6 +120,7 @@ class Monitor:
                 next_drops = now + DROPS_EVERY
                 self._check_drops(now)
                 self._check_saves()
+                self._count(self.pipeline.expire(self.wallclock()))  # summaries due
             if now >= next_tick:
                 next_tick = now + TICK_EVERY
                 self._tick_plugins()
@@ -205,7 +207,9 @@ class Monitor:
         self.pipeline.hooks("status")
 
     def _reload(self) -> None:
-        """SIGHUP: swap in the new config only if it loads and validates."""
+        """SIGHUP: open the output files again (whatever the config), then swap in the
+        new config only if it loads and validates."""
+        self.pipeline.reopen()
         if self.reload_config is None or self.pipeline.engine.learning:
             log.warning("SIGHUP: reload is not possible in learning mode; ignored")
             return

@@ -44,6 +44,7 @@ class RunOptions:
     pidfile: str | None = None
     account: Any = None
     json_alerts: str | None = None
+    json_alerts_all: bool = False  # the JSON lines get every alert (not summarised)
     alerts_xml: str | None = None
     no_alerts_xml: bool = False
     npd6_conf: str | None = None

@@ -5,6 +5,8 @@ decodes and checks; the plugins that act on messages (``after``: the ND proxy an
 there) get the message the engine decoded; the alerts are enriched by the plugins,
 handed to every action, then to the plugins' ``notify``. Every plugin hook goes through
 one PluginGuard (ndpmon.run.plugins): a plugin's bug is logged, never stops the monitor.
+After each batch the outputs that summarise floods (ndpmon.alerts.summary) are told the
+time of its last frame (``expire``), so their windows run on capture time.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Pipeline:
         self._after = [p for p in plugins if overrides(p, "after")]
         self._enrich = [p for p in plugins if overrides(p, "enrich")]
         self._act = [p for p in plugins if overrides(p, "notify")]
+        self._expiring = [a for a in self.actions if callable(getattr(a, "expire", None))]
         #: live runs set the wall clock: alerts raised LATE after their frame say when
         self.wallclock: Callable[[], float] | None = None
 
@@ -93,6 +96,7 @@ class Pipeline:
         """Run a batch of ``(time, frame)`` seen on ``probe``; return all their alerts."""
         engine, raised = self.engine, []
         handle, after, wallclock = engine.handle, self._after, self.wallclock
+        now = None
         for now, frame in frames:
             alerts = handle(probe, now, frame)
             if after and type(engine.last) is NdMessage:
@@ -107,9 +111,28 @@ class Pipeline:
             for note in engine.notes:
                 log.warning("%s", note)
             engine.notes.clear()
-        if raised:
+        if (now is not None and self._close_windows(now)) or raised:
             raised.extend(self.flush())
         return raised
+
+    def expire(self, now: float) -> list[Alert]:
+        """The time is ``now`` (live: the wall clock): the outputs write the summaries
+        of the windows that ended by then; returns what ``flush`` returns."""
+        return self.flush() if self._close_windows(now) else []
+
+    def _close_windows(self, now: float) -> bool:
+        """Tell the summarising outputs the time; True if one has summaries to write."""
+        closed = False
+        for action in self._expiring:
+            closed = action.expire(now) or closed
+        return closed
+
+    def reopen(self) -> None:
+        """SIGHUP: the outputs open their files again (after a log rotation)."""
+        for action in self.actions:
+            reopen = getattr(action, "reopen", None)
+            if reopen is not None:
+                reopen()
 
     def flush(self) -> list[Alert]:
         """Flush every action (the files are written), then raise the alerts the outputs
