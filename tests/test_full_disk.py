@@ -26,7 +26,8 @@ from ndpmon.alerts.xmlfile import AlertsXmlAction
 from ndpmon.checks import reasons
 from ndpmon.checks.alert import Alert, Priority
 from ndpmon.errors import ConfigError, WriteError
-from ndpmon.formats.alertsxml import HEADER, AlertsXml, read_alerts
+from ndpmon.formats.alertsread import read_alerts
+from ndpmon.formats.alertsxml import HEADER, AlertsXml
 from ndpmon.run.pipeline import Pipeline
 
 T = 1_790_000_000.0

@@ -371,14 +371,14 @@ def test_newest_alerts_of_a_large_file_are_its_last_blocks(tmp_path):
     """Of a file larger than the byte budget, read_newest parses only the last ``limit``
     ``<alert>`` blocks, in file order, and counts every alert and every high one of the
     whole file."""
-    from ndpmon.formats import alertsxml
+    from ndpmon.formats import alertsread
 
     high = big_alerts_file(tmp_path / "alerts.xml", 20_000)
-    newest = alertsxml.read_newest(str(tmp_path / "alerts.xml"), 10, budget=65536)
+    newest = alertsread.read_newest(str(tmp_path / "alerts.xml"), 10, budget=65536)
     assert [a.findtext("time") for a in newest.tree.getroot()] == [
         str(t) for t in range(19_990, 20_000)]
     assert (newest.total, newest.high) == (20_000, high)
-    newest = alertsxml.read_newest(str(tmp_path / "alerts.xml"), 10_000, budget=65536)
+    newest = alertsread.read_newest(str(tmp_path / "alerts.xml"), 10_000, budget=65536)
     assert 100 < len(newest.tree.getroot()) < 65536 // 300  # what the budget holds
     assert (newest.total, newest.high) == (20_000, high)
 
@@ -386,10 +386,10 @@ def test_newest_alerts_of_a_large_file_are_its_last_blocks(tmp_path):
 def test_an_alert_larger_than_the_budget_is_counted_not_parsed(tmp_path):
     """A last alert larger than the byte budget is not parsed at all (nothing is shown),
     but it is counted."""
-    from ndpmon.formats import alertsxml
+    from ndpmon.formats import alertsread
 
     big_alerts_file(tmp_path / "alerts.xml", 1000, last="x" * 200_000)
-    newest = alertsxml.read_newest(str(tmp_path / "alerts.xml"), 10, budget=65536)
+    newest = alertsread.read_newest(str(tmp_path / "alerts.xml"), 10, budget=65536)
     assert len(newest.tree.getroot()) == 0 and newest.total == 1000
 
 
@@ -407,7 +407,7 @@ def test_the_end_of_a_large_file_is_read_safely(tmp_path, change, message):
     """The newest blocks of a large file are parsed as safely as a whole file: a broken
     block is ``file:line:`` with the line in the file, an entity is not expanded, a file
     that is not an alerts file (text after ``</alerts>``) is refused."""
-    from ndpmon.formats import alertsxml
+    from ndpmon.formats import alertsread
 
     big_alerts_file(tmp_path / "a.xml", 20_000)
     text_ = change((tmp_path / "a.xml").read_text())
@@ -415,18 +415,18 @@ def test_the_end_of_a_large_file_is_read_safely(tmp_path, change, message):
     line = next(i for i, ln in enumerate(text_.splitlines(), 1)
                 if "19995</tme>" in ln or "&x;" in ln) if "{line}" in message else 0
     with pytest.raises(ConfigError) as err:
-        alertsxml.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
+        alertsread.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
     assert str(err.value) == f"{tmp_path / 'a.xml'}:" + message.format(line=line)
 
 
 def test_a_large_file_cut_by_a_crash_reads_as_it_will_be_repaired(tmp_path):
     """A large alerts.xml cut inside its last alert (kill -9, a full disk) shows every
     complete alert before the cut, as the monitor's repair at its next start keeps them."""
-    from ndpmon.formats import alertsxml
+    from ndpmon.formats import alertsread
 
     big_alerts_file(tmp_path / "a.xml", 20_000)
     text_ = (tmp_path / "a.xml").read_text()
     (tmp_path / "a.xml").write_text(text_[:-60])
-    newest = alertsxml.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
+    newest = alertsread.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
     times = [int(a.findtext("time")) for a in newest.tree.getroot()]
     assert times == list(range(19989, 19999)) and newest.total == 19_999

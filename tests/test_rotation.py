@@ -28,8 +28,8 @@ from ndpmon.config import loader as configmod, values
 from ndpmon.engine.engine import Engine
 from ndpmon.errors import ConfigError, WriteError
 from ndpmon.files import rotate
-from ndpmon.formats.alertsxml import (MAX_ALERTS_BYTES, AlertsXml, read_alerts, read_tree,
-                                      render_alert)
+from ndpmon.formats.alertsread import read_alerts, read_tree
+from ndpmon.formats.alertsxml import MAX_ALERTS_BYTES, AlertsXml, render_alert
 from ndpmon.run.options import RunOptions
 from ndpmon.run.outputs import build_outputs
 from ndpmon.run.pipeline import Pipeline

@@ -27,7 +27,7 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.commands.main import main
 from ndpmon.config import loader as configmod
 from ndpmon.engine.engine import Engine
-from ndpmon.formats.alertsxml import read_alerts
+from ndpmon.formats.alertsread import read_alerts
 from ndpmon.run.options import RunOptions
 from ndpmon.run.outputs import build_outputs
 from ndpmon.run.pipeline import Pipeline

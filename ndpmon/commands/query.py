@@ -27,7 +27,7 @@ from ndpmon.formats import cache as cachefile
 from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
 from ndpmon.files.text import printable
-from ndpmon.formats import alertsxml
+from ndpmon.formats import alertsread, alertsxml
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.checks.alert import Alert
 from ndpmon.errors import NdpmonError
@@ -113,7 +113,7 @@ def load_files(cache_path: str, alerts_path: str) -> tuple[Seen, list[Alert]]:
         caches = {name: NeighborCache(10**9, 10**9) for name in names}
         cachefile.load_cache(cache_path, caches)
         neighbors = [(name, nb) for name, cache in caches.items() for nb in cache]
-    return neighbors, alertsxml.read_alerts(alerts_path)
+    return neighbors, alertsread.read_alerts(alerts_path)
 
 
 def _probe_names(path: str) -> list[str]:

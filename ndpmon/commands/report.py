@@ -14,7 +14,7 @@ never serves half a page.
 
 alerts.xml is never rotated and only grows (issue 15: 1 GB took the monitor to 10.4 GB
 when the plugin parsed it whole): only its newest ``MAX_ALERTS`` alerts are parsed, from
-at most its last 16 MiB (ndpmon.formats.alertsxml.read_newest); the rest is counted a
+at most its last 16 MiB (ndpmon.formats.alertsread.read_newest); the rest is counted a
 block at a time. ``--memory-limit`` caps the process's address space, as the webreport
 plugin runs it, in a child process.
 """
@@ -37,7 +37,7 @@ from ndpmon.files import secure
 from ndpmon.files.atomic import write_atomic
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.errors import ConfigError, NdpmonError, WriteError
-from ndpmon.formats import alertsxml
+from ndpmon.formats import alertsread, alertsxml
 
 __all__ = ["render", "Report", "run", "build_parser", "MAX_ALERTS"]
 
@@ -232,16 +232,16 @@ def _inputs(config_path: str, cache_path: str, alerts_path: str, store, max_aler
     """The three trees (config, cache, alerts; the store's remote probes added), the
     (total, high) counts of the alerts of the file left out of its tree, and the note
     the alerts page shows when there is no alerts file.  Of alerts.xml, only the newest
-    ``max_alerts`` are parsed (alertsxml.read_newest): it is never rotated."""
+    ``max_alerts`` are parsed (alertsread.read_newest): it is never rotated."""
     config = _read(config_path, "config_ndpmon", required=True)
     cache = _read(cache_path, "neighbors", required=store is None)
-    newest = alertsxml.read_newest(alerts_path, max_alerts)
+    newest = alertsread.read_newest(alerts_path, max_alerts)
     note, unread = "", (0, 0)
     if newest is None:
         note = f"No alerts file {alerts_path}: no alert has been written yet."
         alerts = etree.ElementTree(etree.Element("alerts"))
     else:
-        alerts, (shown, high) = newest.tree, alertsxml.counts(newest.tree.getroot())
+        alerts, (shown, high) = newest.tree, alertsread.counts(newest.tree.getroot())
         unread = (newest.total - shown, newest.high - high)
     if cache is None:
         cache = etree.ElementTree(etree.Element("neighbors"))
