@@ -12,7 +12,7 @@ turned into dates here, as ``r:`` attributes on a private copy of each tree, bec
 XSLT 1.0 has no date functions. Each page is replaced atomically, so a web server
 never serves half a page.
 
-alerts.xml is never rotated and only grows (issue 15: 1 GB took the monitor to 10.4 GB
+alerts.xml only grows until it is rotated (issue 15: 1 GB took the monitor to 10.4 GB
 when the plugin parsed it whole): only its newest ``MAX_ALERTS`` alerts are parsed, from
 at most its last 16 MiB (ndpmon.formats.alertsread.read_newest); the rest is counted a
 block at a time. ``--memory-limit`` caps the process's address space, as the webreport
@@ -44,7 +44,7 @@ __all__ = ["render", "Report", "run", "build_parser", "MAX_ALERTS"]
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 #: The namespace of the attributes added for the stylesheets.
 NS = "urn:ndpmon:report"
-#: Alerts shown at most (the newest); alerts.xml is never rotated and only grows.
+#: Alerts shown at most (the newest of the file given; rotated files are not read).
 MAX_ALERTS = 10000
 
 Tree = etree._ElementTree
@@ -232,7 +232,7 @@ def _inputs(config_path: str, cache_path: str, alerts_path: str, store, max_aler
     """The three trees (config, cache, alerts; the store's remote probes added), the
     (total, high) counts of the alerts of the file left out of its tree, and the note
     the alerts page shows when there is no alerts file.  Of alerts.xml, only the newest
-    ``max_alerts`` are parsed (alertsread.read_newest): it is never rotated."""
+    ``max_alerts`` are parsed (alertsread.read_newest)."""
     config = _read(config_path, "config_ndpmon", required=True)
     cache = _read(cache_path, "neighbors", required=store is None)
     newest = alertsread.read_newest(alerts_path, max_alerts)
