@@ -21,6 +21,7 @@ from ndpmon.alerts.dispatch import Dispatcher
 from ndpmon.capture.replay import read_batches
 from ndpmon.capture.sysctl import apply_ignor_autoconf
 from ndpmon.checks.alert import Priority
+from ndpmon.config import legacy
 from ndpmon.config import loader as configmod
 from ndpmon.config.model import Config, Probe
 from ndpmon.config.writeback import write_learned
@@ -34,8 +35,8 @@ from ndpmon.run.outputs import build_outputs
 from ndpmon.run.pipeline import Pipeline
 from ndpmon.run.plugins import PluginGuard, load_all
 
-__all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
-           "save_cache", "tune_gc", "Summary"]
+__all__ = ["load_config", "warn_config", "check_cache", "prepare", "replay", "live",
+           "live_config", "save_cache", "tune_gc", "Summary"]
 
 log = logging.getLogger("ndpmon")
 
@@ -61,9 +62,17 @@ def _remote(config: Config) -> set[str]:
     return {p.name for p in config.probes if p.type == "remote"}
 
 
+def warn_config(config: Config) -> None:
+    """Log what the config asks for that ndpmon does differently or not at all
+    (ndpmon.config.legacy): at start and with --check-config."""
+    for line in legacy.start_warnings(config):
+        log.warning("%s", line)
+
+
 def check_cache(config: Config, path: str, account: privs.Account | None = None) -> None:
     """Load the plugins and the neighbour cache into throw-away state, to validate them
     (the cache as ``account``, the ``--user``: it is that user's file)."""
+    warn_config(config)
     engine = Engine(config, plugins=load_all(config))
     with privs.acting_as(account):
         cachefile.load_cache(path, _caches(engine), _remote(config))
@@ -151,6 +160,7 @@ def prepare(config: Config, options: RunOptions, writes_config: bool = True) -> 
     if options.learn and writes_config:
         _check_writable(config.path)
     tune_gc()
+    warn_config(config)
     engine = Engine(config, learning=options.learn, plugins=load_all(config))
     _warn_plugins_off(config, engine)
     with privs.acting_as(account):
