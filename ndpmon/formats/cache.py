@@ -10,8 +10,11 @@ rename), so a crash leaves either the old cache or the new one.
 
 from __future__ import annotations
 
+import logging
+import shlex
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass
 from typing import TypeVar
 
 from lxml import etree
@@ -24,7 +27,9 @@ from ndpmon.errors import ConfigError
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 
-__all__ = ["load_cache", "save_cache"]
+__all__ = ["load_cache", "save_cache", "Kept", "adopt"]
+
+log = logging.getLogger("ndpmon")
 
 HEADER = (
     '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
@@ -43,14 +48,27 @@ T = TypeVar("T")
 # -- loading ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A ``<probe>`` of the file that the config does not have (an interface renamed,
+    eth0 to enp3s0): checked, then kept as XML text and written back as it was at every
+    save, so that naming the probe back brings its neighbours back (issue 17)."""
+
+    name: str
+    neighbors: int
+    xml: str
+
+
 def load_cache(
-    path: str, caches: dict[str, NeighborCache], remote: Set[str] = frozenset()
+    path: str, caches: dict[str, NeighborCache], remote: Set[str] = frozenset(),
+    kept: list[Kept] | None = None,
 ) -> None:
     """Add the neighbours saved in ``path`` to the per-probe ``caches``.
 
     A missing or empty file is an empty cache (the file is created at save).
-    Entries of probes named in ``remote`` are skipped; any other probe name
-    must be a key of ``caches``.  Raises ConfigError on the first problem.
+    Entries of probes named in ``remote`` are skipped. A probe name that is not a key
+    of ``caches`` is appended to ``kept`` with a warning, or, without ``kept``, an
+    error.  Raises ConfigError on the first problem.
     """
     try:
         data = xmlsafe.read(path, xmlsafe.MAX_CACHE_BYTES)
@@ -58,7 +76,31 @@ def load_cache(
         return
     if not data.strip():
         return
-    _Reader(path).load(_parse(path, data), caches, remote)
+    before = 0 if kept is None else len(kept)
+    _Reader(path).load(_parse(path, data), caches, remote, kept)
+    if kept is not None and len(kept) > before:
+        _warn_kept(path, kept[before:])
+
+
+def _warn_kept(path: str, kept: Sequence[Kept]) -> None:
+    count = sum(k.neighbors for k in kept)
+    names = ", ".join(k.name for k in kept)
+    log.warning("%s: %d neighbour%s of probe%s %s, which the config does not have: kept "
+                "in the file as they are (give a probe that name again to use them)", path,
+                count, "s" * (count != 1), "s" * (len(kept) > 1), names)
+
+
+def adopt(kept: Sequence[Kept], caches: Mapping[str, NeighborCache],
+          path: str) -> list[Kept]:
+    """Load the kept probes the config has again (a reload) into ``caches``; the others."""
+    rest = []
+    for entry in kept:
+        if entry.name in caches:
+            probe = xmlsafe.parse(path, entry.xml.encode("utf-8"))[0].getroot()
+            _Reader(path).probe(probe, caches[entry.name])
+        else:
+            rest.append(entry)
+    return rest
 
 
 def _parse(path: str, data: bytes) -> Element:
@@ -81,12 +123,12 @@ class _Reader:
         return ConfigError(self.path, element.sourceline, what)
 
     def load(
-        self, root: Element, caches: dict[str, NeighborCache], remote: Set[str]
+        self, root: Element, caches: dict[str, NeighborCache], remote: Set[str],
+        kept: list[Kept] | None = None,
     ) -> None:
         if root.tag != "neighbors":
-            hint = " (the NDPMon 1.4 format)" if root.tag == "neighbor_list" else ""
-            message = f"the root element is <{root.tag}>, not <neighbors>{hint}"
-            raise self.error(root, message)
+            raise self.error(root, f"the root element is <{root.tag}>, not <neighbors>"
+                                   f"{_old_format(self.path, root)}")
         for node in root.iter(etree.Entity):  # never expanded: refuse, don't misread
             message = f"entity reference {convert.quote(node.text)} is not allowed"
             raise self.error(node, message)
@@ -98,10 +140,15 @@ class _Reader:
                 raise self.error(probe, "<probe name>: missing value")
             if name in remote:
                 continue
-            if name not in caches:
+            if name in caches:
+                self.probe(probe, caches[name])
+            elif kept is not None:
+                self.probe(probe, NeighborCache(0, 1))  # checked, not kept in memory twice
+                xml = etree.tostring(probe, encoding="unicode", with_tail=False)
+                kept.append(Kept(name, len(probe.findall("neighbor")), xml))
+            else:
                 message = f"<probe name={_quoted(name)}>: no such probe in the config"
                 raise self.error(probe, message)
-            self.probe(probe, caches[name])
 
     def probe(self, probe: Element, cache: NeighborCache) -> None:
         for child in _elements(probe):
@@ -182,6 +229,15 @@ class _Reader:
             raise self.error(element, f"<{element.tag} {name}>: {exc}") from None
 
 
+def _old_format(path: str, root: Element) -> str:
+    """The hint for NDPMon 1.4's cache (root ``neighbor_list``; REFERENCE §2.5)."""
+    if root.tag not in ("neighbor_list", "config_neighbor_list"):
+        return ""
+    fork = " of the 802.1Q fork" if root.find(".//neighbor/vlan_id") is not None else ""
+    return (f" (the NDPMon 1.4 format{fork}: convert it with `ndpmon upgrade "
+            f"{shlex.quote(path)} -i IFACE -o NEW.xml`)")
+
+
 def _quoted(text: str) -> str:
     return '"' + convert.quote(text)[1:-1] + '"'
 
@@ -203,14 +259,16 @@ def save_cache(
     caches: Mapping[str, NeighborCache],
     probe_macs: Mapping[str, bytes] | None = None,
     probe_addresses: Mapping[str, list[bytes]] | None = None,
+    kept: Sequence[Kept] = (),
 ) -> None:
-    """Write every probe of ``caches`` to ``path`` atomically, as NDPMon 2.1 did.
+    """Write every probe of ``caches`` to ``path`` atomically, as NDPMon 2.1 did, then
+    the ``kept`` ones as they were read.
 
     ``probe_macs`` and ``probe_addresses`` are each interface's MAC and IPv6
     addresses (all-zero MAC and none when unknown, e.g. for a pcap file).
     Raises WriteError (``path: cannot write: ...``) if the OS refuses.
     """
-    text = _render(caches, probe_macs or {}, probe_addresses or {})
+    text = _render(caches, probe_macs or {}, probe_addresses or {}, kept)
     write_atomic(path, text.encode("iso-8859-1", "xmlcharrefreplace"))
 
 
@@ -218,12 +276,13 @@ def _render(
     caches: Mapping[str, NeighborCache],
     probe_macs: Mapping[str, bytes],
     probe_addresses: Mapping[str, list[bytes]],
+    kept: Sequence[Kept] = (),
 ) -> str:
     """The whole file as text, laid out as libxml2's ``xmlSaveFormatFile`` does."""
     probes = [
         _probe(name, cache, probe_macs.get(name), probe_addresses.get(name, ()))
         for name, cache in caches.items()
-    ]
+    ] + [f"  {entry.xml}\n" for entry in kept]
     if not probes:
         return HEADER + "<neighbors/>\n"
     return HEADER + "<neighbors>\n" + "".join(probes) + "</neighbors>\n"

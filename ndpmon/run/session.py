@@ -14,6 +14,7 @@ import gc
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
@@ -75,7 +76,12 @@ def check_cache(config: Config, path: str, account: privs.Account | None = None)
     warn_config(config)
     engine = Engine(config, plugins=load_all(config))
     with privs.acting_as(account):
-        cachefile.load_cache(path, _caches(engine), _remote(config))
+        cachefile.load_cache(path, _caches(engine), _remote(config), [])
+
+
+#: Each engine's cache entries of probes its config does not have, written back as
+#: they were at every save (ndpmon.formats.cache.Kept).
+_KEPT: weakref.WeakKeyDictionary[Engine, list[cachefile.Kept]] = weakref.WeakKeyDictionary()
 
 
 def save_cache(engine: Engine, path: str, guard: PluginGuard | None = None) -> None:
@@ -83,7 +89,9 @@ def save_cache(engine: Engine, path: str, guard: PluginGuard | None = None) -> N
     ``cache_saved`` hooks (a plugin's bug must not lose the cache: ``guard``)."""
     guard = guard or PluginGuard()
     _plugin_hook(engine, guard, "on_cache_save", engine)
-    cachefile.save_cache(path, _caches(engine))
+    caches = _caches(engine)
+    kept = _KEPT[engine] = cachefile.adopt(_KEPT.get(engine, []), caches, path)
+    cachefile.save_cache(path, caches, kept=kept)
     _plugin_hook(engine, guard, "cache_saved", path)
 
 
@@ -163,8 +171,9 @@ def prepare(config: Config, options: RunOptions, writes_config: bool = True) -> 
     warn_config(config)
     engine = Engine(config, learning=options.learn, plugins=load_all(config))
     _warn_plugins_off(config, engine)
+    kept = _KEPT[engine] = []
     with privs.acting_as(account):
-        cachefile.load_cache(options.cache, _caches(engine), _remote(config))
+        cachefile.load_cache(options.cache, _caches(engine), _remote(config), kept)
     return engine
 
 

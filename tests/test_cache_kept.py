@@ -1,0 +1,156 @@
+"""A cache that names a probe the config no longer has (issue 17 item 4), and old caches.
+
+An OS upgrade renames eth0 to enp3s0: the config follows, the cache still says eth0.
+NDPMon exited, and so did ndpmon (exit 2): a monitor that does not come back after a
+reboot. Now such entries get a warning with their count, stay in memory as they were read
+and are written back unchanged at every save, so naming the probe eth0 again brings them
+back.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ndpmon.commands.main import main
+from ndpmon.errors import ConfigError
+from ndpmon.formats import cache as cachefile
+from ndpmon.state.neighbors import NeighborCache
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config_ndpmon.xml"
+DEMO = str(ROOT / "samples" / "demo.pcap")
+OLD = Path(__file__).resolve().parent / "data" / "old"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def probe_xml(path: Path, name: str) -> str:
+    """The ``<probe name=...>`` element of a cache file, as text."""
+    text = path.read_text(encoding="latin-1")
+    match = re.search(rf'  <probe name="{name}"[^>]*?(/>\n|>\n.*?\n  </probe>\n)', text, re.S)
+    assert match, name
+    return match.group(0)
+
+
+def renamed(tmp_path: Path, name: str) -> Path:
+    """The sample config with its probe eth0 called ``name``."""
+    path = tmp_path / f"config-{name}.xml"
+    text = CONFIG.read_text(encoding="latin-1")
+    path.write_text(text.replace('name="eth0"', f'name="{name}"'), encoding="latin-1")
+    shutil.copy(ROOT / "config_ndpmon.dtd", tmp_path / "config_ndpmon.dtd")
+    return path
+
+
+def replay(capsys, config: Path, cache: Path) -> tuple[int, str, str]:
+    return run(capsys, "-q", "-f", str(config), "-g", str(cache), "-r", DEMO,
+               "--no-alerts-xml", "--json-alerts", "-")
+
+
+def test_renamed_probe_keeps_its_neighbours(tmp_path, capsys):
+    """The cache's eth0 entries survive a run whose config calls the probe enp3s0: a
+    warning with their count, exit 0 (before: exit 2), the entries written back byte for
+    byte; with the probe named eth0 again they are its neighbours again (no
+    ``new station``)."""
+    cache = tmp_path / "neighbor_list.xml"
+    rc, out, _ = replay(capsys, renamed(tmp_path, "eth0"), cache)
+    assert rc == 0 and '"new station"' in out
+    before = probe_xml(cache, "eth0")
+    assert before.count("<neighbor>") == 3
+
+    warning = (f"ndpmon: {cache}: 3 neighbours of probe eth0, which the config does not "
+               "have: kept in the file as they are (give a probe that name again to use "
+               "them)\n")
+    rc, _, err = run(capsys, "--check-config", "-f", str(renamed(tmp_path, "enp3s0")),
+                     "-g", str(cache))
+    assert (rc, err) == (0, warning)
+    rc, _, err = replay(capsys, renamed(tmp_path, "enp3s0"), cache)
+    assert rc == 0 and warning in err
+    assert probe_xml(cache, "eth0") == before
+    assert probe_xml(cache, "enp3s0").count("<neighbor>") == 3
+
+    rc, out, err = replay(capsys, renamed(tmp_path, "eth0"), cache)
+    assert rc == 0
+    assert "new station" not in out
+    assert "3 neighbours of probe enp3s0, which the config does not have" in err
+    assert probe_xml(cache, "enp3s0").count("<neighbor>") == 3  # its turn to be kept
+
+
+def save_twice(tmp_path: Path, text: str) -> tuple[str, list[cachefile.Kept]]:
+    path = tmp_path / "c.xml"
+    path.write_text(text, encoding="latin-1")
+    caches = {"eth1": NeighborCache()}
+    kept: list[cachefile.Kept] = []
+    cachefile.load_cache(str(path), caches, kept=kept)
+    for _ in range(2):
+        cachefile.save_cache(str(path), caches, kept=kept)
+    return path.read_text(encoding="latin-1"), kept
+
+
+CACHE = """\
+<?xml version="1.0" encoding="ISO-8859-1"?>
+<neighbors>
+  <probe name="eth0" mac="0:0:0:0:0:0">
+    <!-- a comment the admin wrote -->
+    <neighbor>
+      <mac vendor="Foo &amp; Co">0:0:5e:0:53:a</mac>
+      <first_mac_seen>0:0:5e:0:53:a</first_mac_seen>
+      <lla>fe80::200:5eff:fe00:530a</lla>
+      <lastseen lastseenstr="Tue Nov 14 22:13:20 2023&#10;">1700000000</lastseen>
+      <addresses/>
+      <old_macs/>
+    </neighbor>
+  </probe>
+  <probe name="wlan9" mac="0:0:0:0:0:0"/>
+</neighbors>
+"""
+
+
+def test_kept_entries_are_written_back_unchanged(tmp_path):
+    """Every save writes the unknown probes' elements as they were read, comments,
+    character references and empty probes included."""
+    text, kept = save_twice(tmp_path, CACHE)
+    assert [(k.name, k.neighbors) for k in kept] == [("eth0", 1), ("wlan9", 0)]
+    start = CACHE.index('  <probe name="eth0"')
+    assert CACHE[start:CACHE.index("</neighbors>")] in text
+    assert '<probe name="eth1"' in text
+
+
+def test_kept_entries_are_checked(tmp_path):
+    """An unknown probe's entries are checked as a known probe's are: a broken value is
+    still a one-line error."""
+    path = tmp_path / "c.xml"
+    path.write_text(CACHE.replace("0:0:5e:0:53:a</mac>", "zz</mac>"), encoding="latin-1")
+    with pytest.raises(ConfigError) as info:
+        cachefile.load_cache(str(path), {"eth1": NeighborCache()}, kept=[])
+    assert str(info.value) == f"{path}:6: <mac>: not a MAC address: 'zz'"
+
+
+def test_kept_probe_named_again_is_adopted(tmp_path):
+    """A reload that brings the probe back (SIGHUP) gets its neighbours at the next save."""
+    _, kept = save_twice(tmp_path, CACHE)
+    caches = {"eth0": NeighborCache()}
+    rest = cachefile.adopt(kept, caches, str(tmp_path / "c.xml"))
+    assert [k.name for k in rest] == ["wlan9"]
+    [nb] = list(caches["eth0"])
+    assert nb.vendor == "Foo & Co"
+
+
+def test_v14_cache_names_the_upgrade_command(tmp_path):
+    """NDPMon 1.4's cache (root ``neighbor_list``) is refused with the command that
+    converts it; the fork's is named as such."""
+    for kind, fork in (("v14", ""), ("dot1q", " of the 802.1Q fork")):
+        path = tmp_path / f"{kind}.xml"
+        shutil.copy(OLD / kind / "neighbor_list.xml", path)
+        with pytest.raises(ConfigError) as info:
+            cachefile.load_cache(str(path), {"eth0": NeighborCache()})
+        assert str(info.value) == (
+            f"{path}:4: the root element is <neighbor_list>, not <neighbors> (the NDPMon "
+            f"1.4 format{fork}: convert it with `ndpmon upgrade {path} -i IFACE -o NEW.xml`)")
