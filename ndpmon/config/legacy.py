@@ -80,6 +80,8 @@ class Fault:
 
     line: int | None
     text: str
+    #: the stand-in inserted for a missing element, as XML (ndpmon upgrade prints it)
+    added: str | None = None
 
 
 def _elements(parent: Element) -> list[Element]:
@@ -156,17 +158,17 @@ def reorder(parent: Element) -> list[Fault]:
 
 
 def fill(parent: Element, keep_out: frozenset[str] = frozenset()) -> list[Fault]:
-    """Insert the stand-in of each element of MISSING that ``parent`` lacks (but those in
-    ``keep_out``), where the DTD wants it."""
+    """Insert the stand-in of each element of MISSING that ``parent`` lacks, where the DTD
+    wants it; those in ``keep_out`` are left missing, without a fault."""
     faults = []
     for tag, (attrs, text, meaning) in MISSING.get(parent.tag, {}).items():
-        if parent.find(tag) is not None:
-            continue
-        faults.append(Fault(parent.sourceline, f"<{parent.tag}> has no <{tag}>: {meaning}"))
-        if tag in keep_out:
+        if tag in keep_out or parent.find(tag) is not None:
             continue
         node = etree.Element(tag, attrs)
         node.text = text or None
+        added = etree.tostring(node, encoding="unicode")
+        faults.append(Fault(parent.sourceline, f"<{parent.tag}> has no <{tag}>: {meaning}",
+                            added))
         _insert(parent, _position(parent, tag), node)
     return faults
 

@@ -27,7 +27,7 @@ from ndpmon.config.build import Converter
 from ndpmon.errors import ConfigError
 from ndpmon.config.model import Config
 
-__all__ = ["load", "check", "PACKAGED_DTD"]
+__all__ = ["load", "check", "parse_data", "check_tree", "PACKAGED_DTD"]
 
 #: The DTD shipped with ndpmon: used unless ``-e`` or the DOCTYPE names one.
 PACKAGED_DTD = Path(__file__).resolve().parent.parent / "data" / "config_ndpmon.dtd"
@@ -130,9 +130,21 @@ def _read(path: str, what: str) -> bytes:
 
 def _parse(path: str) -> etree._ElementTree:
     """The document tree; we read the bytes ourselves so lxml never opens a URL."""
-    tree, log = xmlsafe.parse(path, _read(path, ""))
+    return parse_data(path, _read(path, ""))
+
+
+def parse_data(path: str, data: bytes) -> etree._ElementTree:
+    """The document tree of ``data``, read from ``path``: no URL, no entity."""
+    tree, log = xmlsafe.parse(path, data)
     _refuse_entities(path, tree, log)
     return tree
+
+
+def check_tree(path: str, root: Element) -> Config:
+    """Validate a tree against the packaged DTD and convert it (``ndpmon upgrade`` checks
+    what it writes); errors give the lines the elements had in ``path``."""
+    _validate(path, root.getroottree(), _read_dtd(str(PACKAGED_DTD)))
+    return Converter(path).config(root)
 
 
 def _refuse_entities(path: str, tree: etree._ElementTree, log: Any) -> None:

@@ -12,6 +12,7 @@ size cap, checked before reading (SECURITY.md, tests/test_hostile_files.py).
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from typing import Any
 
@@ -28,7 +29,7 @@ MAX_CACHE_BYTES = 512 * 2**20
 
 #: NDPMon 2.1's learning mode wrote DNSSL names as raw label bytes (COMPATIBILITY.md §7.4).
 HINT_CONTROL = (" (a control character; NDPMon 2.1 wrote DNSSL domains that way in "
-                "learning mode: write the domain in dotted form, e.g. example.com)")
+                "learning mode: `ndpmon upgrade {path} --in-place` writes them as names)")
 
 
 def first_error(log: Any, line: int | None, message: str) -> tuple[int | None, str]:
@@ -88,6 +89,6 @@ def parse(path: str, data: bytes) -> tuple[etree._ElementTree, Any]:
     except etree.XMLSyntaxError as exc:
         line, message = first_error(parser.error_log, exc.lineno, exc.msg)
         if "invalid Char value" in message:
-            message += HINT_CONTROL
+            message += HINT_CONTROL.format(path=shlex.quote(path))
         raise ConfigError(path, line, f"not well-formed XML: {message}") from None
     return root.getroottree(), parser.error_log
