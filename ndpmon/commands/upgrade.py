@@ -27,8 +27,9 @@ from ndpmon.formats import cacheupgrade
 
 __all__ = ["build_parser", "run", "root_tag"]
 
-_COMMENT = re.compile(rb"<!--.*?-->", re.S)
-_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+#: What may come before the root, by how it starts: where it ends.
+_PROLOG = {b"<!--": b"-->", b"<?": b"?>", b"<!": b">"}
+_NAME = re.compile(rb"[A-Za-z_][\w.:-]*")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,9 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
 def root_tag(data: bytes) -> str | None:
     """The name of the root element, read past the prolog (works on files that are not
     well-formed XML, such as NDPMon 2.1's learned configs with raw DNSSL bytes)."""
-    for match in _ROOT.finditer(_COMMENT.sub(b"", data[:65536])):
-        return match.group(1).decode("ascii", "replace")
-    return None
+    at = 0
+    while True:
+        at = data.find(b"<", at)
+        if at < 0:
+            return None
+        end = _PROLOG.get(data[at:at + 4], _PROLOG.get(data[at:at + 2]))
+        if end is None:
+            match = _NAME.match(data, at + 1)
+            return match.group().decode("ascii", "replace") if match else None
+        if data[at:at + 9] == b"<!DOCTYPE" and b"[" in data[at:data.find(b">", at)]:
+            end = b"]>"  # an internal subset holds '>'s of its own
+        at = data.find(end, at + 2)
+        if at < 0:
+            return None
 
 
 def _target(args: argparse.Namespace) -> tuple[str | None, str | None]:

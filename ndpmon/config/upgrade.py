@@ -33,7 +33,8 @@ __all__ = ["Result", "upgrade_config", "decode_raw_dnssl"]
 Element = etree._Element
 
 DOCTYPE = '<!DOCTYPE config_ndpmon SYSTEM "config_ndpmon.dtd">'
-_DOMAIN = re.compile(rb"(<domain\b[^>]*>)(.*?)(</domain>)", re.S)
+# the content stops at the next '<' (a '<' in a name is written &lt;): linear time
+_DOMAIN = re.compile(rb"(<domain\b[^>]*>)([^<]*)(</domain>)")
 _REFS = {b"&amp;": b"&", b"&lt;": b"<", b"&gt;": b">", b"&quot;": b'"', b"&apos;": b"'"}
 _REF = re.compile(rb"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 
