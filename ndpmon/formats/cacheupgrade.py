@@ -13,7 +13,9 @@ ndpmon.formats.cache.save_cache.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from lxml import etree
 
@@ -26,6 +28,7 @@ from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 __all__ = ["CacheResult", "upgrade_cache", "UNTAGGED"]
 
 Element = etree._Element
+T = TypeVar("T")
 UNTAGGED = 4095
 #: Caps as high as a file can need: every neighbour of the old file is kept.
 _NO_CAP = 10**9
@@ -90,7 +93,7 @@ class _Reader:
             raise ConfigError(self.path, None, f"<neighbor>: missing <{what}>")
         return "".join(element.itertext()).strip()
 
-    def value(self, element: Element | None, tag: str, conv):
+    def value(self, element: Element | None, tag: str, conv: Callable[[str], T]) -> T:
         try:
             return conv(self.text(element, tag))
         except ValueError as exc:
