@@ -4,9 +4,9 @@ Builds two 200k-frame captures and prints frames/s for each:
   (a) benign: 50 hosts doing NUD (NS/NA) and DAD, periodic RAs from the configured router;
   (b) flood: NAs from 100k distinct MACs and addresses (each sent twice), the shape of
       THC-IPv6's flood_advertise6; every first frame creates a neighbour and an alert.
-Two figures per capture: the engine alone (decode + checks over frames in memory) and the
+Three figures per capture: the engine alone (decode + checks over frames in memory), the
 whole replay (pcap reading through scapy's RawPcapReader + engine, as ``ndpmon -r``
-runs it, with no alert outputs).
+runs it, with no alert outputs), and the floor: the same pcap read in a bare loop.
 
 Run: ``python bench/bench_replay.py [--frames N]``. Not part of the test run; no timing
 is asserted anywhere. Frames are built with struct by tests/floodgen.py (scapy would take
@@ -84,7 +84,9 @@ def run_engine(frames: list[bytes], max_neighbors: int) -> tuple[float, int]:
     return len(frames) / (time.perf_counter() - started), alerts
 
 
-def run_replay(frames: list[bytes], max_neighbors: int) -> float:
+def run_replay(frames: list[bytes], max_neighbors: int, floor: bool = False) -> float:
+    """Frames per second of ``ndpmon -r``'s loop over a pcap of ``frames``, or (``floor``)
+    of a bare loop reading the same pcap."""
     from scapy.utils import RawPcapWriter
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,9 +96,10 @@ def run_replay(frames: list[bytes], max_neighbors: int) -> float:
             for i, f in enumerate(frames):
                 writer.write_packet(f, sec=1700000000 + i // 1000, usec=i % 1000)
         pipeline = Pipeline(Engine(config(max_neighbors)), ())  # ndpmon -r's own loop
+        feed = (lambda probe, batch: None) if floor else pipeline.feed
         started = time.perf_counter()
         for batch in read_batches(path):
-            pipeline.feed("lan0", batch)
+            feed("lan0", batch)
         return len(frames) / (time.perf_counter() - started)
 
 
@@ -112,8 +115,9 @@ def measure(kind: str, frames: int, distinct: int) -> str:
                 f"engine: {rate:,.0f} frames/s ({alerts} alerts)")
     how, which = kind.split("-")
     name, build = CAPTURES[which]
-    if how == "replay":
-        return f"{name}, replay: {run_replay(build(frames), 100_000):,.0f} frames/s"
+    if how in ("replay", "floor"):
+        rate = run_replay(build(frames), 100_000, floor=how == "floor")
+        return f"{name}, {how}: {rate:,.0f} frames/s"
     rate, alerts = run_engine(build(frames), 100_000)
     return f"{name}, engine: {rate:,.0f} frames/s ({alerts} alerts)"
 
@@ -130,8 +134,8 @@ def main() -> None:
     # Each figure in a fresh interpreter: the heap left by one run skews the next.
     # (c) is the O(1) check: the same flood with 10x and 100x fewer distinct senders,
     # so the same number of new neighbours per frame in a 10x or 100x smaller cache.
-    runs = [("engine-a", 0), ("replay-a", 0), ("engine-b", 0), ("replay-b", 0),
-            ("c", 100_000), ("c", 10_000), ("c", 1_000)]
+    runs = [("engine-a", 0), ("replay-a", 0), ("floor-a", 0), ("engine-b", 0), ("replay-b", 0),
+            ("floor-b", 0), ("c", 100_000), ("c", 10_000), ("c", 1_000)]
     for kind, distinct in runs:
         subprocess.run([sys.executable, __file__, "--frames", str(args.frames),
                         "--one", kind, str(distinct)], check=True)

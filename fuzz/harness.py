@@ -13,10 +13,9 @@ A frame that raises or breaks an invariant is a finding. So is a frame that an o
 Ethernet link can carry (``MAX_FRAME``) and that takes over ``SLOW_NS`` in
 ``Engine.handle``, or over ``SLOW_NS`` in the outputs at over ``SLOW_ALERT_NS`` per
 alert (each the minimum
-of several re-runs with the GC off, so a GC or scheduler pause is not a finding). The
-outputs are budgeted per alert because one frame raises up to one alert per option, as
-NDPMon did: a full-size RA with 45 wrong options raises 45 alerts, about 0.8 ms of
-output on the 2-core test machine, on top of 0.2-0.4 ms in the engine.
+of several re-runs with the GC off, so a GC or scheduler pause is not a finding). So is
+a frame that raises more than ``MAX_ALERTS`` alerts: NDPMon raised one per wrong item of
+an option (477 for one RA), ndpmon raises each reason of an RA once (checks/ra.py).
 """
 
 from __future__ import annotations
@@ -49,11 +48,14 @@ from ndpmon.config.model import Config, Limits, Settings  # noqa: E402
 from ndpmon.state.neighbors import NeighborCache  # noqa: E402
 
 __all__ = ["Target", "fuzz_config", "format_alert", "check_state", "roundtrip", "SLOW_NS",
-           "SLOW_ALERT_NS"]
+           "SLOW_ALERT_NS", "MAX_ALERTS"]
 
 SLOW_NS = 1_000_000  # 1 ms per frame through Engine.handle
 SLOW_ALERT_NS = 50_000  # 50 us per alert through the capture-thread outputs, when
 # they take over 1 ms: a single cold alert may take 100 us, many take about 20 us each
+#: Alerts one frame may raise: the 16 (reason, text) pairs of watch_ra, 6 general checks
+#: that can fire for the same RA, the cache-limit alert (checks/ra.py, engine/engine.py).
+MAX_ALERTS = 24
 PROBE = "lan0"
 _XML_CHECKS: list[str] = []
 _SYSLOG = Syslog("/nonexistent/fuzz-syslog", "LOG_LOCAL1", clock=lambda: 0.0)
@@ -127,7 +129,7 @@ def check_state(engine: Engine) -> None:
         assert len(cache) <= cache.max_neighbors, "more neighbours than max_neighbors"
         assert len(state.dad) <= MAX_DAD, "DAD table over MAX_DAD"
         members = {id(nb) for nb in cache}
-        assert members == set(cache._lru), "LRU and found order disagree"
+        assert members == set(map(id, cache._lru)), "LRU and found order disagree"
         for index in (cache.by_mac, cache.by_lla, cache.by_ip):
             stale = [k for k, nb in index.items() if id(nb) not in members]
             assert not stale, f"index keeps evicted neighbours: {stale[:3]}"
@@ -190,6 +192,7 @@ class Target:
         self.frames += 1
         try:
             took = self._run(self.now, frame)
+            assert took[2] <= MAX_ALERTS, f"{took[2]} alerts from one frame"
             for i, alert in enumerate(self._last):
                 check_delivery(alert, whole_mail=i == 0 and (
                     self.alerts % 16 == 0 or _unusual(alert.message)))

@@ -114,12 +114,15 @@ CACHE = """\
 
 
 def test_kept_entries_are_written_back_unchanged(tmp_path):
-    """Every save writes the unknown probes' elements as they were read, comments,
-    character references and empty probes included."""
+    """Every save writes the unknown probes' elements as they were read, white space,
+    character references and empty probes included; comments are left out, as they are
+    everywhere in the cache (the loader parses without them: a file of comments must
+    not take memory)."""
     text, kept = save_twice(tmp_path, CACHE)
     assert [(k.name, k.neighbors) for k in kept] == [("eth0", 1), ("wlan9", 0)]
     start = CACHE.index('  <probe name="eth0"')
-    assert CACHE[start:CACHE.index("</neighbors>")] in text
+    expected = CACHE[start:CACHE.index("</neighbors>")]
+    assert expected.replace("<!-- a comment the admin wrote -->", "") in text
     assert '<probe name="eth1"' in text
 
 
@@ -154,3 +157,80 @@ def test_v14_cache_names_the_upgrade_command(tmp_path):
         assert str(info.value) == (
             f"{path}:4: the root element is <neighbor_list>, not <neighbors> (the NDPMon "
             f"1.4 format{fork}: convert it with `ndpmon upgrade {path} -i IFACE -o NEW.xml`)")
+
+
+# -- with the incremental loader and the background saver (issue 15 item 5) ------------
+
+
+def test_a_kept_probe_of_many_blocks_is_written_back_byte_for_byte(tmp_path, utc):
+    """A kept probe far larger than the parser's blocks (5,000 neighbours, about 5 MB)
+    is written back byte for byte: its text is taken a neighbour at a time, each once
+    the white space after it is all parsed."""
+    from test_cache_save import full_engine
+
+    first, again = tmp_path / "a.xml", tmp_path / "b.xml"
+    cachefile.save_cache(str(first), {"lan0": full_engine(5000, 4).probes["lan0"].neighbors})
+    kept: list[cachefile.Kept] = []
+    caches = {"lan1": NeighborCache()}
+    cachefile.load_cache(str(first), caches, kept=kept)
+    cachefile.save_cache(str(again), caches, kept=kept)
+    assert [(k.name, k.neighbors) for k in kept] == [("lan0", 5000)]
+    assert first.stat().st_size > 4 * 2**20
+    assert probe_xml(again, "lan0") == probe_xml(first, "lan0")
+
+
+def test_a_kept_probe_with_long_white_space_is_written_back_unchanged(tmp_path):
+    """White space after a neighbour longer than the parser delivers at once (up to
+    5,000 spaces) stays where it was: a neighbour's text is taken only once the next one
+    has ended (taken at its own end, part of its tail went to the wrong place)."""
+    neighbor = ("<neighbor><mac>0:0:5e:0:53:a</mac><lla>fe80::1</lla>"
+                "<lastseen>1</lastseen><addresses/><old_macs/></neighbor>")
+    body = "".join(neighbor + "\n" + " " * (i * 37 % 5000) for i in range(2000))
+    probe = f'<probe name="eth0" mac="0:0:0:0:0:0">{body}</probe>'
+    path = tmp_path / "c.xml"
+    path.write_text(f"<neighbors>\n  {probe}\n</neighbors>\n", encoding="latin-1")
+    kept: list[cachefile.Kept] = []
+    cachefile.load_cache(str(path), {"eth1": NeighborCache()}, kept=kept)
+    assert [(k.name, k.neighbors) for k in kept] == [("eth0", 2000)]
+    assert kept[0].xml == probe
+
+
+def test_loading_a_large_kept_probe_never_holds_its_tree(tmp_path):
+    """A kept probe of 20,000 neighbours of 16 addresses (a 64 MB file) costs its text
+    and a few neighbours' tree, not the whole probe's tree (about 700 MiB)."""
+    from test_cache_save import full_engine, peak_kib
+
+    path = str(tmp_path / "c.xml")
+    cachefile.save_cache(path, {"lan0": full_engine(20_000, 16).probes["lan0"].neighbors})
+    grown = peak_kib(tmp_path, "caches = {'lan1': NeighborCache()}\nkept = []",
+                     f"cachefile.load_cache({path!r}, caches, kept=kept)\n"
+                     "assert kept[0].neighbors == 20_000")
+    print(f"load of a kept probe: peak RSS +{grown // 1024} MiB")
+    assert grown < 300 * 1024, f"+{grown // 1024} MiB"
+
+
+def test_the_background_save_writes_kept_probes_and_adopts_them(tmp_path):
+    """The live loop's saver (CacheSaver) writes the kept probes after the known ones,
+    in the background as at exit; once the engine has the probe again (a reload), the
+    next save loads its neighbours into the probe's cache and keeps it no more."""
+    from conftest import make_config
+
+    from ndpmon.engine.engine import Engine
+    from ndpmon.run.cachesave import CacheSaver
+
+    path = tmp_path / "c.xml"
+    path.write_text(CACHE, encoding="latin-1")
+    kept: list[cachefile.Kept] = []
+    cachefile.load_cache(str(path), {"lan0": NeighborCache()}, kept=kept)
+    engine = Engine(make_config({}))
+    saver = CacheSaver(engine, str(path), kept=kept)
+    saver.save_in_background()
+    saver._worker.join(30)
+    assert saver.outcome() == (1, None)
+    assert probe_xml(path, "eth0").count("<neighbor>") == 1
+    engine.reload(make_config({}, probe="eth0"))  # SIGHUP: the config has eth0 again
+    saver.save()
+    assert [k.name for k in kept] == ["wlan9"]
+    [nb] = list(engine.probes["eth0"].neighbors)
+    assert nb.vendor == "Foo & Co"
+    assert probe_xml(path, "eth0").count("<neighbor>") == 1

@@ -485,3 +485,36 @@ def test_engine_survives_every_truncation_of_every_sample_frame() -> None:
                 assert isinstance(engine.handle("lan0", 1_700_000_000.0, data), list)
                 count += 1
     assert count > 10_000
+
+
+# --- the NS/NA fast path ------------------------------------------------------------------
+
+def _fields(msg) -> tuple:
+    """Every field of a decoded message, options by their repr."""
+    return tuple(repr(getattr(msg, name)) for name in NdMessage.__slots__)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=HEALTH)
+@given(st.sampled_from([NS, NA]), st.integers(0, 255), st.sampled_from([0, 0x20, 0x40, 0xE0]),
+       st.sampled_from([b"", bytes([1, 1]) + bytes(6), bytes([2, 1]) + bytes(range(6)),
+                        bytes([1, 2]) + bytes(14), bytes([5, 1]) + bytes(6), bytes([2, 0])]),
+       st.booleans(), st.sampled_from(["::", HLLA, "2001:db8:1::b", "ff02::1"]),
+       st.sampled_from(["ff02::1", "ff02::1:ff00:b", HLLA]),
+       st.sampled_from([HLLA, "ff02::1", "2001:db8:1::b"]), st.binary(max_size=20),
+       st.integers(0, 15))
+def test_ns_na_fast_path_decodes_as_the_general_path(icmp_type, code, flags, option, fix,
+                                                     src, dst, target, tail, version):
+    """An untagged NS or NA with at most one option is decoded in one step (a flood's
+    frames); every field, fault and option is what the general path makes of it, with any
+    code, flags, option, checksum, addresses, Ethernet padding and IP version."""
+    from ndpmon.codec.decode import _ipv6
+
+    body = bytes([icmp_type, code, 0, 0, flags, 0, 0, 0]) + ip(target) + option
+    frame = bytearray(icmp_frame(body, src=src, dst=dst, fix=fix) + tail)
+    frame[14] = version << 4 | frame[14] & 0x0F
+    fast, general = decode(bytes(frame)), _ipv6(bytes(frame), 14, None)
+    assert type(fast) is type(general)
+    if isinstance(general, NdMessage):
+        assert _fields(fast) == _fields(general)
+    else:
+        assert fast.reason == general.reason

@@ -9,17 +9,15 @@ size, for unprivileged unit tests) and, in tests/test_full_disk_live.py, a small
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import resource
-import signal
 from pathlib import Path
 
 import pytest
 from lxml import etree
 from plugkit import config_text, engine_for, load
+from test_alertlog import file_size_limit
 
 from ndpmon.alerts.action import Action
 from ndpmon.alerts.guard import LOG_EVERY, RETRY_FIRST, RETRY_MAX, Guarded
@@ -38,20 +36,6 @@ def alert(n: int = 0, message: str = "") -> Alert:
     """A low alert numbered ``n`` (its message names it)."""
     return Alert(T + n, "lan0", Priority.LOW, reasons.NEW_STATION,
                  message or f"new station 0:0:5e:0:53:{n:x} fe80::{n:x}")
-
-
-@contextlib.contextmanager
-def file_size_limit(size: int):
-    """Writes of this process beyond ``size`` bytes fail with EFBIG, as on a full disk
-    (RLIMIT_FSIZE, SIGXFSZ ignored); the old limit is back afterwards."""
-    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, old_limit[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
-        signal.signal(signal.SIGXFSZ, old_handler)
 
 
 def messages(path: Path) -> list[str]:

@@ -272,8 +272,9 @@ def test_signal_handlers_only_set_flags_and_wake():
 
 
 def test_sigusr1_logs_one_line_and_asks_the_plugins_for_their_status(caplog):
-    """SIGUSR1 writes the cache, logs one line saying so (it logged nothing), and calls
-    the plugins' ``status`` hook (ndproxy logs its counters there), once per signal."""
+    """SIGUSR1 saves the cache (written in the background), logs one line saying so (it
+    logged nothing), and calls the plugins' ``status`` hook (ndproxy logs its counters
+    there), once per signal."""
     from ndpmon.engine.plugin import Plugin
 
     class Counting(Plugin):
@@ -297,5 +298,5 @@ def test_sigusr1_logs_one_line_and_asks_the_plugins_for_their_status(caplog):
     monitor.run()
     assert plugin.calls == 1
     lines = [r.getMessage() for r in caplog.records if "SIGUSR1" in r.getMessage()]
-    assert lines == ["SIGUSR1: neighbour cache written; 1 frames, 0 high and 1 low "
+    assert lines == ["SIGUSR1: writing the neighbour cache; 1 frames, 0 high and 1 low "
                      "priority alerts so far"]

@@ -1,9 +1,16 @@
-"""The ND flood check's settings: a rate of 0 turns a type off; each window alerts once."""
+"""The ND flood check: a rate of 0 turns a type off; each window alerts once; the alert
+describes the senders in bounded memory."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from conftest import generator, make_engine
+from floodgen import PREFIX, na
+
+from ndpmon.codec.message import NA
+from ndpmon.state.rates import MAX_SOURCES
 
 G = generator()
 
@@ -54,3 +61,48 @@ def test_a_clock_set_back_by_hours_starts_a_new_window():
     floods = [t for t in times for a in engine.handle("lan0", t, frame)
               if a.reason == "ND flood"]
     assert floods == [10000.2, 100.2]
+
+
+def _random_na_flood(count: int) -> tuple[list[bytes], list[bytes]]:
+    """``count`` NAs, each from a new random unicast MAC (random locally administered bit,
+    as thc-ipv6's flood_advertise6 makes them) for a random address of 2001:db8:1::/64;
+    the frames and their MACs."""
+    rng = random.Random(16)
+    macs, out = [], []
+    for _ in range(count):
+        mac = bytes((rng.randrange(256) & 0xFE,)) + rng.randbytes(5)
+        addr = PREFIX[:8] + rng.randbytes(8)
+        macs.append(mac)
+        out.append(na(mac, addr, addr))
+    return out, macs
+
+
+def test_flood_from_random_sources_says_what_they_share():
+    """An NA flood from random MACs names no top list of ``x1``: it says how many sources
+    sent in the window's second half (frames 51-101 at 10/s over 10 s), how many vendor
+    prefixes and locally administered MACs they have, and the prefix their addresses and
+    targets share."""
+    engine = make_engine({"limits": {"na_rate": 10, "rate_window": 10}})
+    frames, macs = _random_na_flood(300)
+    floods = [a for i, f in enumerate(frames) for a in engine.handle("lan0", 1000 + i * 0.01, f)
+              if a.reason == "ND flood"]
+    second_half = macs[50:101]
+    vendors = len({m[:3] for m in second_half})
+    local = sum(1 for m in second_half if m[0] & 2)
+    assert [a.message for a in floods] == [
+        f"ND flood: 101 NA in 10 s (limit 10/s); 51 sources in its second half; MACs: "
+        f"{vendors} vendor prefixes, {local} locally administered; from 2001:db8:1::/64; "
+        f"targets in 2001:db8:1::/64"]
+    assert floods[0].extra["sources"] == 51
+
+
+def test_flood_sources_are_bounded():
+    """Memory stays bounded: past MAX_SOURCES new MACs are no longer remembered, and the
+    alert says ``at least``."""
+    engine = make_engine({"limits": {"na_rate": 1, "rate_window": 4000}})
+    frames, _ = _random_na_flood(4001)
+    floods = [a for i, f in enumerate(frames) for a in engine.handle("lan0", 1000.0, f)
+              if a.reason == "ND flood"]
+    assert len(floods) == 1
+    assert f"; at least {MAX_SOURCES} sources in its second half; " in floods[0].message
+    assert len(engine.probes["lan0"].rates.senders[NA].macs) == MAX_SOURCES

@@ -312,3 +312,121 @@ def test_generated_time_in_footer(tmp_path):
     footer = text(page(out, "index.html").xpath("//footer")[0])
     assert footer.startswith(f"Made by ndpmon on {date(1767225600)}; times are the "
                              "monitor's local time (UTC")
+
+
+# -- a large alerts.xml (issue 15, item 2) ---------------------------------------------
+
+
+def big_alerts_file(path: Path, count: int, last: str = "the newest alert") -> int:
+    """An alerts.xml of ``count`` alerts (every third one high), the last one's message
+    ``last``, written a block at a time; the number of high ones."""
+    with path.open("w") as out:
+        out.write('<?xml version="1.0"?>\n<alerts>\n')
+        for start in range(0, count - 1, 10_000):
+            out.write("".join(alert_xml(t, f"alert number {t}", 2 if t % 3 == 0 else 1)
+                              for t in range(start, min(start + 10_000, count - 1))))
+        out.write(alert_xml(count - 1, last, 2 if (count - 1) % 3 == 0 else 1))
+        out.write("</alerts>\n")
+    return len(range(0, count, 3))
+
+
+def peak_rss_kib(argv: list[str]) -> tuple[int, int]:
+    """Run ``argv``; (exit status, its peak RSS in KiB, VmHWM polled until it ends)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "ndpmon", *argv], env=env,
+                            stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            break
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+        time.sleep(0.02)
+    return proc.wait(), peak
+
+
+def test_report_memory_does_not_grow_with_the_alerts_file(tmp_path):
+    """``ndpmon report`` on an 80 MB alerts.xml (200,000 alerts) parses only its newest
+    alerts: its peak RSS stays far below what the whole tree takes (about 850 MiB before
+    the fix; about 150 MiB now, with a generous margin), the page shows the last alert
+    written and the index counts every alert of the file."""
+    high = big_alerts_file(tmp_path / "alerts.xml", 200_000)
+    out = tmp_path / "w"
+    code, peak = peak_rss_kib(["report", "-f", CONFIG, "-g", cache_file(tmp_path),
+                               "--alerts", str(tmp_path / "alerts.xml"), "--out", str(out)])
+    assert code == 0
+    assert peak < 350 * 1024, f"peak RSS {peak // 1024} MiB"
+    assert "the newest alert" in text(page(out, "alerts.html"))
+    assert f"200000 alerts: {high} high, {200_000 - high} low priority" in text(
+        page(out, "index.html"))
+
+
+def test_newest_alerts_of_a_large_file_are_its_last_blocks(tmp_path):
+    """Of a file larger than the byte budget, read_newest parses only the last ``limit``
+    ``<alert>`` blocks, in file order, and counts every alert and every high one of the
+    whole file."""
+    from ndpmon.formats import alertsxml
+
+    high = big_alerts_file(tmp_path / "alerts.xml", 20_000)
+    newest = alertsxml.read_newest(str(tmp_path / "alerts.xml"), 10, budget=65536)
+    assert [a.findtext("time") for a in newest.tree.getroot()] == [
+        str(t) for t in range(19_990, 20_000)]
+    assert (newest.total, newest.high) == (20_000, high)
+    newest = alertsxml.read_newest(str(tmp_path / "alerts.xml"), 10_000, budget=65536)
+    assert 100 < len(newest.tree.getroot()) < 65536 // 300  # what the budget holds
+    assert (newest.total, newest.high) == (20_000, high)
+
+
+def test_an_alert_larger_than_the_budget_is_counted_not_parsed(tmp_path):
+    """A last alert larger than the byte budget is not parsed at all (nothing is shown),
+    but it is counted."""
+    from ndpmon.formats import alertsxml
+
+    big_alerts_file(tmp_path / "alerts.xml", 1000, last="x" * 200_000)
+    newest = alertsxml.read_newest(str(tmp_path / "alerts.xml"), 10, budget=65536)
+    assert len(newest.tree.getroot()) == 0 and newest.total == 1000
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.replace("<time>19995</time>", "<time>19995</tme>"),
+     "{line}: not well-formed XML: Opening and ending tag mismatch: time line {line} and tme"),
+    (lambda s: '<!DOCTYPE alerts [<!ENTITY x "boo">]>\n' + s.replace(
+        "<time>19995</time>", "<time>&x;</time>"),
+     "{line}: not well-formed XML: Entity 'x' not defined"),
+    (lambda s: s.replace("<alerts>", "<neighbors>").replace("</alerts>", "</neighbors>"),
+     " the root element is <neighbors>, not <alerts>"),
+    (lambda s: s + "<more/>\n", " not an alerts file: does not end with </alerts>"),
+])
+def test_the_end_of_a_large_file_is_read_safely(tmp_path, change, message):
+    """The newest blocks of a large file are parsed as safely as a whole file: a broken
+    block is ``file:line:`` with the line in the file, an entity is not expanded, a file
+    that is not an alerts file (text after ``</alerts>``) is refused."""
+    from ndpmon.formats import alertsxml
+
+    big_alerts_file(tmp_path / "a.xml", 20_000)
+    text_ = change((tmp_path / "a.xml").read_text())
+    (tmp_path / "a.xml").write_text(text_)
+    line = next(i for i, ln in enumerate(text_.splitlines(), 1)
+                if "19995</tme>" in ln or "&x;" in ln) if "{line}" in message else 0
+    with pytest.raises(ConfigError) as err:
+        alertsxml.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
+    assert str(err.value) == f"{tmp_path / 'a.xml'}:" + message.format(line=line)
+
+
+def test_a_large_file_cut_by_a_crash_reads_as_it_will_be_repaired(tmp_path):
+    """A large alerts.xml cut inside its last alert (kill -9, a full disk) shows every
+    complete alert before the cut, as the monitor's repair at its next start keeps them."""
+    from ndpmon.formats import alertsxml
+
+    big_alerts_file(tmp_path / "a.xml", 20_000)
+    text_ = (tmp_path / "a.xml").read_text()
+    (tmp_path / "a.xml").write_text(text_[:-60])
+    newest = alertsxml.read_newest(str(tmp_path / "a.xml"), 10, budget=65536)
+    times = [int(a.findtext("time")) for a in newest.tree.getroot()]
+    assert times == list(range(19989, 19999)) and newest.total == 19_999

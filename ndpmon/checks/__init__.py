@@ -72,37 +72,43 @@ def plan(icmp_type: int) -> list[Check]:
     return [c for c, types in registry() if icmp_type in types & c.types]
 
 
-Step = tuple[CheckFunc, bool, bool]  # (func, stop_on_error, skip_unspecified)
+Step = tuple[CheckFunc, bool]  # (func, stop_on_error)
 
 
 class Plans:
-    """Per ICMPv6 type, the steps to run, built at first use: the core checks in ORDER,
-    with the checks of plugins (ndpmon.engine.plugin.PluginCheck) inserted before the core
-    check they name, and those that name none in a tail that runs only when no check
-    stopped the packet (NDPMon's rules, COMPATIBILITY.md §3.1 row 21). The hot loop reads
-    plain tuples rather than attributes."""
+    """Per ICMPv6 type and kind of source, the steps to run, built at first use: the core
+    checks in ORDER, with the checks of plugins (ndpmon.engine.plugin.PluginCheck)
+    inserted before the core check they name, and those that name none in a tail that
+    runs only when no check stopped the packet (NDPMon's rules, COMPATIBILITY.md §3.1 row
+    21). A message from ``::`` has its own plans, without the checks that skip it. The
+    hot loop reads plain tuples rather than attributes."""
 
     def __init__(self, extra: Iterable = ()) -> None:
         self.extra = tuple(extra)
+        #: the ICMPv6 type (negated for a source ``::``) -> (main steps, tail steps)
         self.by_type: dict[int, tuple[tuple[Step, ...], tuple[Step, ...]]] = {}
 
-    def build(self, icmp_type: int) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
-        """The (main, tail) steps for one ICMPv6 type."""
+    def build(self, key: int) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        """The (main, tail) steps for one ICMPv6 type (negated: from ``::``)."""
+        icmp_type, unspecified = abs(key), key < 0
         main: list[Step] = []
         for core, types in registry():
             if icmp_type not in types & core.types:
                 continue
             main.extend(_step(x) for x in self.extra
-                        if x.before == core.name and icmp_type in x.types & types)
-            main.append((core.func, core.stop_on_error, core.skip_unspecified))
+                        if x.before == core.name and icmp_type in x.types & types
+                        and not (unspecified and x.skip_unspecified))
+            if not (unspecified and core.skip_unspecified):
+                main.append((core.func, core.stop_on_error))
         tail = tuple(_step(x) for x in self.extra
-                     if x.before is None and icmp_type in x.types)
-        steps = self.by_type[icmp_type] = (tuple(main), tail)
+                     if x.before is None and icmp_type in x.types
+                     and not (unspecified and x.skip_unspecified))
+        steps = self.by_type[key] = (tuple(main), tail)
         return steps
 
 
 def _step(extra) -> Step:
-    return (extra.func, extra.stop_on_error, extra.skip_unspecified)
+    return (extra.func, extra.stop_on_error)
 
 
 CORE = Plans()
@@ -111,22 +117,18 @@ CORE = Plans()
 def run_checks(msg: NdMessage, state: ProbeState, now: float,
                plans: Plans = CORE) -> list[Alert]:
     """Run every check for ``msg`` in order, honouring stop-on-error; return the alerts."""
-    steps = plans.by_type.get(msg.type) or plans.build(msg.type)
+    key = -msg.type if msg.src == UNSPECIFIED else msg.type
+    steps = plans.by_type.get(key) or plans.build(key)
     ctx = state.context
     if ctx is None:
         ctx = state.context = Context(state)
     ctx.msg, ctx.now, ctx.alerts = msg, now, None
-    unspecified, halt = msg.src == UNSPECIFIED, STOP  # a local: read once per check
-    for func, stop, skip in steps[0]:
-        if skip and unspecified:
-            continue
+    halt = STOP  # a local: read once per check
+    for func, stop in steps[0]:
         if func(msg, ctx) == halt and stop:
             break
     else:
-        for func, stop, skip in steps[1]:
-            if skip and unspecified:
-                continue
+        for func, stop in steps[1]:
             if func(msg, ctx) == halt and stop:
                 break
     return ctx.alerts or NO_ALERTS
-

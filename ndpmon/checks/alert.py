@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ndpmon.codec.addr import ip_short, mac_str
 
-__all__ = ["Priority", "Alert"]
+__all__ = ["Priority", "Alert", "AlertFields", "Text"]
 
 
 class Priority(IntEnum):
@@ -34,12 +34,44 @@ class Priority(IntEnum):
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
-class Alert(NamedTuple):
-    """One detection. ``str(alert)`` is the NDPMon message text.
+class Text:
+    """An alert message made on first use: ``render(*args)``, then kept.
 
-    A NamedTuple rather than a frozen dataclass: just as immutable, and four times cheaper
-    to build (an NA flood raises one alert per frame; see bench/).
+    An NA flood from random sources raises a ``new station`` per frame, and formatting
+    its addresses costs more than the rest of the alert; when an output holds the alert
+    back (a summary, a dedupe window) nobody reads it. Compares, hashes and prints as
+    the text, so an Alert holding one equals one holding the string.
     """
+
+    __slots__ = ("render", "args", "text")
+
+    def __init__(self, render: Callable[..., str], *args: Any) -> None:
+        self.render: Callable[..., str] | None = render
+        self.args = args
+        self.text: str | None = None
+
+    def __str__(self) -> str:
+        text = self.text
+        if text is None:
+            text = self.text = self.render(*self.args)  # type: ignore[misc]
+            self.render, self.args = None, ()
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (str, Text)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+class AlertFields(NamedTuple):
+    """What an Alert stores; ``message`` may be held as a Text (read it as
+    ``Alert.message``, always a str)."""
 
     time: float
     probe: str
@@ -51,6 +83,23 @@ class Alert(NamedTuple):
     ipv6: bytes | None = None
     extra: Mapping[str, Any] = _NO_EXTRA
     raised: float | None = None
+
+
+class Alert(AlertFields):
+    """One detection. ``str(alert)`` is the NDPMon message text.
+
+    A NamedTuple rather than a frozen dataclass: just as immutable, and four times cheaper
+    to build (an NA flood raises one alert per frame; see bench/). The message may be
+    given as a Text, made when first read.
+    """
+
+    __slots__ = ()
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        """The message text."""
+        text = self[4]
+        return text if type(text) is str else str(text)
 
     def __str__(self) -> str:
         return self.message

@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from ndpmon.checks.alert import Alert, Priority
+from ndpmon.checks.alert import Alert, Priority, Text
 from ndpmon.checks.registry import STOP
 from ndpmon.codec.addr import ip_full, mac_str
 from ndpmon.codec.message import TYPE_NAMES, NdMessage
@@ -33,13 +33,14 @@ class Context:
         self.now = 0.0
         self.alerts: list[Alert] | None = None
 
-    def alert(self, priority: Priority, reason: str, message: str, *,
+    def alert(self, priority: Priority, reason: str, message: str | Text, *,
               mac2: bytes | None = None, ipv6: bytes | None = None,
               **extra: Any) -> None:
         """Raise an alert about the current packet (mac = its Ethernet source).
 
         ``extra`` gets the message type, destination, target and VLAN; addresses stay
-        bytes here and are formatted only if an output asks (``Alert.to_json``).
+        bytes here and are formatted only if an output asks (``Alert.to_json``), as is
+        a ``message`` given as a Text.
         """
         msg = self.msg
         extra["type"] = TYPE_NAMES[msg.type]
@@ -67,6 +68,11 @@ def unknown_pair(msg: NdMessage, ctx: Context, reasons: tuple[str, str, str, str
     state, mac, src = ctx.state, msg.eth_src, msg.src
     known_mac, known_lla = mac in state.router_macs, src in state.router_llas
     index = 0 if known_mac and known_lla else 1 if known_mac else 2 if known_lla else 3
-    who = f"{mac_str(mac)} {ip_full(src)}"
-    ctx.alert(Priority.HIGH, reasons[index], texts[index].format(who))
+    ctx.alert(Priority.HIGH, reasons[index], Text(_pair_text, texts[index], mac, src))
     return STOP
+
+
+def _pair_text(text: str, mac: bytes, src: bytes) -> str:
+    """``text`` with ``<mac> <src>`` (made when read: an RA flood from random routers
+    raises one per frame)."""
+    return text.format(f"{mac_str(mac)} {ip_full(src)}")

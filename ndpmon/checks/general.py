@@ -11,6 +11,7 @@ from __future__ import annotations
 from ndpmon.checks import reasons
 from ndpmon.codec.addr import UNSPECIFIED, ip_full, ip_short, is_local_scope, mac_str
 from ndpmon.codec.message import NA, REDIRECT, NdMessage, header_chain
+from ndpmon.checks.alert import Text
 from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
 from ndpmon.checks.context import Context
 
@@ -104,8 +105,14 @@ def bogon(msg: NdMessage, ctx: Context) -> int:
     src = msg.src
     if src[0] == 0xFF or is_local_scope(src) or src == UNSPECIFIED or src in ctx.state.onlink:
         return PASS
-    ctx.alert(LOW, reasons.BOGON, f"bogon {mac_str(msg.eth_src)} {ip_short(src)}")
+    ctx.alert(LOW, reasons.BOGON, Text(_bogon_text, msg.eth_src, src))
     return PASS
+
+
+def _bogon_text(mac: bytes, src: bytes) -> str:
+    """The message of ``bogon`` (made when read: one per frame of a flood from random
+    prefixes)."""
+    return f"bogon {mac_str(mac)} {ip_short(src)}"
 
 
 @check("watch_hop_limit", reasons=(reasons.WRONG_HOP_LIMIT,))

@@ -16,6 +16,7 @@ from ndpmon.checks import reasons
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, is_link_local, mac_str
 from ndpmon.codec.message import NA, NS, RA, RS, NdMessage
 from ndpmon.state.neighbors import Neighbor
+from ndpmon.checks.alert import Text
 from ndpmon.checks.registry import HIGH, LOW, PASS, STOP, check
 from ndpmon.checks.context import Context
 
@@ -47,12 +48,18 @@ def new_station(msg: NdMessage, ctx: Context) -> int:
 
 def _new(msg: NdMessage, ctx: Context, mac: bytes, src: bytes, local: bool) -> int:
     """Neither the MAC nor the address is known: a new station."""
-    cache, now = ctx.state.neighbors, ctx.now
-    nb = cache.add(mac, src if local else UNSPECIFIED, now)
-    if not local:
-        cache.add_address(nb, src, now)
-    ctx.alert(LOW, reasons.NEW_STATION, f"new station {mac_str(mac)} {ip_short(src)}")
+    if local:
+        ctx.state.neighbors.add(mac, src, ctx.now)
+    else:
+        ctx.state.neighbors.add(mac, UNSPECIFIED, ctx.now, src)
+    ctx.alert(LOW, reasons.NEW_STATION, Text(_new_station_text, mac, src))
     return PASS
+
+
+def _new_station_text(mac: bytes, src: bytes) -> str:
+    """The message of ``new station``, made when an output reads it (one per frame of a
+    flood from random sources)."""
+    return f"new station {mac_str(mac)} {ip_short(src)}"
 
 
 def _known_lla(msg: NdMessage, ctx: Context, nb: Neighbor, owner: Neighbor | None,

@@ -46,6 +46,12 @@ def decode(frame: bytes) -> NdMessage | NotND:
     if n < 14:
         return NotND("truncated Ethernet header")
     etype = frame[12] << 8 | frame[13]
+    if etype == ETH_IPV6:  # untagged: the common case
+        if n >= 78 and frame[20] == ICMPV6 and (frame[54] == NS or frame[54] == NA):
+            msg = _ns_na(frame, n)
+            if msg is not None:
+                return msg
+        return _ipv6(frame, 14, None)
     pos, vlan = 14, None
     for _ in range(2):
         if etype not in VLAN_TAGS:
@@ -86,6 +92,34 @@ def _ipv6(frame: bytes, pos: int, vlan: int | None) -> NdMessage | NotND:
                     frame[pos], frame[pos + 1])
     msg.plen = plen
     _icmp(msg, frame, pos, end, frag is not None and frag[2])
+    return msg
+
+
+def _ns_na(frame: bytes, n: int) -> NdMessage | None:
+    """An untagged NS or NA without extension headers, with no option or one link-layer
+    option: what a flood is made of, decoded in one step (None: any other shape, for the
+    general path). The same fields, checks and faults as ``_ipv6`` and ``_icmp``."""
+    plen = frame[18] << 8 | frame[19]
+    if frame[14] >> 4 != 6 or 54 + plen > n or not (
+            plen == 24 or plen == 32 and frame[79] == 1 and (frame[78] == 1 or frame[78] == 2)):
+        return None
+    t = frame[54]
+    msg = NdMessage(frame[0:6], frame[6:12], None, frame[22:38], frame[38:54], frame[21], (),
+                    False, t, frame[55])
+    msg.plen = plen
+    msg.checksum_ok = (int.from_bytes(frame[22:54 + plen], "big") + plen + ICMPV6) \
+        % 0xFFFF == 0
+    msg.target = frame[62:78]
+    if t == NA:
+        msg.na_flags = frame[58]
+    if plen == 32:
+        otype, mac = frame[78], frame[80:86]
+        msg.options = (LinkLayer(otype, mac),)
+        if otype == 1:
+            msg.slla = mac
+        else:
+            msg.tlla = mac
+    msg.malformed = _validity(msg)
     return msg
 
 
@@ -147,7 +181,13 @@ def _icmp(msg: NdMessage, frame: bytes, pos: int, end: int, partial: bool) -> No
     """Fill the ND body and options of ``msg``; set ``malformed`` on the first fault."""
     length = end - pos
     if not partial:
-        msg.checksum_ok = _checksum_ok(msg, frame, pos, end)
+        if msg.ext:
+            msg.checksum_ok = _checksum_ok(msg, frame, pos, end)
+        else:  # _checksum_ok inline: every frame comes here
+            value = int.from_bytes(frame[pos - 32:end], "big")
+            if length & 1:
+                value <<= 8
+            msg.checksum_ok = (value + length + ICMPV6) % 0xFFFF == 0
     t = msg.type
     body = MIN_LEN[t]
     if length < body:

@@ -11,6 +11,12 @@ escape every value, and may read and write no file while they run. Epoch times a
 turned into dates here, as ``r:`` attributes on a private copy of each tree, because
 XSLT 1.0 has no date functions. Each page is replaced atomically, so a web server
 never serves half a page.
+
+alerts.xml is never rotated and only grows (issue 15: 1 GB took the monitor to 10.4 GB
+when the plugin parsed it whole): only its newest ``MAX_ALERTS`` alerts are parsed, from
+at most its last 16 MiB (ndpmon.formats.alertsxml.read_newest); the rest is counted a
+block at a time. ``--memory-limit`` caps the process's address space, as the webreport
+plugin runs it, in a child process.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -73,8 +80,6 @@ def _read(path: str, root: str, required: bool) -> Tree | None:
     """The tree of ``path`` whose root must be ``<root>``; None if it is missing and
     not ``required``.  A blank optional file is an empty document.  Read safely
     (ndpmon.files.reader): a FIFO or a device is refused in one line."""
-    if root == "alerts":
-        return alertsxml.read_tree(path, required)
     try:
         data = xmlsafe.read(path, _LIMITS[root])
     except FileNotFoundError:
@@ -152,22 +157,26 @@ class _AlertCounts:
     latest: str
 
 
-def _prepare_alerts(root: Element, limit: int) -> _AlertCounts:
+def _prepare_alerts(root: Element, limit: int, unread: tuple[int, int]) -> _AlertCounts:
     """Keep the ``limit`` newest alerts, add readable dates and each one's place in
-    the file (the order of alerts of the same second); count them all."""
+    the file (the order of alerts of the same second); count them all, with the
+    ``unread`` (total, high) ones of the file that were counted but not parsed."""
     alerts = root.findall("alert")
     times = [_number(alert.findtext("time")) for alert in alerts]
-    high = sum(1 for alert in alerts if (alert.findtext("priority") or "").strip() == "2")
+    high = unread[1] + sum(1 for alert in alerts
+                           if (alert.findtext("priority") or "").strip() == "2")
     latest = _date(str(max(times))) if times and max(times) > float("-inf") else ""
+    total = unread[0] + len(alerts)
     if len(alerts) > limit:
         order = sorted(range(len(alerts)), key=lambda i: (times[i], i))
         for i in order[: len(alerts) - limit]:
             root.remove(alerts[i])
-        root.set(f"{{{NS}}}total", str(len(alerts)))
+    if total > min(limit, len(alerts)):
+        root.set(f"{{{NS}}}total", str(total))
     for seq, alert in enumerate(root.iterfind("alert")):
         _mark(alert, "when", _date(alert.findtext("time")))
         _mark(alert, "seq", str(seq))
-    return _AlertCounts(len(alerts), high, latest)
+    return _AlertCounts(total, high, latest)
 
 
 def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
@@ -204,10 +213,10 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
     (model.Store), the config's remote probes are read from it (ndpmon.store.remote)
     and the cache may be missing.
     """
-    config, cache, alerts, note = _inputs(config_path, cache_path, alerts_path, store,
-                                          max_alerts)
+    config, cache, (alerts, unread), note = _inputs(config_path, cache_path, alerts_path,
+                                                    store, max_alerts)
     neighbors = _prepare_cache(cache.getroot())
-    counts = _prepare_alerts(alerts.getroot(), max_alerts)
+    counts = _prepare_alerts(alerts.getroot(), max_alerts, unread)
     summary = _summary((config_path, cache_path, alerts_path), config.getroot(), neighbors,
                        counts, note)
     pages = _pages(config, cache, alerts, summary, note,
@@ -220,15 +229,20 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
 
 
 def _inputs(config_path: str, cache_path: str, alerts_path: str, store, max_alerts: int):
-    """The three trees (config, cache, alerts; the store's remote probes added) and the
-    note the alerts page shows when there is no alerts file."""
+    """The three trees (config, cache, alerts; the store's remote probes added), the
+    (total, high) counts of the alerts of the file left out of its tree, and the note
+    the alerts page shows when there is no alerts file.  Of alerts.xml, only the newest
+    ``max_alerts`` are parsed (alertsxml.read_newest): it is never rotated."""
     config = _read(config_path, "config_ndpmon", required=True)
     cache = _read(cache_path, "neighbors", required=store is None)
-    alerts = _read(alerts_path, "alerts", required=False)
-    note = ""
-    if alerts is None:
+    newest = alertsxml.read_newest(alerts_path, max_alerts)
+    note, unread = "", (0, 0)
+    if newest is None:
         note = f"No alerts file {alerts_path}: no alert has been written yet."
         alerts = etree.ElementTree(etree.Element("alerts"))
+    else:
+        alerts, (shown, high) = newest.tree, alertsxml.counts(newest.tree.getroot())
+        unread = (newest.total - shown, newest.high - high)
     if cache is None:
         cache = etree.ElementTree(etree.Element("neighbors"))
     assert config is not None
@@ -237,7 +251,7 @@ def _inputs(config_path: str, cache_path: str, alerts_path: str, store, max_aler
 
         add_remote(store, config.getroot(), cache.getroot(), alerts.getroot(), max_alerts)
         note = ""
-    return config, cache, alerts, note
+    return config, cache, (alerts, unread), note
 
 
 def _pages(config, cache, alerts, summary, note: str, when: float) -> dict:
@@ -283,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "file is a report without alerts")
     p.add_argument("--out", metavar="DIR", required=True,
                    help="directory for the HTML pages (created if missing)")
+    p.add_argument("--memory-limit", metavar="MIB", type=_mebibytes,
+                   help="stop with an error rather than use more than MIB MiB of address "
+                        "space (the webreport plugin renders this way)")
     p.add_argument("--store", metavar="URL",
                    help="read the config's remote probes from this PostgreSQL store "
                         "(default: the config's <store>, if it has remote probes)")
@@ -308,10 +325,37 @@ def _store(args: argparse.Namespace):
     return config.settings.store
 
 
+def _mebibytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a number of MiB: {text!r}")
+    return value
+
+
+def limit_memory(mib: int) -> None:
+    """Cap this process's address space (RLIMIT_AS) at ``mib`` MiB: past it, allocations
+    fail (MemoryError) instead of growing into the machine's memory."""
+    limit = mib * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     """``ndpmon report ...``: 0 (NdpmonError: one line, exit 2, by ndpmon.commands.main)."""
     alerts = args.alerts or alertsxml.beside_cache(args.cache)
-    report = render(args.config, args.cache, alerts, args.out, store=_store(args))
+    if args.memory_limit:
+        limit_memory(args.memory_limit)
+    try:
+        report = render(args.config, args.cache, alerts, args.out, store=_store(args))
+    except MemoryError:
+        raise NdpmonError(f"{args.out}: not written: out of memory (over --memory-limit "
+                          f"{args.memory_limit} MiB)" if args.memory_limit else
+                          f"{args.out}: not written: out of memory") from None
     print(f"ndpmon: wrote {os.path.join(report.out_dir, 'index.html')} ({report.routers} "
           f"routers, {report.neighbors} neighbours, {report.alerts} alerts)", file=sys.stderr)
     return 0

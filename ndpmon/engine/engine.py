@@ -95,7 +95,11 @@ class Engine:
         ev = state.neighbors.evictions
         if ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses:
             alerts = alerts + self._limit_alert(state, now)
-        return self._count(alerts)
+        if alerts:  # _count, inline: most frames raise none
+            counts = self.reasons
+            for alert in alerts:
+                counts[alert.reason] += 1
+        return alerts
 
     def _count(self, alerts: list[Alert]) -> list[Alert]:
         for alert in alerts:

@@ -15,22 +15,32 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 
 from ndpmon.errors import WriteError
 from ndpmon.files import secure
 
-__all__ = ["write_atomic"]
+__all__ = ["write_atomic", "write_atomic_chunks"]
 
 _TEMP = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` by ``data``: temporary file, fsync, rename, fsync the directory.
+    """Replace ``path`` by ``data``: temporary file, fsync, rename, fsync the directory
+    (as ``write_atomic_chunks`` says)."""
+    write_atomic_chunks(path, (data,))
+
+
+def write_atomic_chunks(path: str, chunks: Iterable[bytes]) -> None:
+    """Replace ``path`` by the concatenated ``chunks``, each written to the temporary
+    file as it comes (a large file is never one string): temporary file, fsync, rename,
+    fsync the directory.
 
     The old file's mode (without set-id bits) and owner are kept when it is a regular
     file owned by root or by the account ndpmon runs as; otherwise (new, a link, someone
     else's) the file is 0640 and ours.  A directory others may write in is refused
-    (WriteError, as secure.open_dir says).  On any error the temporary file is removed.
+    (WriteError, as secure.open_dir says).  On any error (also one raised by ``chunks``)
+    the temporary file is removed.
     """
     try:
         folder, name = secure.split(path)
@@ -38,20 +48,21 @@ def write_atomic(path: str, data: bytes) -> None:
     except OSError as exc:
         raise WriteError(path, f"cannot write: {exc.strerror or exc}") from None
     try:
-        _replace(path, dir_fd, name, data)
+        _replace(path, dir_fd, name, chunks)
         _fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
 
-def _replace(path: str, dir_fd: int, name: str, data: bytes) -> None:
+def _replace(path: str, dir_fd: int, name: str, chunks: Iterable[bytes]) -> None:
     prefix = f".{name}."
     _remove_leftovers(dir_fd, prefix)
     tmp = ""
     try:
         fd, tmp = _create_temp(dir_fd, f"{prefix}{os.getpid()}.")
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
+            for chunk in chunks:
+                file.write(chunk)
             file.flush()
             _copy_owner_and_mode(dir_fd, name, file.fileno())
             os.fsync(file.fileno())
@@ -60,6 +71,10 @@ def _replace(path: str, dir_fd: int, name: str, data: bytes) -> None:
         if tmp:
             _remove(dir_fd, tmp)
         raise WriteError(path, f"cannot write: {exc.strerror or exc}") from None
+    except BaseException:  # the chunks' own error (or a cancel): no file is left
+        if tmp:
+            _remove(dir_fd, tmp)
+        raise
 
 
 def _create_temp(dir_fd: int, prefix: str) -> tuple[int, str]:

@@ -13,7 +13,8 @@ ndpmon.formats.cache.save_cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ from ndpmon.errors import ConfigError
 from ndpmon.files import reader as xmlsafe
 from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 
-__all__ = ["CacheResult", "upgrade_cache", "UNTAGGED"]
+__all__ = ["CacheResult", "upgrade_cache", "old_cache_hint", "UNTAGGED"]
 
 Element = etree._Element
 T = TypeVar("T")
@@ -150,3 +151,33 @@ def _time(text: str) -> int:
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
         raise ValueError(f"not a number: {convert.quote(value)}")
     return int(value)
+
+
+def old_cache_hint(path: str, root: Element, events: Iterator[tuple[str, Element]]) -> str:
+    """The hint for NDPMon 1.4's cache (root ``neighbor_list``; REFERENCE §2.5), when
+    ``root`` is its root: the command that converts it. ``events`` (the loader's parser,
+    just after the root's start) are read on to tell the 802.1Q fork's."""
+    if root.tag not in ("neighbor_list", "config_neighbor_list"):
+        return ""
+    fork = " of the 802.1Q fork" if _has_vlan_id(events) else ""
+    return (f" (the NDPMon 1.4 format{fork}: convert it with `ndpmon upgrade "
+            f"{shlex.quote(path)} -i IFACE -o NEW.xml`)")
+
+
+def _has_vlan_id(events: Iterator[tuple[str, Element]]) -> bool:
+    """Whether the first ``<neighbor>`` of an NDPMon 1.4 cache, read from ``events``
+    (just after its root's start), has the 802.1Q fork's ``<vlan_id>``."""
+    depth = 0
+    try:
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                if depth == 2 and element.tag == "vlan_id":
+                    return True
+            elif depth == 1:  # the first neighbour ended
+                return False
+            else:
+                depth -= 1
+    except ConfigError:  # broken further on: the root is the error to report
+        pass
+    return False

@@ -41,6 +41,8 @@ DROPS_EVERY = 0.5
 TICK_EVERY = 10.0
 CACHE_NOT_SAVED = f"the neighbour cache is not saved until it works again (tried every " \
                   f"{SAVE_EVERY:g} s)"
+#: A full garbage collection (after a cache save) at most this often.
+FULL_GC_EVERY = 3600.0
 
 
 @dataclass
@@ -78,16 +80,19 @@ class Monitor:
     """
 
     def __init__(self, pipeline, capture, *, save_cache: Callable[[], None],
+                 save_outcome: Callable[[], tuple[int, NdpmonError | None]] | None = None,
                  reload_config: Callable[[], Config] | None = None,
                  learn_until: float | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wallclock: Callable[[], float] = time.time) -> None:
         self.pipeline, self.capture = pipeline, capture
         self.save_cache, self.reload_config = save_cache, reload_config
+        self.save_outcome, self._saves_seen = save_outcome, 0
         self.learn_until = learn_until
         self.clock, self.wallclock = clock, wallclock
         self.flags = Flags(wake=capture.wake)
         self.drops: dict[str, int] = {}
+        self._next_full_gc = clock() + FULL_GC_EVERY
         self.alerts = {p: 0 for p in Priority}
         self.cache_outage = Outage("neighbour cache", clock, loss=CACHE_NOT_SAVED)
         self.busy = 0.0  # seconds spent handling frames (the exit summary's frames/s)
@@ -113,6 +118,7 @@ class Monitor:
             if now >= next_drops:
                 next_drops = now + DROPS_EVERY
                 self._check_drops(now)
+                self._check_saves()
             if now >= next_tick:
                 next_tick = now + TICK_EVERY
                 self._tick_plugins()
@@ -149,26 +155,52 @@ class Monitor:
             self.alerts[alert.priority] += 1
 
     def _save(self) -> None:
-        """Write the cache; a failure is an outage (logged once, then rarely; one
-        ``output failure`` alert), and monitoring goes on."""
+        """Start a save of the cache (written in the background: ndpmon.run.cachesave).
+        A save that failed (the previous background write, or this one) is an outage:
+        logged once, then rarely, one ``output failure`` alert, and monitoring goes on.
+        Then garbage is collected off the frame path (session.tune_gc): the young
+        generations each time, all of them at most every FULL_GC_EVERY seconds (a full
+        collection walks every neighbour: 0.65 s at the default caps, bench_cache.py)."""
         try:
             self.save_cache()
         except NdpmonError as exc:
-            if self.cache_outage.failed(exc):
-                probe = next(iter(self.pipeline.engine.probes), "")
-                alert = Alert(self.wallclock(), probe, Priority.HIGH, reasons.OUTPUT_FAILURE,
-                              self.cache_outage.message(exc))
-                self._count(self.pipeline.raise_alerts([alert]))
-                self._count(self.pipeline.flush())
+            self._cache_failed(exc)
+        else:
+            if self.save_outcome is None:  # saved at once
+                self.cache_outage.recovered()
+        now = self.clock()
+        if now >= self._next_full_gc:
+            self._next_full_gc = now + FULL_GC_EVERY
+            gc.collect()
+        else:
+            gc.collect(1)
+
+    def _check_saves(self) -> None:
+        """How the last background save ended, once (every DROPS_EVERY)."""
+        if self.save_outcome is None:
+            return
+        finished, failure = self.save_outcome()
+        if finished == self._saves_seen:
+            return
+        self._saves_seen = finished
+        if failure is not None:
+            self._cache_failed(failure)
         else:
             self.cache_outage.recovered()
-        gc.collect()  # full collections are kept off the frame path (session.tune_gc)
+
+    def _cache_failed(self, exc: NdpmonError) -> None:
+        if self.cache_outage.failed(exc):
+            probe = next(iter(self.pipeline.engine.probes), "")
+            alert = Alert(self.wallclock(), probe, Priority.HIGH, reasons.OUTPUT_FAILURE,
+                          self.cache_outage.message(exc))
+            self._count(self.pipeline.raise_alerts([alert]))
+            self._count(self.pipeline.flush())
 
     def _status(self, saved: bool = True) -> None:
         """SIGUSR1: one line on what the run has done, then the plugins' counters."""
         engine = self.pipeline.engine
-        log.info("SIGUSR1: neighbour cache %s; %d frames, %d high and %d low priority "
-                 "alerts so far", "written" if saved else "NOT written",
+        log.info("SIGUSR1: writing the neighbour cache%s; %d frames, %d high and %d low "
+                 "priority alerts so far", "" if saved else " (the last save FAILED)",
                  engine.frames, self.alerts[Priority.HIGH], self.alerts[Priority.LOW])
         self.pipeline.hooks("status")
 

@@ -30,6 +30,7 @@ from ndpmon.engine.engine import Engine
 from ndpmon.errors import NdpmonError
 from ndpmon.formats import cache as cachefile
 from ndpmon.run import privs
+from ndpmon.run.cachesave import CacheSaver
 from ndpmon.run.live import Monitor, default_learn_until
 from ndpmon.run.options import RunOptions
 from ndpmon.run.outputs import build_outputs
@@ -37,7 +38,7 @@ from ndpmon.run.pipeline import Pipeline
 from ndpmon.run.plugins import PluginGuard, load_all
 
 __all__ = ["load_config", "warn_config", "check_cache", "prepare", "replay", "live",
-           "live_config", "save_cache", "tune_gc", "Summary"]
+           "live_config", "save_cache", "tune_gc", "Summary", "CacheSaver"]
 
 log = logging.getLogger("ndpmon")
 
@@ -84,19 +85,16 @@ def check_cache(config: Config, path: str, account: privs.Account | None = None)
 _KEPT: weakref.WeakKeyDictionary[Engine, list[cachefile.Kept]] = weakref.WeakKeyDictionary()
 
 
+def _saver(engine: Engine, path: str, guard: PluginGuard | None = None) -> CacheSaver:
+    """The saver of ``engine``'s cache, with the probes kept from its file."""
+    return CacheSaver(engine, path, guard, kept=_KEPT.setdefault(engine, []))
+
+
 def save_cache(engine: Engine, path: str, guard: PluginGuard | None = None) -> None:
-    """Write the neighbour cache between the plugins' ``on_cache_save`` and
-    ``cache_saved`` hooks (a plugin's bug must not lose the cache: ``guard``)."""
-    guard = guard or PluginGuard()
-    _plugin_hook(engine, guard, "on_cache_save", engine)
-    caches = _caches(engine)
-    kept = _KEPT[engine] = cachefile.adopt(_KEPT.get(engine, []), caches, path)
-    cachefile.save_cache(path, caches, kept=kept)
-    _plugin_hook(engine, guard, "cache_saved", path)
-
-
-def _plugin_hook(engine: Engine, guard: PluginGuard, hook: str, *args: object) -> None:
-    Pipeline(engine, (), guard).hooks(hook, *args)
+    """Write the neighbour cache now, between the plugins' ``on_cache_save`` and
+    ``cache_saved`` hooks (a plugin's bug must not lose the cache: ``guard``). The
+    live loop saves in the background instead (ndpmon.run.cachesave)."""
+    _saver(engine, path, guard).save()
 
 
 def _caches(engine: Engine):
@@ -195,11 +193,12 @@ WriteConfig = Callable[[Mapping[str, tuple]], None]
 
 
 def _finish(pipeline: Pipeline, options: RunOptions,
-            write_config: WriteConfig | None = None) -> None:
-    """Write what must survive the run: the cache, and in learning mode the routers."""
+            write_config: WriteConfig | None = None, saver: CacheSaver | None = None) -> None:
+    """Write what must survive the run: the cache (at once, ``saver`` cancelling its
+    save in the background), and in learning mode the routers."""
     engine = pipeline.engine
     try:
-        save_cache(engine, options.cache, pipeline.guard)
+        (saver or _saver(engine, options.cache, pipeline.guard)).save()
     finally:
         if options.learn:
             learned = engine.learned()
@@ -271,8 +270,9 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, build_outputs(options, config))
+    saver = _saver(engine, options.cache, pipeline.guard)
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                      save_cache=lambda: save_cache(engine, options.cache, pipeline.guard),
+                      save_cache=saver.save_in_background, save_outcome=saver.outcome,
                       learn_until=default_learn_until(options.learn_for, time.monotonic))
     monitor.flags.install()
     log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
@@ -284,11 +284,12 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
         why = monitor.run()
         log.info("%s", why)
     finally:
+        saver.cancel()  # no save in the background while the plugins stop
         try:
             pipeline.stop()
         finally:
             capture.close()
-            _finish(pipeline, options, write_config)
+            _finish(pipeline, options, write_config, saver)
     summary.count(engine, started)
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)

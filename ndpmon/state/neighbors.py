@@ -66,10 +66,11 @@ class Evictions:
 class NeighborCache:
     """The neighbours of one probe, indexed by MAC, by LLA and by global address.
 
-    ``_lru`` orders neighbours least recently seen first (keyed by the neighbour object's
-    id); ``touch`` moves one to the end and a full cache evicts the first. ``_found``
-    keeps the order in which they were found, which iteration (and so the saved file)
-    follows, as NDPMon's list did.
+    ``_lru`` orders neighbours least recently seen first (keyed by the neighbour itself,
+    hashed by identity); ``touch`` moves one to the end and a full cache evicts the first.
+    ``_found`` keeps the order in which they were found, which iteration (and so the saved
+    file) follows, as NDPMon's list did. A flood adds one neighbour per frame, so ``add``
+    does its work inline (one object, one address record, a store per index).
     """
 
     def __init__(self, max_neighbors: int = 100_000, max_addresses: int = 64) -> None:
@@ -78,8 +79,8 @@ class NeighborCache:
         self.by_mac: dict[bytes, Neighbor] = {}
         self.by_lla: dict[bytes, Neighbor] = {}
         self.by_ip: dict[bytes, Neighbor] = {}
-        self._lru: OrderedDict[int, Neighbor] = OrderedDict()
-        self._found: dict[int, Neighbor] = {}
+        self._lru: OrderedDict[Neighbor, Neighbor] = OrderedDict()
+        self._found: dict[Neighbor, Neighbor] = {}
         self.evictions = Evictions()
         #: id -> neighbour changed since the store last took them (None: not tracked).
         self.dirty: dict[int, Neighbor] | None = None
@@ -92,22 +93,35 @@ class NeighborCache:
 
     # -- neighbours -------------------------------------------------------------
 
-    def add(self, mac: bytes, lla: bytes, now: float) -> Neighbor:
-        """Create a neighbour (evicting the least recently seen one if full)."""
-        while len(self._lru) >= self.max_neighbors:
-            key, oldest = self._lru.popitem(last=False)
-            del self._found[key]
-            self._unindex(oldest)
-            self.evictions.neighbors += 1
-            if self.dirty is not None:
-                self.dirty.pop(key, None)
+    def add(self, mac: bytes, lla: bytes, now: float, addr: bytes | None = None) -> Neighbor:
+        """Create a neighbour (evicting the least recently seen one if full), with its
+        first global address ``addr`` if given."""
+        if len(self._lru) >= self.max_neighbors:
+            self._make_room()
         nb = Neighbor(mac, lla, now)
-        self._lru[id(nb)] = self._found[id(nb)] = nb
-        self._changed(nb)
+        self._lru[nb] = self._found[nb] = nb
+        if self.dirty is not None:
+            self.dirty[id(nb)] = nb
         self.by_mac[mac] = nb
         if lla != UNSPECIFIED:
             self.by_lla[lla] = nb
+        if addr is not None:
+            if self.max_addresses > 0:
+                nb.addresses[addr] = Address(addr, now, now)
+                self.by_ip[addr] = nb
+            else:
+                self.add_address(nb, addr, now)
         return nb
+
+    def _make_room(self) -> None:
+        """Evict the least recently seen neighbours until one more fits."""
+        while self._lru and len(self._lru) >= self.max_neighbors:
+            oldest = self._lru.popitem(last=False)[0]
+            del self._found[oldest]
+            self._unindex(oldest)
+            self.evictions.neighbors += 1
+            if self.dirty is not None:
+                self.dirty.pop(id(oldest), None)
 
     def insert(self, nb: Neighbor) -> None:
         """Put a neighbour loaded from the cache file back into the indices.
@@ -121,7 +135,7 @@ class NeighborCache:
         while len(nb.addresses) > self.max_addresses:
             del nb.addresses[next(iter(nb.addresses))]
             self.evictions.addresses += 1
-        self._lru[id(nb)] = self._found[id(nb)] = nb
+        self._lru[nb] = self._found[nb] = nb
         self.by_mac.setdefault(nb.mac, nb)
         if nb.lla != UNSPECIFIED:
             self.by_lla.setdefault(nb.lla, nb)
@@ -140,7 +154,7 @@ class NeighborCache:
     def touch(self, nb: Neighbor, now: float) -> None:
         """Mark ``nb`` as seen now (NDPMon's timer reset)."""
         nb.lastseen = now
-        self._lru.move_to_end(id(nb))
+        self._lru.move_to_end(nb)
         if self.dirty is not None:
             self.dirty[id(nb)] = nb
 

@@ -731,6 +731,110 @@ def ra_samples() -> None:
                       "wrong RA Route Info Lifetime 2001:db8:2:0/48 600"))
 
 
+#: The IPv6 payload of the largest frame an Ethernet link carries (MTU 1500): one RA has
+#: 1500 - 40 - 16 = 1444 bytes of options.
+RA_OPTION_ROOM = 1500 - 40 - 16
+
+
+def listed(items) -> str:
+    """Several wrong items of one RA as its single alert names them: the first three
+    different ones, then ``+N more`` for the others (COMPATIBILITY.md §9)."""
+    items = list(items)
+    named = list(dict.fromkeys(items))[:3]
+    more = len(items) - len(named)
+    return ", ".join(named + ([f"+{more} more"] if more else []))
+
+
+def raw_rio(plen: int, pref: int, lifetime: int, prefix: bytes = b"") -> Raw:
+    """A Route Information option of 1-3 units from bytes (RFC 4191 §2.3)."""
+    data = struct.pack("!BBBBI", 24, 1 + len(prefix) // 8, plen, pref, lifetime) + prefix
+    return Raw(data)
+
+
+def many_items_samples() -> None:
+    """The worst RAs the decoder accepts: the configured router's MAC and LLA (public on
+    the link) and 1444 bytes of wrong options. Each raises every reason once, naming its
+    first three items and ``+N more`` (NDPMon: one alert per item, 477 for frame 0)."""
+    letters = [chr(ord("a") + i % 26) for i in range(477)]  # 8 + 3 * 477 bytes, padded: 1440
+    servers = [f"2001:db8:6::{0x100 + i:x}" for i in range((RA_OPTION_ROOM - 8) // 16)]
+    lone = [f"2001:db8:6::{0x200 + i:x}" for i in range(RA_OPTION_ROOM // 24)]
+    wp = who(R, lla(R))
+    bad = [f"2001:db8:{0x100 + i:x}::" for i in range(RA_OPTION_ROOM // 32)]
+    pios = [pio(p, valid=3600 + i, preferred=7200) for i, p in enumerate(bad)]
+    mtus = [ICMPv6NDOptMTU(mtu=1280 + i) for i in range(RA_OPTION_ROOM // 8)]
+    known_route = ipaddress.IPv6Address("2001:db8:2::").packed[:8]
+    Sample("ra_many_items", "one DNSSL of 477 names, one RDNSS of 89 servers, 60 RDNSS, "
+           "90 DNSSL, 180 and 90 Route Information, 45 prefix and 180 MTU options: "
+           "each reason once per RA, naming three items; then one RA with every reason "
+           "(one item each: NDPMon's texts)", cache=CACHE) \
+        .add(ra(opts=(raw_dnssl(b"".join(b"\x01" + c.encode() + b"\0" for c in letters)),)),
+             ra_alert("wrong RA DNSSL option",
+                      "wrong RA DNSSL option: " + listed(f"{c} 900" for c in letters))) \
+        .add(ra(opts=(rdnss(*servers),)),
+             ra_alert("wrong RA RDNSS option",
+                      "wrong RA RDNSS option: " + listed(f"{full(s)} 900" for s in servers))) \
+        .add(ra(opts=[rdnss(s) for s in lone]),
+             ra_alert("wrong RA RDNSS option",
+                      "wrong RA RDNSS option: " + listed(f"{full(s)} 900" for s in lone))) \
+        .add(ra(opts=[raw_dnssl(bytes([1, 97 + i % 26, 0])) for i in range(90)]),
+             ra_alert("wrong RA DNSSL option", "wrong RA DNSSL option: "
+                      + listed(f"{chr(97 + i % 26)} 900" for i in range(90)))) \
+        .add(ra(opts=[raw_rio(0, 0x10, 1800) for _ in range(RA_OPTION_ROOM // 8)]),
+             ra_alert("wrong RA Route Info option",
+                      "wrong RA Route Info option: route preference ignor"
+                      + listed([""] * 180)),
+             ra_alert("wrong RA Route Info option",
+                      "wrong RA Route Info option " + listed(["0:0:0:0/0"] * 180))) \
+        .add(ra(opts=[raw_rio(48, 8, 600 + i, known_route) for i in range(90)]),
+             ra_alert("wrong RA Route Info lifetime", "wrong RA Route Info Lifetime "
+                      + listed(f"2001:db8:2:0/48 {600 + i}" for i in range(90))),
+             ra_alert("wrong RA Route Info preference", "wrong RA Route Info preference "
+                      + listed(["2001:db8:2:0/48 8"] * 90))) \
+        .add(ra(opts=pios),
+             ra_alert("wrong prefix", "wrong prefix " + listed(
+                 f"2001:db8:{0x100 + i:x}:0" for i in range(len(bad))) + f" {wp}"),
+             ra_alert("wrong RA prefix option lifetimes", "RA preferred lifetime " + listed(
+                 f"7200 longer than valid lifetime {3600 + i}" for i in range(len(bad)))),
+             ra_alert("RA prefix option valid lifetime too short",
+                      "RA prefix option valid lifetime "
+                      + listed(str(3600 + i) for i in range(len(bad))) + " < 2 hours")) \
+        .add(ra(opts=[pio(res2=i + 1) for i in range(RA_OPTION_ROOM // 32)]),
+             ra_alert("wrong RA prefix option params", "wrong RA prefix option params: "
+                      + listed(f"reserved2={i + 1};" for i in range(45)))) \
+        .add(ra(opts=mtus),
+             ra_alert("wrong RA mtu option", "wrong RA mtu option: mtu="
+                      + listed(str(1280 + i) for i in range(len(mtus))))) \
+        .add(ra(chlim=1, flags=0x80, opts=(
+            pio("2001:db8:bad::", valid=3600, preferred=7200), pio(res2=1),
+            ICMPv6NDOptMTU(mtu=1400), rdnss(), rdnss("2001:db8:6::53"),
+            dnssl("corp.example.org"), dnssl(".".join(c * 60 for c in "abcde")),
+            raw_dnssl(b"example.com\0"), rio("2001:db8:3::", pref=0x10),
+            rio(lifetime=600, pref=8))),
+             ra_alert("wrong RA flags", "wrong RA flags: M=1 and O=0"),
+             ra_alert("wrong RA params", "wrong RA params: curhoplimit=1;flags=128;"),
+             ra_alert("wrong prefix", f"wrong prefix 2001:db8:bad:0 {wp}"),
+             ra_alert("wrong RA prefix option lifetimes",
+                      "RA preferred lifetime 7200 longer than valid lifetime 3600"),
+             ra_alert("RA prefix option valid lifetime too short",
+                      "RA prefix option valid lifetime 3600 < 2 hours"),
+             ra_alert("wrong RA prefix option params",
+                      "wrong RA prefix option params: reserved2=1;"),
+             ra_alert("wrong RA mtu option", "wrong RA mtu option: mtu=1400"),
+             ra_alert("wrong RA RDNSS option", "wrong RA RDNSS option: empty nameservers list"),
+             rdnss_alert("2001:db8:6::53"),
+             ra_alert("wrong RA DNSSL option", "wrong RA DNSSL option: corp.example.org 900"),
+             ra_alert("wrong RA DNSSL option", "wrong RA DNSSL option: search domain too long"),
+             ra_alert("wrong RA DNSSL option", "wrong RA DNSSL option: undecodable domain "
+                      "name (label length 101 > 63)"),
+             ra_alert("wrong RA Route Info option",
+                      "wrong RA Route Info option: route preference ignor"),
+             ra_alert("wrong RA Route Info option", "wrong RA Route Info option 2001:db8:3:0/48"),
+             ra_alert("wrong RA Route Info lifetime",
+                      "wrong RA Route Info Lifetime 2001:db8:2:0/48 600"),
+             ra_alert("wrong RA Route Info preference",
+                      "wrong RA Route Info preference 2001:db8:2:0/48 8"))
+
+
 def na_samples() -> None:
     """watch_dad_dos, watch_na_target, watch_R_flag (monitoring_na.c) and watch_dad."""
     text = f"NA Override flag {who(B, lla(B))}"
@@ -1026,23 +1130,34 @@ def frag_hiding_samples() -> None:
         .add(fragment(mac(A), lla(A), 0x74, 9, 0, 58, bytes(8)))
 
 
-def flood_alert(count, kind, sources, top):
+def shared(*addrs: str) -> str:
+    """The longest prefix all ``addrs`` are in, ``addr/len`` (the address alone if one)."""
+    for length in range(128, -1, -1):
+        net = ipaddress.IPv6Network(f"{addrs[0]}/{length}", strict=False)
+        if all(ipaddress.IPv6Address(a) in net for a in addrs):
+            return str(net.network_address) if length == 128 else str(net)
+    raise AssertionError("unreachable")
+
+
+def flood_alert(count, kind, sources, top, described):
     tops = ", ".join(f"{ether(mac(n))} x{k}" for n, k in top)
     return (HIGH, "ND flood", f"ND flood: {count} {kind} in 2 s (limit 1/s); {sources} "
-            f"source{'' if sources == 1 else 's'} in its second half, top: {tops}")
+            f"source{'' if sources == 1 else 's'} in its second half, top: {tops}; {described}")
 
 
 def flood_samples() -> None:
     """The ND flood check (RFC 6583 §4) with limits of 1/s over 2 s windows."""
     Sample("flood", "a third RA and a third NS within one 2 s window alert once each, "
-           "naming the sources from half the limit on; a fourth does not; the next "
-           "window starts afresh", config="router1_rates",
-           cache=CACHE) \
+           "describing the sources from half the limit on (MACs, the prefixes their "
+           "addresses and targets share); a fourth does not; the next window starts afresh",
+           config="router1_rates", cache=CACHE) \
         .add(ra(), at=0).add(ra(), at=0) \
-        .add(ra(), flood_alert(3, "RA", 1, [(R, 2)]), at=0) \
+        .add(ra(), flood_alert(3, "RA", 1, [(R, 2)], f"from {lla(R)}"), at=0) \
         .add(ra(), at=1) \
         .add(ns(A, lla(A), lla(R)), at=1).add(ns(B, lla(B), lla(R)), at=1) \
-        .add(ns(C, lla(C), lla(R)), flood_alert(3, "NS", 2, [(B, 1), (C, 1)]),
+        .add(ns(C, lla(C), lla(R)), flood_alert(
+                3, "NS", 2, [(B, 1), (C, 1)], f"MACs: 1 vendor prefix (0:0:5e); "
+                f"from {shared(lla(B), lla(C))}; target {lla(R)}"),
              new_station(C, lla(C)), at=1) \
         .add(ra(), at=2).add(ra(), at=3)
     Sample("flood_clean", "two RAs and two NSs in each 2 s window: no flood",
@@ -1120,7 +1235,8 @@ def other_samples() -> None:
 def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
-    for group in (general_samples, station_samples, ra_samples, na_samples,
+    for group in (general_samples, station_samples, ra_samples, many_items_samples,
+                  na_samples,
                   proxy_samples, redirect_samples, malformed_samples, ext_samples,
                   frag_hiding_samples,
                   flood_samples,
