@@ -262,10 +262,6 @@ ERRORS = {
         "3: not well-formed XML: Opening and ending tag mismatch: probe line 2 and neighbors",
     ),
     "root": ("<config_ndpmon/>\n", "1: the root element is <config_ndpmon>, not <neighbors>"),
-    "1.4 root": (
-        "<neighbor_list/>\n",
-        "1: the root element is <neighbor_list>, not <neighbors> (the NDPMon 1.4 format)",
-    ),
     "unknown probe": (
         '<neighbors>\n  <probe name="eth9"/>\n</neighbors>\n',
         '2: <probe name="eth9">: no such probe in the config',

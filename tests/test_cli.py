@@ -45,8 +45,8 @@ def test_check_config_error_is_one_line(tmp_path, capsys):
 
 
 def test_ndpmon_learned_dnssl_hint(tmp_path, capsys):
-    """A config with NDPMon's raw DNSSL bytes (COMPATIBILITY.md §7.4) gets an error that says how to
-    fix it."""
+    """A config with NDPMon's raw DNSSL bytes (COMPATIBILITY.md §7.4) gets an error that names
+    the command that fixes it."""
     bad = tmp_path / "config_ndpmon.xml"
     text = Path(CONFIG).read_text(encoding="latin-1")
     bad.write_text(text.replace(">example.com<", ">\x07example\x03com<"), encoding="latin-1")
@@ -55,7 +55,7 @@ def test_ndpmon_learned_dnssl_hint(tmp_path, capsys):
     assert rc == 2
     assert err == (f"ndpmon: {bad}:{line}: not well-formed XML: PCDATA invalid Char value 7"
                    " (a control character; NDPMon 2.1 wrote DNSSL domains that way in "
-                   "learning mode: write the domain in dotted form, e.g. example.com)\n")
+                   f"learning mode: `ndpmon upgrade {bad} --in-place` writes them as names)\n")
 
 
 def test_missing_config(tmp_path, capsys):

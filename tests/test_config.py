@@ -402,8 +402,9 @@ def test_dtd_symlink_points_at_packaged_dtd():
 
 def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     """Our DTD declares every original element identically, except that <settings>
-    gets an optional <limits>, <probe> an optional <proxies> and <last_dad_address>
-    and the root an optional <plugins>."""
+    gets optional <limits>, <delivery> and <store> and may leave out <ignor_autoconf>,
+    <probe> an optional <proxies> and <last_dad_address> and the root an optional
+    <plugins>."""
     original = _declarations(etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd")))
     ours = _declarations(etree.DTD(str(config.PACKAGED_DTD)))
     changed = {name for name in original if original[name] != ours[name]}
@@ -702,15 +703,15 @@ def test_doctype_url_is_never_fetched(tmp_path):
 
 
 def test_doctype_dtd_next_to_config_is_used(tmp_path):
-    """The DTD the DOCTYPE names, relative to the config's directory, is used."""
+    """The DTD the DOCTYPE names, relative to the config's directory, is used (inside the
+    root's content: a root whose content is not ndpmon's is refused whatever the DTD)."""
     (tmp_path / "sub").mkdir()
     loose = config.PACKAGED_DTD.read_text().replace(
-        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, plugins?)>",
-        "<!ELEMENT config_ndpmon (settings, probes, countermeasures?, extra?)>"
-        "<!ELEMENT extra (#PCDATA)>")
+        "soap?, limits?, delivery?, store?)>",
+        "soap?, limits?, delivery?, store?, extra?)><!ELEMENT extra (#PCDATA)>")
     write(tmp_path, loose, "sub/loose.dtd")
     path = with_base(tmp_path, ('SYSTEM "config_ndpmon.dtd"', 'SYSTEM "sub/loose.dtd"'),
-                     ("</config_ndpmon>", "<extra/></config_ndpmon>"))
+                     ("</settings>", "<extra/></settings>"))
     assert config.load(path).probes[0].name == "eth0"
     assert "extra" in load_error(path, str(config.PACKAGED_DTD))
 
@@ -784,13 +785,13 @@ def test_empty_file(tmp_path):
 
 def test_dtd_violation(tmp_path):
     """A DTD violation gives the line of the element and libxml2's message."""
-    path = with_base(tmp_path, ("<addresses/>\n", ""))
+    path = with_base(tmp_path, ("<lla>fe80::211:22ff:fe33:4455</lla>\n", ""))
     assert load_error(path) == (
         f"{path}:15: Element router content does not follow the DTD, expecting "
         "(mac , lla , param_curhoplimit? , param_flags_reserved? , "
         "param_router_lifetime? , param_reachable_timer? , param_retrans_timer? , "
         "param_mtu? , params_volatile? , addresses , prefixes , rdnss? , dnssl? , "
-        "routes?), got (mac lla prefixes rdnss)"
+        "routes?), got (mac addresses prefixes rdnss)"
     )
 
 

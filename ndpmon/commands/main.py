@@ -124,7 +124,7 @@ class Command:
 
 #: ``ndpmon WORD ...``: the module of each sub-command (imported when used).
 SUBCOMMANDS = {"report": "ndpmon.commands.report", "query": "ndpmon.commands.query",
-               "central": "ndpmon.commands.central"}
+               "central": "ndpmon.commands.central", "upgrade": "ndpmon.commands.upgrade"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

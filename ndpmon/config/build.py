@@ -165,12 +165,8 @@ class Converter:
             actions_low=self.actions(el.find("actions_low_priority")),
             admin_mail=opt(el, "admin_mail", convert.one_line, default.admin_mail),
             ignor_autoconf=opt(el, "ignor_autoconf", _autoconf),
-            syslog_facility=opt(
-                el,
-                "syslog_facility",
-                convert.syslog_facility,
-                default.syslog_facility,
-            ),
+            # missing: NDPMon 2.1 never called openlog(), so syslog used LOG_USER
+            syslog_facility=opt(el, "syslog_facility", convert.syslog_facility, "LOG_USER"),
             use_reverse_hostlookups=opt(
                 el, "use_reverse_hostlookups", convert.boolean01, False
             ),

@@ -13,18 +13,21 @@ from __future__ import annotations
 import io
 import os
 import re
+import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from ndpmon.config import legacy
 from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
 from ndpmon.config.build import Converter
 from ndpmon.errors import ConfigError
 from ndpmon.config.model import Config
 
-__all__ = ["load", "check", "PACKAGED_DTD"]
+__all__ = ["load", "check", "parse_data", "check_tree", "PACKAGED_DTD"]
 
 #: The DTD shipped with ndpmon: used unless ``-e`` or the DOCTYPE names one.
 PACKAGED_DTD = Path(__file__).resolve().parent.parent / "data" / "config_ndpmon.dtd"
@@ -44,34 +47,70 @@ def load(path: str, dtd_path: str | None = None) -> Config:
 
     ``dtd_path`` (the ``-e FILE`` option) overrides the DTD; otherwise the
     DOCTYPE's SYSTEM file, relative to the config's directory, is used if it
-    exists, else the packaged DTD.  Raises ConfigError on the first problem.
+    exists, else the packaged DTD.  A root whose content is not ndpmon's (NDPMon
+    1.4's) is refused whatever DTD accepts it; an NDPMon 2.1 file the DTD refuses
+    only for elements out of order or missing ones NDPMon did without is run, with
+    a warning for each (ndpmon.config.legacy).  Raises ConfigError on the first problem.
     """
     tree = _parse(path)
     root = tree.getroot()
     if root.tag != ROOT:
         message = f"the root element is <{root.tag}>, not <{ROOT}>"
         raise ConfigError(path, root.sourceline, message)
-    if dtd_path is not None:
-        _validate(path, tree, _read_dtd(dtd_path))
-    else:
-        _validate_default(path, tree)
-    return Converter(path).config(root)
+    legacy.refuse_foreign(path, root)
+    dtd_files = [dtd_path] if dtd_path is not None else _default_dtds(path, tree)
+    faults = _validate_lenient(path, tree, dtd_files)
+    config = Converter(path).config(root)
+    warnings = _fault_lines(path, faults) + legacy.soap_warnings(path, root)
+    return replace(config, warnings=tuple(warnings))
 
 
-def _validate_default(path: str, tree: etree._ElementTree) -> None:
-    """Validate against the DOCTYPE's DTD, falling back to the packaged one.
+def _default_dtds(path: str, tree: etree._ElementTree) -> list[str]:
+    """The DOCTYPE's DTD, then the packaged one.
 
     NDPMon installs its own config_ndpmon.dtd beside the config, and its learning mode
     writes ``<last_dad_address/>`` (COMPATIBILITY.md §7.14), which that DTD rejects; NDPMon only
     warned. A file our packaged DTD accepts is therefore accepted even if the old DTD says no.
     """
     dtd_file = _doctype_dtd(path, tree)
+    return list(dict.fromkeys([dtd_file, str(PACKAGED_DTD)]))
+
+
+def _validate_any(path: str, tree: etree._ElementTree, dtd_files: list[str]) -> None:
+    """Accept ``tree`` if one of the DTDs does; else raise the last one's first error."""
+    for i, dtd_file in enumerate(dtd_files):
+        try:
+            _validate(path, tree, _read_dtd(dtd_file))
+            return
+        except ConfigError:
+            if i == len(dtd_files) - 1:
+                raise
+
+
+def _validate_lenient(path: str, tree: etree._ElementTree,
+                      dtd_files: list[str]) -> list[legacy.Fault]:
+    """Validate; if the DTDs refuse the file, accept it when its elements put in order,
+    with stand-ins for missing ones NDPMon did without, are valid: NDPMon 2.1 ran such
+    files. Returns those faults; what is still wrong after them is the error raised."""
     try:
-        _validate(path, tree, _read_dtd(dtd_file))
+        _validate_any(path, tree, dtd_files)
+        return []
     except ConfigError:
-        if dtd_file == str(PACKAGED_DTD):
+        fixed, faults = legacy.lenient(tree.getroot())
+        if not faults:
             raise
-        _validate(path, tree, _read_dtd(str(PACKAGED_DTD)))
+    _validate_any(path, fixed.getroottree(), dtd_files)
+    return faults
+
+
+def _fault_lines(path: str, faults: list[legacy.Fault]) -> list[str]:
+    """A warning per fault, then how to fix the file."""
+    if not faults:
+        return []
+    lines = [f"{path}:{f.line}: {f.text}" if f.line else f"{path}: {f.text}" for f in faults]
+    lines.append(f"{path}: not valid against the DTD, run as NDPMon 2.1 ran it; "
+                 f"`ndpmon upgrade {shlex.quote(path)} --in-place` puts it in order")
+    return lines
 
 
 #: ``--check-config`` does exactly what start-up does.
@@ -91,9 +130,21 @@ def _read(path: str, what: str) -> bytes:
 
 def _parse(path: str) -> etree._ElementTree:
     """The document tree; we read the bytes ourselves so lxml never opens a URL."""
-    tree, log = xmlsafe.parse(path, _read(path, ""))
+    return parse_data(path, _read(path, ""))
+
+
+def parse_data(path: str, data: bytes) -> etree._ElementTree:
+    """The document tree of ``data``, read from ``path``: no URL, no entity."""
+    tree, log = xmlsafe.parse(path, data)
     _refuse_entities(path, tree, log)
     return tree
+
+
+def check_tree(path: str, root: Element) -> Config:
+    """Validate a tree against the packaged DTD and convert it (``ndpmon upgrade`` checks
+    what it writes); errors give the lines the elements had in ``path``."""
+    _validate(path, root.getroottree(), _read_dtd(str(PACKAGED_DTD)))
+    return Converter(path).config(root)
 
 
 def _refuse_entities(path: str, tree: etree._ElementTree, log: Any) -> None:

@@ -253,6 +253,9 @@ class Config:
         default_factory=lambda: MappingProxyType({}), hash=False)
     plugins: tuple[PluginSpec, ...] = ()
     plugin_dir: str | None = None
+    #: What the file asks for that ndpmon does differently, one line each, to log at start
+    #: (ndpmon.config.legacy: NDPMon 2.1 faults run with, ``<soap>``).
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def probe(self, name: str) -> Probe | None:
         """The probe called ``name``, or None."""

@@ -12,6 +12,7 @@ size cap, checked before reading (SECURITY.md, tests/test_hostile_files.py).
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from typing import Any, BinaryIO, Iterator
 
@@ -29,7 +30,7 @@ MAX_CACHE_BYTES = 512 * 2**20
 
 #: NDPMon 2.1's learning mode wrote DNSSL names as raw label bytes (COMPATIBILITY.md §7.4).
 HINT_CONTROL = (" (a control character; NDPMon 2.1 wrote DNSSL domains that way in "
-                "learning mode: write the domain in dotted form, e.g. example.com)")
+                "learning mode: `ndpmon upgrade {path} --in-place` writes them as names)")
 
 
 def first_error(log: Any, line: int | None, message: str) -> tuple[int | None, str]:
@@ -141,5 +142,5 @@ def _syntax_error(path: str, log: Any, exc: etree.XMLSyntaxError) -> Exception:
         return MemoryError(f"{path}: out of memory while parsing")
     line, message = first_error(log, exc.lineno, exc.msg)
     if "invalid Char value" in message:
-        message += HINT_CONTROL
+        message += HINT_CONTROL.format(path=shlex.quote(path))
     return ConfigError(path, line, f"not well-formed XML: {message}")

@@ -10,13 +10,15 @@ rename), so a crash leaves either the old cache or the new one.
 A flood fills the cache to its caps (by default 100,000 neighbours of 16 addresses: a
 file of about 320 MB, issue 15), so neither direction holds the whole file: this module
 loads it a block at a time and stops at the caps; ndpmon.formats.cachewrite saves it
-from a snapshot, a chunk at a time (its names are re-exported here).
+from a snapshot, a chunk at a time (its names are re-exported here). A probe the config
+does not have is kept as its text and written back (ndpmon.formats.cachekept).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Set
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from typing import BinaryIO, TypeVar
 
 from lxml import etree
@@ -25,12 +27,14 @@ from ndpmon.config import values as convert
 from ndpmon.files import reader as xmlsafe
 from ndpmon.errors import ConfigError
 from ndpmon.codec.addr import UNSPECIFIED
-from ndpmon.formats.cachewrite import (HEADER, SaveCancelled, Snapshot, _render,  # noqa: F401
-                                       save_cache, snapshot, write_snapshot)
+from ndpmon.formats.cachekept import KeptProbe, warn_kept
+from ndpmon.formats.cacheupgrade import old_cache_hint
+from ndpmon.formats.cachewrite import (HEADER, Kept, SaveCancelled, Snapshot,  # noqa: F401
+                                       _render, save_cache, snapshot, write_snapshot)
 from ndpmon.state.neighbors import Address, Neighbor, NeighborCache
 
 __all__ = ["load_cache", "save_cache", "snapshot", "write_snapshot", "Snapshot",
-           "SaveCancelled"]
+           "SaveCancelled", "Kept", "adopt"]
 
 _NEIGHBOR_CHILDREN = frozenset(
     ["mac", "first_mac_seen", "lla", "lastseen", "addresses", "old_macs"]
@@ -44,13 +48,15 @@ log = logging.getLogger("ndpmon")
 
 
 def load_cache(
-    path: str, caches: dict[str, NeighborCache], remote: Set[str] = frozenset()
+    path: str, caches: dict[str, NeighborCache], remote: Set[str] = frozenset(),
+    kept: list[Kept] | None = None,
 ) -> None:
     """Add the neighbours saved in ``path`` to the per-probe ``caches``.
 
     A missing or empty file is an empty cache (the file is created at save).
-    Entries of probes named in ``remote`` are skipped; any other probe name
-    must be a key of ``caches``.  Raises ConfigError on the first problem.
+    Entries of probes named in ``remote`` are skipped. A probe name that is not a key
+    of ``caches`` is appended to ``kept`` with a warning, or, without ``kept``, an
+    error.  Raises ConfigError on the first problem.
 
     The file is parsed a block at a time (ndpmon.files.reader.iterparse) and each
     neighbour is dropped from the tree once it is in its cache, so a restart's memory
@@ -65,9 +71,43 @@ def load_cache(
     with file:
         if _blank(file):
             return
-        reader = _Reader(path, caches, remote)
+        reader = _Reader(path, caches, remote, kept)
         reader.load(xmlsafe.iterparse(path, file))
     reader.log_left_out()
+    if reader.kept is not None and len(reader.kept) > reader.kept_before:
+        warn_kept(path, reader.kept[reader.kept_before:])
+
+
+def adopt(kept: Sequence[Kept], caches: dict[str, NeighborCache], path: str) -> list[Kept]:
+    """Load the kept probes the config has again (a reload) into ``caches``, caps
+    applied as at a load; the others."""
+    rest = []
+    for entry in kept:
+        if entry.name in caches:
+            reader = _Reader(path, {entry.name: caches[entry.name]}, frozenset())
+            reader.load(xmlsafe.iterparse(path, _Chunks(_wrapped(entry.xml))))
+            reader.log_left_out()
+        else:
+            rest.append(entry)
+    return rest
+
+
+def _wrapped(xml: str) -> Iterator[bytes]:
+    """A kept ``<probe>`` as a document of its own, UTF-8, a MiB at a time."""
+    yield b"<neighbors>"
+    for start in range(0, len(xml), 2**20):
+        yield xml[start:start + 2**20].encode("utf-8")
+    yield b"</neighbors>"
+
+
+class _Chunks:
+    """A binary file (``read``) over byte strings, for the parser."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = iter(chunks)
+
+    def read(self, size: int = -1) -> bytes:
+        return next(self.chunks, b"")
 
 
 def _blank(file: BinaryIO) -> bool:
@@ -84,8 +124,13 @@ class _Reader:
     element. What it has used is removed from the tree (depth: 0 ``<neighbors>``,
     1 ``<probe>``, 2 ``<neighbor>``, 3 its children, 4 their ``<address>``/``<mac>``)."""
 
-    def __init__(self, path: str, caches: dict[str, NeighborCache], remote: Set[str]) -> None:
+    def __init__(self, path: str, caches: dict[str, NeighborCache], remote: Set[str],
+                 kept: list[Kept] | None = None) -> None:
         self.path, self.caches, self.remote = path, caches, remote
+        self.kept = kept  # where unknown probes go; None: they are errors
+        self.kept_before = 0 if kept is None else len(kept)
+        self.keeping: KeptProbe | None = None  # the current probe, if unknown
+        self.events: Iterator[tuple[str, Element]] = iter(())
         self.cache: NeighborCache | None = None  # of the current probe; None: skipped
         self.name = ""  # of the current probe
         self.keep = False  # the current neighbour is read (not skipped, not over the cap)
@@ -101,6 +146,7 @@ class _Reader:
         """Go through the events; below a probe's child (depth 3 and more) only count
         them, until a child holds more than a valid one can: then ``prune``."""
         depth = inner = -1
+        self.events = events  # (the hint for a wrong root reads on)
         for event, element in events:
             if event == "start":
                 depth += 1
@@ -118,21 +164,27 @@ class _Reader:
 
     def start(self, depth: int, element: Element) -> None:
         if depth == 0 and element.tag != "neighbors":
-            hint = " (the NDPMon 1.4 format)" if element.tag == "neighbor_list" else ""
-            message = f"the root element is <{element.tag}>, not <neighbors>{hint}"
-            raise self.error(element, message)
+            hint = old_cache_hint(self.path, element, self.events)
+            raise self.error(element, f"the root element is <{element.tag}>, not "
+                                      f"<neighbors>{hint}")
         if depth == 1:
             self.cache = self.probe_cache(element)
         elif depth == 2:
             self.previous = None
             self.keep = element.tag == "neighbor" and self.cache is not None \
                 and not self.full(element)
-            # a neighbour has 6 children and at most max_addresses of each list
-            self.bound = 2 * self.cache.max_addresses + 8 if self.keep else 64
+            # a neighbour has 6 children and at most max_addresses of each list; a kept
+            # probe's are kept whole (its text is written back)
+            self.bound = 2 * self.cache.max_addresses + 8 if self.keep else \
+                sys.maxsize if self.keeping else 64
 
     def end(self, depth: int, element: Element) -> None:
         if depth <= 1:
             self.refuse_entities(element)  # the rest was checked and removed already
+            if depth == 1 and self.keeping is not None:
+                self.keeping.close(element)
+        elif self.keeping is not None:
+            self.keep_child(element)
         else:
             self.probe_child(element)
 
@@ -150,7 +202,9 @@ class _Reader:
             _remove(element)  # skipped, or no place in the format
 
     def probe_cache(self, probe: Element) -> NeighborCache | None:
-        """The cache the neighbours of ``probe`` go to; None for a remote probe."""
+        """The cache the neighbours of ``probe`` go to; None for a remote probe or one
+        the config does not have (kept)."""
+        self.keeping = None
         if probe.tag != "probe":
             raise self.error(probe, f"<neighbors>: unexpected <{probe.tag}>")
         name = probe.get("name")
@@ -159,8 +213,11 @@ class _Reader:
         if name in self.remote:
             return None
         if name not in self.caches:
-            message = f"<probe name={_quoted(name)}>: no such probe in the config"
-            raise self.error(probe, message)
+            if self.kept is None:
+                message = f"<probe name={_quoted(name)}>: no such probe in the config"
+                raise self.error(probe, message)
+            self.keeping = KeptProbe(name, self.kept)
+            return None
         self.name = name
         return self.caches[name]
 
@@ -182,6 +239,20 @@ class _Reader:
         elif child.tag != "address" and self.cache is not None:  # address: the interface's
             raise self.error(child, f"<probe>: unexpected <{child.tag}>")
         _remove(child)
+
+    def keep_child(self, child: Element) -> None:
+        """A child of a kept probe: checked as a known probe's is, then left in the
+        tree until its text is complete: until the next child has ended."""
+        assert self.keeping is not None
+        if child.tag == "neighbor":
+            self.refuse_entities(child)
+            self.neighbor(child)
+            self.keeping.neighbors += 1
+        elif child.tag != "address":
+            raise self.error(child, f"<probe>: unexpected <{child.tag}>")
+        while (previous := child.getprevious()) is not None:  # its text is complete
+            self.refuse_entities(previous)
+            self.keeping.take(previous)
 
     def refuse_entities(self, element: Element) -> None:
         for node in element.iter(etree.Entity):  # never expanded: refuse, don't misread

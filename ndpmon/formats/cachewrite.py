@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from ndpmon.codec.addr import ip_short, mac_str
 from ndpmon.files.atomic import write_atomic_chunks
 from ndpmon.files.text import xml_escape
 from ndpmon.state.neighbors import NeighborCache
 
-__all__ = ["save_cache", "snapshot", "write_snapshot", "Snapshot", "SaveCancelled", "HEADER"]
+__all__ = ["save_cache", "snapshot", "write_snapshot", "Snapshot", "SaveCancelled", "HEADER",
+           "Kept"]
 
 HEADER = (
     '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
@@ -33,9 +35,22 @@ _LAST = ' last="true"'
 #: One neighbour as a save sees it: (mac, first_mac_seen, previous_mac, old_macs, lla,
 #: lastseen, vendor, addresses), immutable values only (Address is a NamedTuple).
 Saved = tuple
-#: Every probe to save: (name, interface MAC, interface addresses, neighbours).
-Snapshot = tuple[tuple[str, "bytes | None", tuple[bytes, ...], tuple[Saved, ...]], ...]
+#: Every probe to save: (name, interface MAC, interface addresses, neighbours), then
+#: the text of each kept probe (Kept.xml).
+Snapshot = tuple["tuple[str, bytes | None, tuple[bytes, ...], tuple[Saved, ...]] | str", ...]
 _CHUNK = 2**20  # characters rendered, encoded and written at a time
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A ``<probe>`` of the file that the config does not have (an interface renamed,
+    eth0 to enp3s0): checked at load (ndpmon.formats.cache), then kept as XML text and
+    written back as it was at every save, so that naming the probe back brings its
+    neighbours back (issue 17)."""
+
+    name: str
+    neighbors: int
+    xml: str
 
 
 class SaveCancelled(Exception):
@@ -47,30 +62,33 @@ def save_cache(
     caches: Mapping[str, NeighborCache],
     probe_macs: Mapping[str, bytes] | None = None,
     probe_addresses: Mapping[str, list[bytes]] | None = None,
+    kept: Sequence[Kept] = (),
 ) -> None:
-    """Write every probe of ``caches`` to ``path`` atomically, as NDPMon 2.1 did.
+    """Write every probe of ``caches`` to ``path`` atomically, as NDPMon 2.1 did, then
+    the ``kept`` ones as they were read.
 
     ``probe_macs`` and ``probe_addresses`` are each interface's MAC and IPv6
     addresses (all-zero MAC and none when unknown, e.g. for a pcap file).
     Raises WriteError (``path: cannot write: ...``) if the OS refuses.
     """
-    write_snapshot(path, snapshot(caches, probe_macs, probe_addresses))
+    write_snapshot(path, snapshot(caches, probe_macs, probe_addresses, kept))
 
 
 def snapshot(
     caches: Mapping[str, NeighborCache],
     probe_macs: Mapping[str, bytes] | None = None,
     probe_addresses: Mapping[str, list[bytes]] | None = None,
+    kept: Sequence[Kept] = (),
 ) -> Snapshot:
     """What a save writes, as tuples of immutable values: cheap to take in the capture
     thread (no text is made), safe to write from another thread while the caches
-    change."""
+    change. The ``kept`` probes' texts (strings: not copied) come last."""
     macs, addresses = probe_macs or {}, probe_addresses or {}
     return tuple((name, macs.get(name), tuple(addresses.get(name, ())),
                   tuple([(nb.mac, nb.first_mac_seen, nb.previous_mac, nb.old_macs, nb.lla,
                           nb.lastseen, nb.vendor, tuple(nb.addresses.values()))
                          for nb in cache]))
-                 for name, cache in caches.items())
+                 for name, cache in caches.items()) + tuple(entry.xml for entry in kept)
 
 
 def write_snapshot(path: str, snap: Snapshot, stop: Callable[[], bool] | None = None) -> None:
@@ -109,7 +127,13 @@ def _texts(snap: Snapshot) -> Iterator[str]:
         yield HEADER + "<neighbors/>\n"
         return
     yield HEADER + "<neighbors>\n"
-    for name, mac, addresses, neighbors in snap:
+    for probe in snap:
+        if isinstance(probe, str):  # a kept probe's text, as it was read
+            yield "  "
+            yield from _pieces(probe)
+            yield "\n"
+            continue
+        name, mac, addresses, neighbors = probe
         start = f'  <probe name="{xml_escape(name, True)}" mac="{mac_str(mac or _ZERO_MAC)}"'
         if not addresses and not neighbors:
             yield start + "/>\n"
@@ -120,6 +144,12 @@ def _texts(snap: Snapshot) -> Iterator[str]:
             yield _neighbor(saved)
         yield "  </probe>\n"
     yield "</neighbors>\n"
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``text`` in slices of a chunk (a kept probe may be some hundred MB)."""
+    for start in range(0, len(text), _CHUNK):
+        yield text[start:start + _CHUNK]
 
 
 def _ctime(when: float) -> str:

@@ -10,6 +10,10 @@ then calls the plugins' ``cache_saved``. A save asked while one is still being w
 waits for it (only the newest snapshot waits). The save at the end of a run is
 synchronous: it cancels a save still being written (its temporary file is removed) and
 writes the final state itself.
+
+The cache's probes that the config does not have (``kept``, issue 17) are written back
+as they were read, after the others; a reload that names one of them again gets its
+neighbours at the next save (ndpmon.formats.cache.adopt).
 """
 
 from __future__ import annotations
@@ -33,12 +37,15 @@ class CacheSaver:
     """The saves of ``engine``'s neighbour caches to ``path``, plugin hooks ``guard``-ed.
 
     ``write`` (default: ndpmon.formats.cache.write_snapshot) writes a snapshot; tests
-    give a slow one.
+    give a slow one. ``kept``: the probes of the file the config does not have (from
+    ``load_cache``); the list is updated in place when the config takes one up again.
     """
 
     def __init__(self, engine: Any, path: str, guard: PluginGuard | None = None,
-                 write=cachefile.write_snapshot) -> None:
+                 write=cachefile.write_snapshot,
+                 kept: list[cachefile.Kept] | None = None) -> None:
         self.engine, self.path = engine, path
+        self.kept = [] if kept is None else kept
         self.guard = guard or PluginGuard()
         self.write = write
         self._lock = threading.Lock()
@@ -86,13 +93,16 @@ class CacheSaver:
     def _prepare(self) -> cachefile.Snapshot:
         """``on_cache_save``, then the snapshot; no garbage collection while it is
         taken (it makes a tuple per neighbour: a full cache made young collections
-        take as long as the snapshot itself)."""
+        take as long as the snapshot itself). A kept probe the config has again is
+        loaded into its cache first."""
         self._hook("on_cache_save", self.engine)
+        caches = {name: state.neighbors for name, state in self.engine.probes.items()}
+        if any(entry.name in caches for entry in self.kept):
+            self.kept[:] = cachefile.adopt(self.kept, caches, self.path)
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return cachefile.snapshot(
-                {name: state.neighbors for name, state in self.engine.probes.items()})
+            return cachefile.snapshot(caches, kept=self.kept)
         finally:
             if enabled:
                 gc.enable()

@@ -14,6 +14,7 @@ import gc
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
@@ -21,6 +22,7 @@ from ndpmon.alerts.dispatch import Dispatcher
 from ndpmon.capture.replay import read_batches
 from ndpmon.capture.sysctl import apply_ignor_autoconf
 from ndpmon.checks.alert import Priority
+from ndpmon.config import legacy
 from ndpmon.config import loader as configmod
 from ndpmon.config.model import Config, Probe
 from ndpmon.config.writeback import write_learned
@@ -35,8 +37,8 @@ from ndpmon.run.outputs import build_outputs
 from ndpmon.run.pipeline import Pipeline
 from ndpmon.run.plugins import PluginGuard, load_all
 
-__all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
-           "save_cache", "tune_gc", "Summary", "CacheSaver"]
+__all__ = ["load_config", "warn_config", "check_cache", "prepare", "replay", "live",
+           "live_config", "save_cache", "tune_gc", "Summary", "CacheSaver"]
 
 log = logging.getLogger("ndpmon")
 
@@ -62,19 +64,37 @@ def _remote(config: Config) -> set[str]:
     return {p.name for p in config.probes if p.type == "remote"}
 
 
+def warn_config(config: Config) -> None:
+    """Log what the config asks for that ndpmon does differently or not at all
+    (ndpmon.config.legacy): at start and with --check-config."""
+    for line in legacy.start_warnings(config):
+        log.warning("%s", line)
+
+
 def check_cache(config: Config, path: str, account: privs.Account | None = None) -> None:
     """Load the plugins and the neighbour cache into throw-away state, to validate them
     (the cache as ``account``, the ``--user``: it is that user's file)."""
+    warn_config(config)
     engine = Engine(config, plugins=load_all(config))
     with privs.acting_as(account):
-        cachefile.load_cache(path, _caches(engine), _remote(config))
+        cachefile.load_cache(path, _caches(engine), _remote(config), [])
+
+
+#: Each engine's cache entries of probes its config does not have, written back as
+#: they were at every save (ndpmon.formats.cache.Kept).
+_KEPT: weakref.WeakKeyDictionary[Engine, list[cachefile.Kept]] = weakref.WeakKeyDictionary()
+
+
+def _saver(engine: Engine, path: str, guard: PluginGuard | None = None) -> CacheSaver:
+    """The saver of ``engine``'s cache, with the probes kept from its file."""
+    return CacheSaver(engine, path, guard, kept=_KEPT.setdefault(engine, []))
 
 
 def save_cache(engine: Engine, path: str, guard: PluginGuard | None = None) -> None:
     """Write the neighbour cache now, between the plugins' ``on_cache_save`` and
     ``cache_saved`` hooks (a plugin's bug must not lose the cache: ``guard``). The
     live loop saves in the background instead (ndpmon.run.cachesave)."""
-    CacheSaver(engine, path, guard).save()
+    _saver(engine, path, guard).save()
 
 
 def _caches(engine: Engine):
@@ -146,10 +166,12 @@ def prepare(config: Config, options: RunOptions, writes_config: bool = True) -> 
     if options.learn and writes_config:
         _check_writable(config.path)
     tune_gc()
+    warn_config(config)
     engine = Engine(config, learning=options.learn, plugins=load_all(config))
     _warn_plugins_off(config, engine)
+    kept = _KEPT[engine] = []
     with privs.acting_as(account):
-        cachefile.load_cache(options.cache, _caches(engine), _remote(config))
+        cachefile.load_cache(options.cache, _caches(engine), _remote(config), kept)
     return engine
 
 
@@ -176,7 +198,7 @@ def _finish(pipeline: Pipeline, options: RunOptions,
     save in the background), and in learning mode the routers."""
     engine = pipeline.engine
     try:
-        (saver or CacheSaver(engine, options.cache, pipeline.guard)).save()
+        (saver or _saver(engine, options.cache, pipeline.guard)).save()
     finally:
         if options.learn:
             learned = engine.learned()
@@ -248,7 +270,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
     apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
     pipeline = Pipeline(engine, build_outputs(options, config))
-    saver = CacheSaver(engine, options.cache, pipeline.guard)
+    saver = _saver(engine, options.cache, pipeline.guard)
     monitor = Monitor(pipeline, capture, reload_config=reload_config,
                       save_cache=saver.save_in_background, save_outcome=saver.outcome,
                       learn_until=default_learn_until(options.learn_for, time.monotonic))
