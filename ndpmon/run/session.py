@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence
 
 from ndpmon.alerts.dispatch import Dispatcher
 from ndpmon.capture.replay import read_batches
-from ndpmon.capture.sysctl import apply_ignor_autoconf
+from ndpmon.capture.sysctl import Keeper, Sysctls
 from ndpmon.checks.alert import Priority
 from ndpmon.config import loader as configmod
 from ndpmon.config.model import Config, Probe
@@ -250,17 +250,24 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     config = engine.config
     engine.live = True  # plugins may act on the network (countermeasures)
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
-    apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
-    pipeline = Pipeline(engine, build_outputs(options, config))
-    monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                      save_cache=lambda: save_cache(engine, options.cache, pipeline.guard),
-                      learn_until=default_learn_until(options.learn_for, time.monotonic))
-    monitor.flags.install()
-    log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
-             ", ".join(capture.ports), os.getpid())
-    summary = Summary("live: " + ", ".join(capture.ports))
-    started = time.perf_counter()
-    pipeline.start(drop)
+    # <ignor_autoconf>: applied now, restored at the end (and by the keeper if we die)
+    keeper = Keeper(Sysctls(list(capture.ports)))
+    keeper.start(config.settings.ignor_autoconf)
+    try:
+        pipeline = Pipeline(engine, build_outputs(options, config))
+        monitor = Monitor(pipeline, capture, reload_config=reload_config,
+                          save_cache=lambda: save_cache(engine, options.cache, pipeline.guard),
+                          learn_until=default_learn_until(options.learn_for, time.monotonic),
+                          on_reload=lambda new: keeper.apply(new.settings.ignor_autoconf))
+        monitor.flags.install()
+        log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
+                 ", ".join(capture.ports), os.getpid())
+        summary = Summary("live: " + ", ".join(capture.ports))
+        started = time.perf_counter()
+        pipeline.start(drop)
+    except BaseException:  # nothing ran: give the host its settings back
+        keeper.close()
+        raise
     try:
         why = monitor.run()
         log.info("%s", why)
@@ -269,6 +276,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
             pipeline.stop()
         finally:
             capture.close()
+            keeper.close()
             _finish(pipeline, options, write_config)
     summary.count(engine, started)
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
