@@ -183,6 +183,8 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     _check_files(options, config)
     if options.check_config:
         session.check_cache(config, options.cache, options.account)
+        if not options.replay:  # the live start would fail on it: say so now
+            check_interfaces(config, ifaces)
         print(f"{options.config}: OK ({len(config.probes)} probes, "
               f"{sum(len(p.routers) for p in config.probes)} routers)")
         return 0
@@ -224,12 +226,12 @@ def load(options: RunOptions) -> tuple[Config, tuple[str, ...]]:
 
 def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
     """Check everything that can be checked, detach if asked, then capture."""
-    from ndpmon.capture.live import LiveCapture, check_interfaces
+    from ndpmon.capture.live import LiveCapture
     from ndpmon.run import session
 
     config, names = session.live_config(config, ifaces)
     engine = session.prepare(config, options)  # the cache is read and checked here, once
-    check_interfaces(names)
+    check_interfaces(config, ifaces)
     pidfile, context = PidFile(options.pidfile) if options.pidfile else None, None
     if options.daemon:
         if pidfile is not None:
@@ -260,6 +262,40 @@ def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
         elif pidfile is not None:
             pidfile.__exit__()
     return 0
+
+
+def check_interfaces(config: Config, ifaces: Sequence[str]) -> None:
+    """The interfaces a live run captures on must exist on this host: the ``-i`` ones,
+    else every ``<probe type="interface">`` (NdpmonError naming the first missing
+    probe and its line). An interface that comes later (a USB NIC, a VLAN made after
+    ndpmon starts) is no exception: ndpmon cannot capture on it yet; order the start
+    after it instead (README "Running as a service")."""
+    import socket
+
+    from ndpmon.capture import live
+
+    if ifaces:
+        live.check_interfaces(ifaces)
+        return
+    missing = [p for p in config.probes if p.type == "interface" and not _exists(p.name)]
+    if not missing:
+        return
+    first = missing[0]
+    where = config.path if first.line is None else f"{config.path}:{first.line}"
+    others = f"; so are {', '.join(p.name for p in missing[1:])}" if missing[1:] else ""
+    have = ", ".join(name for _, name in socket.if_nameindex())
+    raise NdpmonError(f'{where}: <probe name="{first.name}" type="interface">: no such '
+                      f"interface on this host{others} (it has {have})")
+
+
+def _exists(iface: str) -> bool:
+    import socket
+
+    try:
+        socket.if_nametoindex(iface)
+    except OSError:
+        return False
+    return True
 
 
 def _reload(options: RunOptions) -> Config:

@@ -252,6 +252,7 @@ class Converter:
             rules=tuple(self.rule(child) for child in rules),
             proxies=tuple(self.proxy(child) for child in _children(el.find("proxies"),
                                                                    "proxy")),
+            line=el.sourceline,
         )
 
     def proxy(self, el: Element) -> Proxy:
