@@ -58,6 +58,8 @@ def mail_message(alert: Alert, admin_mail: str, sender: str, body: str) -> Email
 class Mail(Action):
     """Send one mail per alert; the transport is chosen from ``<delivery>``."""
 
+    label = "mail"
+
     def __init__(self, settings: Settings, dns: ReverseDns | None = None) -> None:
         self.admin_mail = settings.admin_mail
         delivery = settings.delivery

@@ -294,5 +294,4 @@ def _log_counters(pipeline: Pipeline, capture) -> None:
                  if dropped else "")
     for action in pipeline.actions:
         if isinstance(action, Dispatcher):
-            log.info("delivery: %s", ", ".join(
-                f"{n} {name.replace('_', ' ')}" for name, n in action.counters().items()))
+            log.info("delivery: %s", action.summary())
