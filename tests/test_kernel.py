@@ -112,3 +112,24 @@ def test_sample_config_changes_no_kernel_setting(tmp_path):
                                       f"<ignor_autoconf>{value}</ignor_autoconf>"))
         dtd = str(sample.parent / "config_ndpmon.dtd")
         assert loader.load(str(other), dtd).settings.ignor_autoconf == value
+
+
+def test_keeper_closes_while_a_later_child_holds_its_pipe(tmp_path):
+    """A process forked after the keeper (root's config writer under ``--user -L``) holds the
+    keeper's pipe until the monitor has finished: closing the keeper still restores and returns
+    at once (it waited for the end of its input: a deadlock)."""
+    root = fake_proc(tmp_path, "eth0")
+    keeper = Keeper(Sysctls(["eth0"], str(root)))
+    keeper.start(0)
+    child = os.fork()
+    if child == 0:  # holds every inherited descriptor for a while
+        time.sleep(30)
+        os._exit(0)
+    try:
+        started = time.monotonic()
+        keeper.close()
+        assert time.monotonic() - started < 5
+        assert values(root, "eth0") == FOUND
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)

@@ -36,7 +36,7 @@ log = logging.getLogger("ndpmon")
 #: The settings NDPMon wrote (settings.c:187-209).
 KEYS = ("autoconf", "accept_ra", "accept_ra_defrtr", "accept_ra_pinfo", "accept_redirects")
 PROC = "/proc/sys/net/ipv6/conf"
-_RESTORE = b"-"
+_RESTORE, _EXIT = b"-", b"x"
 _ACK_TIMEOUT = 10.0
 
 
@@ -152,30 +152,47 @@ class Keeper:
         self._command(_RESTORE if value is None else str(value).encode())
 
     def close(self) -> None:
-        """Let the keeper restore and end; wait for it."""
+        """Let the keeper restore and end; wait for it. (It is told to: the end of its
+        input may come later, as a child forked afterwards, root's config writer, holds
+        the pipe too.)"""
+        done = self._command(_EXIT)
         if self._send is not None:
             os.close(self._send)
             self._send = None
         if self.pid is not None:
-            os.waitpid(self.pid, 0)
+            if not done:  # stuck or gone: never wait for it forever
+                _kill(self.pid)
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass  # reaped already
             self.pid = None
         if self._answer is not None:
             os.close(self._answer)
             self._answer = None
 
-    def _command(self, data: bytes) -> None:
+    def _command(self, data: bytes) -> bool:
+        """Send one command and wait for its answer; False (logged) if none came."""
         if self._send is None or self._answer is None:
-            return
+            return False
         try:
             os.write(self._send, data)
             ready, _, _ = select.select([self._answer], [], [], _ACK_TIMEOUT)
             if ready and os.read(self._answer, 1):
-                return
+                return True
         except OSError:
             pass
         log.error("ignor_autoconf: the process that keeps the kernel settings is gone; "
                   "they can no longer be changed or restored (%s)",
                   ", ".join(f"{i}/{k}" for i in self.sysctls.ifaces for k in KEYS))
+        return False
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _serve(sysctls: Sysctls, commands: int, answers: int) -> None:
@@ -190,10 +207,15 @@ def _serve(sysctls: Sysctls, commands: int, answers: int) -> None:
             data = os.read(commands, 1)
             if not data:
                 break
-            sysctls.apply(None if data == _RESTORE else int(data))
+            if data == _EXIT:
+                sysctls.restore()
+            else:
+                sysctls.apply(None if data == _RESTORE else int(data))
             try:
                 os.write(answers, b".")
             except OSError:
+                break
+            if data == _EXIT:
                 break
         sysctls.restore()
     finally:
