@@ -118,6 +118,10 @@ class Command:
     umask: int | None = None
 
 
+#: The exit code of a learning run after which a probe has no router (the routers and
+#: the cache are written all the same; the log says what to check).
+NO_ROUTER = 1
+
 #: ``ndpmon WORD ...``: the module of each sub-command (imported when used).
 SUBCOMMANDS = {"report": "ndpmon.commands.report", "query": "ndpmon.commands.query",
                "central": "ndpmon.commands.central"}
@@ -200,7 +204,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
             if writer is not None:
                 writer.close()
         print(f"ndpmon: {summary}", file=sys.stderr)
-        return 0
+        return NO_ROUTER if summary.no_router else 0
     return _live(options, config, ifaces)
 
 
@@ -250,6 +254,7 @@ def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
         summary = session.live(engine, options, capture, lambda: _reload(options), drop,
                                writer and writer.write)
         log.info("%s", summary)
+        code = NO_ROUTER if summary.no_router else 0
     except NdpmonError as exc:
         if context is not None:  # stderr is gone: the log is all the admin has
             log.error("%s", exc)
@@ -261,7 +266,7 @@ def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
             context.close()
         elif pidfile is not None:
             pidfile.__exit__()
-    return 0
+    return code
 
 
 def check_interfaces(config: Config, ifaces: Sequence[str]) -> None:

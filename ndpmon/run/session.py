@@ -97,6 +97,8 @@ class Summary:
     seconds: float = 0.0
     #: live: the seconds spent handling frames (a replay is busy all the time: None)
     busy: float | None = None
+    #: learning: the probes frames came from that have no router after it
+    no_router: list[str] = field(default_factory=list)
 
     def count(self, engine: Engine, started: float) -> None:
         """Take the engine's frame counts and the time since ``started`` (perf_counter)."""
@@ -175,25 +177,53 @@ def _warn_plugins_off(config: Config, engine: Engine) -> None:
 WriteConfig = Callable[[Mapping[str, tuple]], None]
 
 
-def _finish(pipeline: Pipeline, options: RunOptions,
-            write_config: WriteConfig | None = None) -> None:
-    """Write what must survive the run: the cache, and in learning mode the routers."""
+def _finish(pipeline: Pipeline, options: RunOptions, write_config: WriteConfig | None,
+            probes: Sequence[str]) -> list[str]:
+    """Write what must survive the run: the cache, and in learning mode the routers;
+    return the ``probes`` (those frames came from) that have no router after learning."""
     engine = pipeline.engine
+    learned = None
     try:
         save_cache(engine, options.cache, pipeline.guard)
     finally:
         if options.learn:
-            learned = engine.learned()
-            for line in engine.notes + engine.learn_report():
-                log.warning("%s", line)
-            engine.notes.clear()
-            if write_config is None:
-                write_learned(engine.config.path, learned, engine.config)
-            else:
-                write_config(learned)
-            routers = sum(len(r) for r in learned.values())
-            log.info("learning: wrote %d router%s to %s; review them, then start ndpmon "
-                     "without -L", routers, "" if routers == 1 else "s", engine.config.path)
+            learned = _write_learned(engine, write_config)
+    return [] if learned is None else _no_router(engine, learned, probes)
+
+
+def _write_learned(engine: Engine, write_config: WriteConfig | None) -> Mapping[str, tuple]:
+    """Learning: say what was left out, write the routers into the config."""
+    learned = engine.learned()
+    for line in engine.notes + engine.learn_report():
+        log.warning("%s", line)
+    engine.notes.clear()
+    if write_config is None:
+        write_learned(engine.config.path, learned, engine.config)
+    else:
+        write_config(learned)
+    routers = sum(len(r) for r in learned.values())
+    log.info("learning: wrote %d router%s to %s; review them, then start ndpmon "
+             "without -L", routers, "" if routers == 1 else "s", engine.config.path)
+    return learned
+
+
+#: Said when a probe has no router after learning (its name, the frames of the run).
+NO_ROUTER = ("learning: NO ROUTER on {probe} ({frames} frames seen in all): monitoring it "
+             "now would raise 'wrong ipv6 router' for every RA. Check that {probe} is the "
+             "interface that sees the LAN, that it gets the LAN's multicast (a switch "
+             "mirror port; a Linux bridge port with multicast snooping and MAC learning "
+             "off) and that the routers advertise (radvd running; RAs come every few "
+             "minutes: learn longer), then learn again. (On a LAN without IPv6 routers "
+             "that is what you want: every RA there is a rogue one.)")
+
+
+def _no_router(engine: Engine, learned: Mapping[str, tuple],
+               probes: Sequence[str]) -> list[str]:
+    """The probes without a router after learning, each logged as an error."""
+    empty = [name for name in dict.fromkeys(probes) if not learned.get(name)]
+    for name in empty:
+        log.error("%s", NO_ROUTER.format(probe=name, frames=engine.frames))
+    return empty
 
 
 def replay(config: Config, options: RunOptions,
@@ -215,7 +245,7 @@ def replay(config: Config, options: RunOptions,
         try:
             pipeline.stop()
         finally:
-            _finish(pipeline, options, write_config)
+            summary.no_router = _finish(pipeline, options, write_config, [probe])
     summary.count(engine, started)
     return summary
 
@@ -277,7 +307,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
         finally:
             capture.close()
             keeper.close()
-            _finish(pipeline, options, write_config)
+            summary.no_router = _finish(pipeline, options, write_config, capture.ports)
     summary.count(engine, started)
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)
