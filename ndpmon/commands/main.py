@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render the README's option list)."""
     p = argparse.ArgumentParser(
         prog="ndpmon", description="IPv6 Neighbor Discovery monitor (NDPMon-compatible).",
-        epilog="ndpmon report --help: the web report's own options.")
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=COMMANDS_HELP)
     p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG,
                    help=f"config_ndpmon.xml to use (default {DEFAULT_CONFIG})")
     p.add_argument("-e", dest="dtd", metavar="DTD",
@@ -92,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The end of ``ndpmon --help``: the other commands (options may come before the word).
+COMMANDS_HELP = """\
+commands (each has its own --help):
+  ndpmon report --out DIR   write the web report (HTML pages) from the config, the
+                            neighbour cache and alerts.xml
+  ndpmon query mac MAC | ip ADDRESS | since TIME
+                            where and when a MAC or an address was seen, and which
+                            alerts name it (the store, or the cache and alerts.xml)
+  ndpmon central            alerts that need every probe of the store (a MAC or an
+                            address on two probes)
+e.g. ndpmon -f /etc/ndpmon/config_ndpmon.xml query mac 0:11:22:33:44:55"""
+
+
 def _duration(text: str) -> float:
     """``90``, ``90s``, ``30m``, ``12h`` or ``7d`` as seconds (argparse type)."""
     try:
@@ -130,11 +143,32 @@ SUBCOMMANDS = {"report": "ndpmon.commands.report", "query": "ndpmon.commands.que
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ndpmon`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        return run_command(Command(module.build_parser, module.run), argv[1:])
+    word = command_word(argv)
+    if word is not None:  # ``ndpmon [OPTIONS] WORD ...``: the options go to WORD
+        module = importlib.import_module(SUBCOMMANDS[argv[word]])
+        return run_command(Command(module.build_parser, module.run),
+                           argv[:word] + argv[word + 1:])
     # what ndpmon writes is for root and its group only
     return run_command(Command(build_parser, _run, umask=0o027), argv)
+
+
+def command_word(argv: Sequence[str]) -> int | None:
+    """The index of a sub-command word in ``argv``: the first argument that is neither an
+    option nor an option's value (``ndpmon -f CONFIG query mac X`` as well as ``ndpmon
+    query -f CONFIG mac X``); None for the monitor itself."""
+    takes_value = {option for action in build_parser()._actions if action.nargs != 0
+                   for option in action.option_strings}
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--":
+            return None
+        elif arg.startswith("-"):
+            skip = arg in takes_value  # ``-f CONFIG``; ``-fCONFIG``, ``--x=y`` are one
+        else:
+            return index if arg in SUBCOMMANDS else None
+    return None
 
 
 def run_command(command: Command, argv: Sequence[str]) -> int:
