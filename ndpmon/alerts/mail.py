@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from ndpmon.checks.alert import Alert
 from ndpmon.config.model import Settings
 from ndpmon.alerts.action import Action
-from ndpmon.alerts.mailbody import ReverseDns, body_for
+from ndpmon.alerts.mailbody import ReverseDns, advertised_text, body_for
 from ndpmon.alerts.pipe import run_program
 from ndpmon.files.text import printable
 
@@ -72,7 +72,8 @@ class Mail(Action):
 
     def notify(self, alert: Alert) -> None:
         try:
-            msg = mail_message(alert, self.admin_mail, self.sender, body_for(alert, self.dns))
+            body = body_for(alert, self.dns) + advertised_text(alert)
+            msg = mail_message(alert, self.admin_mail, self.sender, body)
         except (ValueError, TypeError) as exc:  # e.g. an address the header parser refuses
             self._failed(f"cannot build the message: {exc}")
             return

@@ -25,6 +25,7 @@ from typing import Sequence
 
 from lxml import etree
 
+from ndpmon.codec.addr import shorten_addresses
 from ndpmon.files import reader as xmlsafe
 from ndpmon.files import secure
 from ndpmon.files.atomic import write_atomic
@@ -172,6 +173,8 @@ def _prepare_alerts(root: Element, limit: int) -> _AlertCounts:
     for seq, alert in enumerate(root.iterfind("alert")):
         _mark(alert, "when", _date(alert.findtext("time")))
         _mark(alert, "seq", str(seq))
+        # the message as the IPv6 column shows addresses, without NDPMon's final newline
+        _mark(alert, "message", shorten_addresses((alert.findtext("message") or "").strip()))
     return _AlertCounts(len(alerts), high, latest)
 
 
