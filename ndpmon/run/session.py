@@ -277,30 +277,22 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
 
     ``drop`` (``--user``) is called once the sockets are open and the plugins started,
     before the actions start."""
-    config = engine.config
     engine.live = True  # plugins may act on the network (countermeasures)
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
     # <ignor_autoconf>: applied now, restored at the end (and by the keeper if we die)
     keeper = Keeper(Sysctls(list(capture.ports)))
-    keeper.start(config.settings.ignor_autoconf)
+    keeper.start(engine.config.settings.ignor_autoconf)
     try:
-        pipeline = Pipeline(engine, build_outputs(options, config))
-        monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                          save_cache=lambda: save_cache(engine, options.cache, pipeline.guard),
-                          learn_until=default_learn_until(options.learn_for, time.monotonic),
-                          on_reload=lambda new: keeper.apply(new.settings.ignor_autoconf))
-        monitor.flags.install()
-        log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
-                 ", ".join(capture.ports), os.getpid())
+        monitor = _monitor(engine, options, capture, reload_config, keeper)
         summary = Summary("live: " + ", ".join(capture.ports))
         started = time.perf_counter()
-        pipeline.start(drop)
+        monitor.pipeline.start(drop)
     except BaseException:  # nothing ran: give the host its settings back
         keeper.close()
         raise
+    pipeline = monitor.pipeline
     try:
-        why = monitor.run()
-        log.info("%s", why)
+        log.info("%s", monitor.run())
     finally:
         try:
             pipeline.stop()
@@ -312,6 +304,21 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)
     return summary
+
+
+def _monitor(engine: Engine, options: RunOptions, capture, reload_config,
+             keeper: Keeper) -> Monitor:
+    """The live loop over a new pipeline, its signals routed to it (a SIGHUP's
+    ``<ignor_autoconf>`` goes to ``keeper``)."""
+    pipeline = Pipeline(engine, build_outputs(options, engine.config))
+    monitor = Monitor(pipeline, capture, reload_config=reload_config,
+                      save_cache=lambda: save_cache(engine, options.cache, pipeline.guard),
+                      learn_until=default_learn_until(options.learn_for, time.monotonic),
+                      on_reload=lambda new: keeper.apply(new.settings.ignor_autoconf))
+    monitor.flags.install()
+    log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
+             ", ".join(capture.ports), os.getpid())
+    return monitor
 
 
 def _log_counters(pipeline: Pipeline, capture) -> None:
