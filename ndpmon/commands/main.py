@@ -320,11 +320,11 @@ def check_interfaces(config: Config, ifaces: Sequence[str]) -> None:
     if not missing:
         return
     first = missing[0]
-    where = config.path if first.line is None else f"{config.path}:{first.line}"
+    what = (f'{config.path}:{first.line}: <probe name="{first.name}" type="interface">'
+            if first.line is not None else first.name)  # not from the file: npd6.conf's
     others = f"; so are {', '.join(p.name for p in missing[1:])}" if missing[1:] else ""
     have = ", ".join(name for _, name in socket.if_nameindex())
-    raise NdpmonError(f'{where}: <probe name="{first.name}" type="interface">: no such '
-                      f"interface on this host{others} (it has {have})")
+    raise NdpmonError(f"{what}: no such interface on this host{others} (it has {have})")
 
 
 def _exists(iface: str) -> bool:
