@@ -57,6 +57,11 @@ def kernel(pair: VethPair) -> dict[str, str]:
                 for key in FOUND}
 
 
+def children(pid: int) -> list[str]:
+    """The child processes of ``pid`` (ip netns exec execs ndpmon: the Popen is ndpmon)."""
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def start(setup, *extra: str) -> tuple[subprocess.Popen, Path]:
     python, work, etc, pair = setup
     log = work / "ndpmon.log"
@@ -80,6 +85,10 @@ def test_settings_are_restored_after_the_run_and_follow_sighup(setup, user):
     proc, log = start(setup, *user)
     try:
         assert set(kernel(pair).values()) == {"0"}
+        (keeper,) = children(proc.pid)  # it stays root, also under --user
+        uid, gid = (line.split()[1:] for line in Path(f"/proc/{keeper}/status").read_text()
+                    .splitlines() if line.startswith(("Uid:", "Gid:")))
+        assert uid == gid == ["0"] * 4
         for value, expected in (("1", dict.fromkeys(FOUND, "1")), ("", FOUND),
                                 ("0", dict.fromkeys(FOUND, "0"))):
             write_config(etc, value)
@@ -107,13 +116,21 @@ def test_settings_are_restored_after_kill_9(setup):
 
 
 def test_blank_setting_changes_nothing(setup):
-    """``<ignor_autoconf></ignor_autoconf>`` (the sample config's) leaves the settings alone."""
+    """``<ignor_autoconf></ignor_autoconf>`` (the sample config's) leaves the settings alone, and
+    no root process stays beside ndpmon for it; a SIGHUP to 0 asks for a restart, once."""
     pair, etc = setup[3], setup[2]
     write_config(etc, "")
     proc, log = start(setup)
     try:
         assert kernel(pair) == FOUND
+        assert children(proc.pid) == []  # no keeper
+        write_config(etc, "0")
+        for done in (1, 2):
+            proc.send_signal(signal.SIGHUP)
+            wait_for(lambda n=done: log.read_text().count("SIGHUP: reloaded") == n)
+        assert kernel(pair) == FOUND
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, log.read_text()
-    assert "ignor_autoconf" not in log.read_text()
+    assert log.read_text().count("ignor_autoconf: 0 is set now but was empty when ndpmon "
+                                 "started: restart ndpmon to apply it") == 1

@@ -15,10 +15,11 @@ good once the RA default route expires.
 The writes are made by a ``Keeper``: a small process forked as root before ndpmon drops
 root (``--user``), which applies the value on command and restores the values it found
 when the monitor's end of its pipe closes, however the monitor ended, ``kill -9``
-included. Only a kill of the keeper itself (``kill -9`` of the whole process group, as
-systemd's last resort after ``TimeoutStopSec``) leaves the settings changed. A setting
-that cannot be written (a container with a read-only /proc/sys) is logged, not fatal:
-monitoring still works.
+included. It is forked only when the setting is 0 or 1 at start (a SIGHUP that sets it
+later asks for a restart). Only a kill of the keeper itself (``kill -9`` of the whole
+process group, as systemd's last resort after ``TimeoutStopSec``) leaves the settings
+changed. A setting that cannot be written (a container with a read-only /proc/sys) is
+logged, not fatal: monitoring still works.
 """
 
 from __future__ import annotations
@@ -127,11 +128,16 @@ class Keeper:
         self.sysctls = sysctls
         self.pid: int | None = None
         self.value: int | None = None
+        self._waiting: int | None = None  # a value a restart will apply (logged once)
         self._send: int | None = None
         self._answer: int | None = None
 
     def start(self, value: int | None) -> None:
-        """Fork the keeper, then apply ``value``."""
+        """Fork the keeper and apply ``value``; with None (leave the settings alone) no
+        process is forked: no root process stays beside a ``--user`` monitor for nothing.
+        """
+        if value is None:
+            return
         cmd_r, cmd_w = os.pipe()
         ans_r, ans_w = os.pipe()
         pid = os.fork()
@@ -145,8 +151,16 @@ class Keeper:
         self.apply(value)
 
     def apply(self, value: int | None) -> None:
-        """Have the keeper write ``value`` (None: restore); nothing if it is the same."""
+        """Have the keeper write ``value`` (None: restore); nothing if it is the same.
+        Without a keeper (the setting was empty at start), a value is logged as waiting
+        for a restart: the monitor may no longer be root."""
         if value == self.value:
+            return
+        if self.pid is None:
+            if value != self._waiting:
+                log.warning("ignor_autoconf: %s is set now but was empty when ndpmon "
+                            "started: restart ndpmon to apply it", value)
+            self._waiting = value
             return
         self.value = value
         self._command(_RESTORE if value is None else str(value).encode())
