@@ -453,7 +453,7 @@ def test_sample_config_loads():
     )
     assert (s.admin_mail, s.ignor_autoconf, s.syslog_facility) == (
         "root@localhost",
-        0,
+        None,  # blank: the kernel settings are left alone (issue 18, item 1)
         "LOG_LOCAL1",
     )
     assert s.use_reverse_hostlookups is False

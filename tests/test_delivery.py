@@ -257,7 +257,7 @@ def test_each_priority_goes_to_its_own_actions():
     d.stop()
     assert high.messages() == ["h1", "h2"]
     assert low.messages() == ["l1"]
-    assert d.delivered == 3
+    assert d.handed == 3
     assert (high.started, high.stopped) == (1, 1)
 
 
@@ -291,7 +291,7 @@ def test_alert_without_actions_for_its_priority_is_not_queued():
     for n in range(5):
         d.notify(alert(f"low {n}", Priority.LOW))
     d.stop()
-    assert d.overflow == 0 and d.delivered == 0
+    assert d.overflow == 0 and d.handed == 0
 
 
 def test_a_failing_action_does_not_stop_the_others(caplog):
@@ -470,7 +470,7 @@ def test_overflow_is_counted_and_reported_once_there_is_room(caplog):
     report = blocked.alerts[1]
     assert (report.priority, report.reason) == (Priority.HIGH, "alert queue overflow")
     assert text in [r.getMessage() for r in caplog.records]
-    assert d.counters() == {"delivered": 4, "overflow": 3, "held_back": 0, "failures": 0,
+    assert d.counters() == {"handed": 4, "overflow": 3, "held_back": 0, "failures": 0,
                             "queued": 0}
 
 

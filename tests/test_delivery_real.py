@@ -143,7 +143,7 @@ def test_mail_through_a_relay(smtp, tmp_path):
     dispatcher = deliver(settings, alert(), alert("low", Priority.LOW),
                          alert(NEW_IP, reason="new IP"),
                          alert(text, reason="wrong RA DNSSL option"))
-    assert dispatcher.failures == 0 and dispatcher.delivered == 3
+    assert dispatcher.by_action() == {"mail": (3, 0)}  # sent, failed
     assert [e.rcpt_tos for e in collector.envelopes] == [["admin@example.com"]] * 3
     assert collector.envelopes[0].mail_from == "ndpmon@probe.example"
     first, second, third = (parse(e.original_content) for e in collector.envelopes)
@@ -165,7 +165,7 @@ def test_mail_relay_down_is_logged(caplog):
                         delivery=Delivery(mail_relay=("127.0.0.1", free_port()),
                                           exec_timeout=5))
     dispatcher = deliver(settings, alert(), alert("second"))
-    assert dispatcher.failures == 2 and dispatcher.delivered == 2
+    assert dispatcher.failures == 2 and dispatcher.by_action() == {"mail": (0, 2)}
     assert sum("Connection refused" in r.getMessage() for r in caplog.records) == 2
 
 

@@ -5,13 +5,17 @@ headers, fragments, VLAN tags, addresses; the checksum is recomputed so the fram
 the checks) and runs them through the whole per-frame path: Engine.handle, then every
 output an alert becomes (fuzz/harness.py). Here a fixed seed and a fixed number of frames
 make the run the same every time, about 20 s. An exception or a broken state invariant
-fails the test; a slow frame only warns (no timing asserts: the long run,
-fuzz/run_long.sh, re-measures and reports those). See SECURITY.md.
+fails the test; slow frames are written to fuzz/findings/ci-slow.txt (and .pcap) with
+one warning for all of them (no timing asserts: the long run, fuzz/run_long.sh,
+re-measures and reports those). See SECURITY.md.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import subprocess
 import sys
 import warnings
 from collections import Counter
@@ -35,13 +39,82 @@ def pool() -> frames.Pool:
     return frames.Pool.from_seeds(frames.seed_frames())
 
 
+#: Where the slow frames of a CI run go (with run_long's findings; not in git).
+FINDINGS = Path(os.environ.get("NDPMON_FUZZ_FINDINGS") or
+                Path(__file__).resolve().parent.parent / "fuzz" / "findings")
+#: The slow frames of this module's tests so far (reported once, at the end).
+SLOW: list[harness.Finding] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def slow_frames_reported_once():
+    """After the module's tests, one warning for all their slow frames (issue 18, item 9)."""
+    SLOW.clear()
+    yield
+    if SLOW:
+        report_slow(list(SLOW), FINDINGS)
+        SLOW.clear()
+
+
 def _failures(findings: list[harness.Finding]) -> list[str]:
-    """Exceptions and broken invariants fail; slow frames become warnings."""
-    for f in findings:
-        if f.kind.startswith("slow"):
-            warnings.warn(f"fuzz: slow frame ({f.detail}): {f.frame.hex()}", stacklevel=2)
+    """Exceptions and broken invariants fail; slow frames (timing only: a loaded machine
+    makes many) are kept for ``report_slow``."""
+    SLOW.extend(f for f in findings if f.kind.startswith("slow"))
     return [f"{f.kind}: {f.detail}: {f.frame.hex()}" for f in findings
             if not f.kind.startswith("slow")]
+
+
+def report_slow(slow: list[harness.Finding], folder: Path) -> None:
+    """Write the slow frames to ``<folder>/ci-slow.txt`` (detail and hex) and ``.pcap``
+    (for ``fuzz/run_long.py --recheck``), then warn once with their count and the path:
+    one warning of 2 KB of hex per frame buried the test summary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = folder / "ci-slow.txt"
+    text.write_text("".join(f"{f.kind}: {f.detail}\n{f.frame.hex()}\n" for f in slow))
+    frames.write_pcap(folder / "ci-slow.pcap", [(0.0, f.frame) for f in slow])
+    warnings.warn(f"fuzz: {len(slow)} slow frame{'s' * (len(slow) != 1)} (timing only, "
+                  f"not a failure) written to {text}; re-measure them on an idle machine: "
+                  f"python fuzz/run_long.py --recheck {folder}", stacklevel=2)
+
+
+def test_slow_frames_go_to_a_file_with_one_warning(tmp_path):
+    """35 slow frames (about 2 KB of hex each) made 35 warnings that buried the pytest summary:
+    now they are kept, written to a file, and given one warning naming the count and the path
+    (issue 18, item 9); failures are still returned."""
+    frame = bytes(range(256)) * 4
+    findings = [harness.Finding("slow", f"{n}.00 ms per frame", frame) for n in range(35)]
+    findings.append(harness.Finding("exception", "ValueError: x", b"\x01"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _failures(findings) == ["exception: ValueError: x: 01"]
+        assert caught == [] and len(SLOW) == 35
+        report_slow(SLOW, tmp_path)
+        SLOW.clear()
+    assert [str(w.message) for w in caught] == [
+        f"fuzz: 35 slow frames (timing only, not a failure) written to {tmp_path}/"
+        f"ci-slow.txt; re-measure them on an idle machine: python fuzz/run_long.py "
+        f"--recheck {tmp_path}"]
+    lines = (tmp_path / "ci-slow.txt").read_text().splitlines()
+    assert len(lines) == 70 and lines[0] == "slow: 0.00 ms per frame"
+    assert lines[1] == frame.hex()
+    assert [f for _, f in frames.read_pcap(tmp_path / "ci-slow.pcap")] == [frame] * 35
+
+
+def test_a_run_with_many_slow_frames_gives_one_warning(tmp_path):
+    """This module run by pytest on a machine where every frame is slow (the threshold set to
+    1 us): one warning in pytest's summary, with the count and the file (there were 400)."""
+    plugin = tmp_path / "all_slow.py"
+    plugin.write_text(f"import sys\nsys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+                      "from fuzz import harness\nharness.SLOW_NS = 1000\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), NDPMON_FUZZ_FINDINGS=str(tmp_path))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "all_slow", "-p",
+                          "no:cacheprovider", "-k", "icmpv6_payload", __file__],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout
+    assert run.stdout.count("slow frame") == 1, run.stdout[-3000:]
+    assert re.search(rf"fuzz: \d+ slow frames \(timing only, not a failure\) written to "
+                     rf"{re.escape(str(tmp_path))}/ci-slow.txt", run.stdout)
+    assert "1 passed" in run.stdout and "1 warning" in run.stdout
 
 
 def test_seed_frames_rebuild_byte_for_byte(pool):

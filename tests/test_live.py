@@ -214,8 +214,9 @@ def test_learn_then_monitor(lab, tmp_path):
     (router,) = configmod.load(str(cfg)).probe(MONITOR).routers
     assert router.params_volatile and len(router.prefixes) == 1 and router.rdnss
     assert "0:aa:0:0:0:1" in (tmp_path / "neighbors.xml").read_text()
-    check = subprocess.run([*NDPMON, "-f", str(cfg), "-g", str(tmp_path / "neighbors.xml"),
-                            "--check-config"], capture_output=True, text=True)
+    check = subprocess.run(["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f", str(cfg), "-g",
+                            str(tmp_path / "neighbors.xml"), "--check-config"],
+                           capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     mon = Ndpmon(pair, tmp_path)
     pair.send("b", PEER, [ra(ROUTER_MAC, ROUTER_LLA),
@@ -254,10 +255,12 @@ def test_sighup_good_and_bad_config(lab, tmp_path):
         ("wrong ipv6 router", "0:66:66:66:66:66")]
 
 
-def _loads(path: Path) -> int:
-    """Number of neighbours in a cache file that ndpmon --check-config accepts."""
-    check = subprocess.run([*NDPMON, "-f", str(path.parent / "config.xml"), "-g", str(path),
-                            "--check-config"], capture_output=True, text=True)
+def _loads(path: Path, pair: VethPair) -> int:
+    """Number of neighbours in a cache file that ndpmon --check-config accepts (in the monitor's
+    namespace: it checks that the probe's interface exists)."""
+    check = subprocess.run(["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f",
+                            str(path.parent / "config.xml"), "-g", str(path), "--check-config"],
+                           capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     return path.read_text().count("<neighbor>")
 
@@ -278,14 +281,14 @@ def test_kill_9_during_save_leaves_a_valid_cache(lab, tmp_path):
         time.sleep(rng.uniform(0.0, 0.3))
         mon.proc.kill()
         mon.proc.wait(30)
-        count = _loads(cache) if cache.exists() else 0  # parses: the old file or a new one
+        count = _loads(cache, pair) if cache.exists() else 0  # parses: the old file or a new one
         # a new save holds what was handled by then (on a loaded machine not all 600 yet)
         assert before <= count <= before + 600
         before = count
     mon = Ndpmon(pair, tmp_path)  # a new run's first save removes a killed run's leftovers
     mon.signal(signal.SIGUSR1)
     wait_for(lambda: not list(tmp_path.glob(".neighbors.xml.*.tmp")))
-    assert mon.stop() == 0 and _loads(cache) == before
+    assert mon.stop() == 0 and _loads(cache, pair) == before
 
 
 def test_daemon_detaches_writes_pidfile_and_logs_to_syslog(lab, tmp_path):

@@ -496,13 +496,13 @@ def test_declared_proxy_config(tmp_path):
 def test_cli_npd6_conf_switches_the_plugin_on(tmp_path, capsys):
     """``--check-config --npd6-conf FILE`` loads the plugin from the file; a bad file is
     one line naming file and line, exit 2."""
-    conf = tmp_path / "npd6.conf"
-    conf.write_text("prefix = 2001:db8:1:\ninterface = eth7\n")
+    conf = tmp_path / "npd6.conf"  # lo: --check-config checks that the interfaces exist
+    conf.write_text("prefix = 2001:db8:1:\ninterface = lo\n")
     config = REPO / "config_ndpmon.xml"
     cache = tmp_path / "cache.xml"
     assert main(["--check-config", "-f", str(config), "-g", str(cache),
                  "--npd6-conf", str(conf)]) == 0
-    conf.write_text("prefix = 2001:db8:1:\ninterface = eth7\nmaxHops = x\n")
+    conf.write_text("prefix = 2001:db8:1:\ninterface = lo\nmaxHops = x\n")
     assert main(["--check-config", "-f", str(config), "-g", str(cache),
                  "--npd6-conf", str(conf)]) == 2
     assert capsys.readouterr().err.strip() == (

@@ -4,6 +4,8 @@ and the store settings' one-line errors, none of which need a database."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 import pytest
 
@@ -115,6 +117,23 @@ def test_nothing_found_is_exit_1_and_a_bad_value_exit_2(files, tmp_path, capsys)
 def test_missing_files_are_empty(tmp_path, capsys):
     """No cache and no alerts.xml yet: nothing found, no error."""
     assert main(["query", "--files", "-g", str(tmp_path / "none.xml"), "since", "1d"]) == 1
+
+
+def test_the_answer_says_how_old_the_cache_is_and_how_to_get_a_fresh_one(files, tmp_path,
+                                                                         capsys):
+    """A host seen seconds ago is not in a cache written every 60 s: the answer says when the
+    file was written and how to get a fresh answer (SIGUSR1) (issue 18, item 6)."""
+    cache = tmp_path / "neighbors.xml"
+    written = time.time() - 150
+    os.utime(cache, (written, written))
+    assert main(["query", "--files", "-g", str(cache), "mac", "0:11:22:33:44:55"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"(from {cache} (written 2 min ago, "
+                          f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(written))}")
+    assert ("hosts seen since are not in it; a running ndpmon writes them now on SIGUSR1 "
+            "(e.g. systemctl kill -s USR1 ndpmon))") in err
+    assert query.file_age(str(tmp_path / "none.xml"), time.time()) == "missing"
+    assert query.file_age(str(cache), written + 3 * 86400).startswith("written 3 days ago")
 
 
 # -- the store's settings, without a database ------------------------------------------

@@ -45,6 +45,24 @@ CACHE = f"""<?xml version="1.0" encoding="ISO-8859-1"?>
 """
 
 
+#: where README's "Monitoring a LAN" installs ndpmon, and what the unit runs
+INSTALLED = "/opt/ndpmon/bin/ndpmon"
+
+
+def test_unit_runs_the_ndpmon_the_readme_installs():
+    """The unit's ExecStartPre and ExecStart run the ndpmon of the README's install
+    (``python3 -m venv /opt/ndpmon && /opt/ndpmon/bin/pip install ...``), not another path
+    (issue 18 item 3: it ran /usr/local/bin/ndpmon); exit 2 is not restarted."""
+    readme = (ROOT / "README.md").read_text()
+    venv = re.search(r"python3 -m venv (\S+) &&", readme)
+    assert venv and f"{venv.group(1)}/bin/ndpmon" == INSTALLED
+    assert f"{venv.group(1)}/bin/pip install" in readme
+    text = UNIT.read_text()
+    commands = re.findall(r"^ExecStart(?:Pre)?=(\S+)", text, re.M)
+    assert commands == [INSTALLED, INSTALLED]
+    assert re.search(r"^RestartPreventExitStatus=2$", text, re.M)
+
+
 def bounding_set() -> str:
     """setpriv's ``--bounding-set`` for the unit's CapabilityBoundingSet line."""
     line = re.search(r"^CapabilityBoundingSet=(.*)$", UNIT.read_text(), re.M)
@@ -86,11 +104,15 @@ def unit_command(python: str, config: Path, cache: Path, *extra: str) -> list[st
 
 def test_unit_check_config_reads_the_users_cache(unit_files):
     """ExecStartPre: ``--check-config`` under the unit's capabilities reads the user's cache in
-    the user's 0750 state directory, exit 0."""
+    the user's 0750 state directory, exit 0 (in a namespace that has the probe's interface:
+    a missing one is an error, issue 18 item 3)."""
     python, config, cache = unit_files
-    result = subprocess.run(unit_command(python, config, cache, "--check-config"),
-                            env=asuser.env(), capture_output=True, text=True, cwd="/",
-                            timeout=120)
+    need_tool("ip")
+    with VethPair() as pair:
+        result = subprocess.run(["ip", "netns", "exec", pair.ns["a"],
+                                 *unit_command(python, config, cache, "--check-config")],
+                                env=asuser.env(), capture_output=True, text=True, cwd="/",
+                                timeout=120)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert result.stdout.startswith(f"{config}: OK")
 
@@ -134,14 +156,14 @@ def test_unit_starts_and_keeps_the_users_cache(unit_files):
 
 def test_systemd_analyze_verifies_the_unit(tmp_path):
     """``systemd-analyze verify`` finds nothing wrong in the unit (its ndpmon path pointed at
-    this checkout's entry point, which the test cannot install in /usr/local; no man page
+    this checkout's entry point, which the test cannot install in /opt/ndpmon; no man page
     lookup)."""
     tools = need_tool("systemd-analyze")
     ndpmon = Path(sys.executable).parent / "ndpmon"
     if not ndpmon.exists():
         missing(f"{ndpmon}: the ndpmon entry point is not installed (pip install -e .)")
     unit = tmp_path / "ndpmon.service"
-    unit.write_text(UNIT.read_text().replace("/usr/local/bin/ndpmon", str(ndpmon)))
+    unit.write_text(UNIT.read_text().replace(INSTALLED, str(ndpmon)))
     result = subprocess.run([tools["systemd-analyze"], "verify", "--man=no", str(unit)],
                             capture_output=True, text=True, timeout=120)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr

@@ -30,7 +30,8 @@ from ndpmon.run.learnwriter import RootWriter
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = (ROOT / "config_ndpmon.xml").read_text(encoding="latin-1")
 DEMO = str(ROOT / "samples" / "demo.pcap")
-NPD6 = "prefix = 2001:db8:1:\ninterface = out0\n"
+# lo: an interface every host has (--check-config checks the interfaces)
+NPD6 = "prefix = 2001:db8:1:\ninterface = lo\n"
 
 
 @pytest.fixture

@@ -86,8 +86,11 @@ class Dispatcher(Action):
     """Asynchronous delivery of alerts to the configured actions.
 
     ``start()`` before the first alert, ``stop()`` at the end; ``reconfigure()`` on
-    SIGHUP. Counters for the final summary: ``delivered``, ``overflow``,
-    ``held_back``, ``failures`` (or ``counters()``).
+    SIGHUP. Counters for the final summary (``counters()``, ``summary()``): per action
+    (``by_action()``), the alerts it sent (the syslog line left for the socket, the mail
+    was accepted by the relay or sendmail, the pipe program exited 0) and those that
+    failed; ``handed`` (alerts the worker handed to the actions, summaries included),
+    ``overflow``, ``held_back``; ``failures`` (alert deliveries that failed, summed).
     """
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic,
@@ -113,9 +116,9 @@ class Dispatcher(Action):
         self._dropped = 0  # overflow not reported yet
         self._dropped_last: Alert | None = None
         self._reported_at: float | None = None
-        self.delivered = self.overflow = 0
-        self._errors = 0
-        self._retired_failures = 0
+        self.handed = self.overflow = 0
+        self._tally: dict[str, list[int]] = {}  # action label -> [sent, failed]
+        self._count_actions(self._routes)
 
     @property
     def held_back(self) -> int:
@@ -175,8 +178,12 @@ class Dispatcher(Action):
     def reconfigure(self, settings: Settings) -> None:
         """Use ``settings``' actions from the next alert on; queued alerts are kept."""
         routes = self._factory(settings)
+        with self._lock:
+            running = (self._next_routes or self._routes).unique()
         for action in routes.unique():
+            _take_over(action, running)
             action.start()
+        self._count_actions(routes)
         with self._lock:
             self._dedupe.configure(settings.delivery.dedupe_window, settings.delivery.burst)
             self._settings = settings
@@ -192,16 +199,32 @@ class Dispatcher(Action):
 
     @property
     def failures(self) -> int:
-        """Action errors: exceptions plus the failures the actions counted themselves."""
-        live = self._routes.unique()
-        return (self._errors + self._retired_failures
-                + sum(getattr(action, "failures", 0) for action in live))
+        """Alert deliveries that failed, over every action (an action that raised, or
+        counted a failure of its own)."""
+        return sum(failed for _, failed in list(self._tally.values()))
+
+    def by_action(self) -> dict[str, tuple[int, int]]:
+        """Per action (``syslog``, ``mail``, ``pipe PROGRAM``): alerts (sent, failed)."""
+        return {label: (sent, failed) for label, (sent, failed) in list(self._tally.items())}
 
     def counters(self) -> dict[str, int]:
-        """``delivered``, ``overflow``, ``held_back``, ``failures``, ``queued``."""
-        return {"delivered": self.delivered, "overflow": self.overflow,
+        """``handed``, ``overflow``, ``held_back``, ``failures``, ``queued``."""
+        return {"handed": self.handed, "overflow": self.overflow,
                 "held_back": self.held_back, "failures": self.failures,
                 "queued": self._queued()}
+
+    def summary(self) -> str:
+        """The exit summary's line: what each action did, then what never reached one."""
+        actions = "; ".join(f"{label}: {sent} sent, {failed} failed"
+                            for label, (sent, failed) in list(self._tally.items()))
+        return (f"{actions or 'no action configured'}; {self.held_back} held back "
+                f"(repeats, burst), {self.overflow} dropped (queue full), "
+                f"{self._queued()} still queued")
+
+    def _count_actions(self, routes: Routes) -> None:
+        """Every configured action is in the summary, also with nothing to count."""
+        for action in routes.unique():
+            self._tally.setdefault(_label(action), [0, 0])
 
     def _queued(self) -> int:
         """Alerts in the queue (not counting wake-ups)."""
@@ -216,9 +239,7 @@ class Dispatcher(Action):
 
     def _retire(self, routes: Routes) -> None:
         keep = {id(action) for action in self._routes.unique()}
-        gone = [a for a in routes.unique() if id(a) not in keep]
-        self._retired_failures += sum(getattr(a, "failures", 0) for a in gone)
-        self._stop_actions(gone)
+        self._stop_actions(a for a in routes.unique() if id(a) not in keep)
 
     def _stop_actions(self, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -307,20 +328,42 @@ class Dispatcher(Action):
     def _deliver(self, alert: Alert) -> None:
         actions = list(self._routes.of(alert.priority))
         for action in actions:
-            self._call(action, "notify", alert)
+            before = getattr(action, "failures", 0)
+            ok = self._call(action, "notify", alert) and \
+                getattr(action, "failures", 0) == before
+            tally = self._tally.setdefault(_label(action), [0, 0])
+            tally[0 if ok else 1] += 1
         if actions:
-            self.delivered += 1
+            self.handed += 1
 
     def _notice(self, text: str) -> None:
         for action in self._routes.unique():
             if callable(getattr(action, "notice", None)):
                 self._call(action, "notice", text)
 
-    def _call(self, action: Action, method: str, *args: object) -> None:
-        """One action's hook; an error is logged in one line and counted."""
+    def _call(self, action: Action, method: str, *args: object) -> bool:
+        """One action's hook; an error is logged in one line (False)."""
         try:
             getattr(action, method)(*args)
         except Exception as exc:  # one broken action must not stop the others
-            self._errors += 1
             log.error("alert action %s.%s failed: %s: %s", type(action).__name__,
                       method, type(exc).__name__, exc)
+            return False
+        return True
+
+
+def _label(action: Action) -> str:
+    """An action's name in the exit summary (its ``label``, else its class name)."""
+    return getattr(action, "label", None) or type(action).__name__
+
+
+def _take_over(action: Action, running: Iterable[Action]) -> None:
+    """SIGHUP: a new action may take state over from the running one of its type (the
+    syslog client: a warning already given)."""
+    take_over = getattr(action, "take_over", None)
+    if not callable(take_over):
+        return
+    for old in running:
+        if type(old) is type(action):
+            take_over(old)
+            return

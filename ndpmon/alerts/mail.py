@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from ndpmon.checks.alert import Alert
 from ndpmon.config.model import Settings
 from ndpmon.alerts.action import Action
-from ndpmon.alerts.mailbody import ReverseDns, body_for
+from ndpmon.alerts.mailbody import ReverseDns, advertised_text, body_for
 from ndpmon.alerts.pipe import run_program
 from ndpmon.files.text import printable
 
@@ -58,6 +58,8 @@ def mail_message(alert: Alert, admin_mail: str, sender: str, body: str) -> Email
 class Mail(Action):
     """Send one mail per alert; the transport is chosen from ``<delivery>``."""
 
+    label = "mail"
+
     def __init__(self, settings: Settings, dns: ReverseDns | None = None) -> None:
         self.admin_mail = settings.admin_mail
         delivery = settings.delivery
@@ -70,7 +72,8 @@ class Mail(Action):
 
     def notify(self, alert: Alert) -> None:
         try:
-            msg = mail_message(alert, self.admin_mail, self.sender, body_for(alert, self.dns))
+            body = body_for(alert, self.dns) + advertised_text(alert)
+            msg = mail_message(alert, self.admin_mail, self.sender, body)
         except (ValueError, TypeError) as exc:  # e.g. an address the header parser refuses
             self._failed(f"cannot build the message: {exc}")
             return

@@ -19,7 +19,8 @@ from ndpmon.checks.alert import Alert
 from ndpmon.codec.addr import UNSPECIFIED, ip_short, mac_str
 from ndpmon.files.text import printable
 
-__all__ = ["mail_body", "body_for", "addresses", "ReverseDns", "UNKNOWN_HOST", "TIMEOUT"]
+__all__ = ["mail_body", "body_for", "addresses", "advertised_text", "ReverseDns",
+           "UNKNOWN_HOST", "TIMEOUT"]
 
 log = logging.getLogger("ndpmon")
 
@@ -55,6 +56,28 @@ def mail_body(alert: Alert, dns: str = "n/a") -> str:
     return (_line("Reason:", alert.reason) + _line("MAC:", mac) + _line("Vendor:", vendor)
             + _line("MAC2:", mac2) + _line("Vendor2:", alert.extra.get("vendor2", "n/a"))
             + _line("IPv6:", ipv6) + _line("DNS:", dns))
+
+
+def advertised_text(alert: Alert) -> str:
+    """For a rogue router's alert (its fields from ndpmon.checks.advertised), what it
+    advertised, after NDPMon's lines and a blank one; "" for other alerts. The mail gets
+    it; the pipe program's input stays NDPMon's (its scripts parse it)."""
+    fields = alert.extra
+    if "router_lifetime" not in fields or "prefixes" not in fields:
+        return ""
+    flags = " ".join(fields.get("ra_flags") or ()) or "none"
+    lines = [f"router lifetime {fields['router_lifetime']} s, preference "
+             f"{fields.get('preference')}, flags {flags}, hop limit {fields.get('hop_limit')}"]
+    for p in fields["prefixes"]:
+        lines.append(f"prefix {p['prefix']} (flags {' '.join(p['flags']) or 'none'}, valid "
+                     f"{p['valid']} s, preferred {p['preferred']} s)")
+    lines += [f"RDNSS {r['server']} (lifetime {r['lifetime']} s)" for r in fields["rdnss"]]
+    lines += [f"DNSSL {d['domain']} (lifetime {d['lifetime']} s)" for d in fields["dnssl"]]
+    lines += [f"route {r['route']} (preference {r['preference']}, lifetime {r['lifetime']} s)"
+              for r in fields["routes"]]
+    if "mtu" in fields:
+        lines.append(f"MTU {fields['mtu']}")
+    return "\nAdvertised:\n" + "".join(f"  {printable(line)}\n" for line in lines)
 
 
 def body_for(alert: Alert, dns: ReverseDns | None) -> str:

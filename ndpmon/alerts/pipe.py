@@ -100,6 +100,11 @@ def alert_env(alert: Alert, base: Mapping[str, str] | None = None) -> dict[str, 
 class Pipe(Action):
     """Run the configured program once per alert; log failures, never raise."""
 
+    @property
+    def label(self) -> str:
+        """``pipe PROGRAM`` in the exit summary."""
+        return f"pipe {self.argv[0]}" if self.argv else f"pipe {self.command!r}"
+
     def __init__(self, command: str, *, timeout: float = 10.0,
                  dns: ReverseDns | None = None) -> None:
         self.command = command

@@ -61,7 +61,13 @@ def _stamp(now: float) -> str:
 
 
 class Syslog(Action):
-    """A tiny syslog client bound to one UNIX socket; failures are logged, not raised."""
+    """A tiny syslog client bound to one UNIX socket; failures are logged, not raised.
+
+    ``failures`` counts the alerts that did not leave the process (not the start and
+    stop notices); a socket that does not work is logged once until it works again,
+    also across a SIGHUP's new instance (``take_over``)."""
+
+    label = "syslog"
 
     def __init__(self, path: str = "/dev/log", facility: str = "LOG_LOCAL1", *,
                  ident: str = "NDPMon", clock: Callable[[], float] = time.time) -> None:
@@ -78,7 +84,14 @@ class Syslog(Action):
         self._connect()
 
     def notify(self, alert: Alert) -> None:
-        self.send(_names.LOG_INFO, self.text(alert))
+        if not self.send(_names.LOG_INFO, self.text(alert)):
+            self.failures += 1
+
+    def take_over(self, previous: Action) -> None:
+        """SIGHUP: this client replaces ``previous``; a warning it gave about the same
+        socket is not given again."""
+        if isinstance(previous, Syslog) and previous.path == self.path:
+            self._warned = previous._warned
 
     @staticmethod
     def text(alert: Alert) -> str:
@@ -148,7 +161,6 @@ class Syslog(Action):
             self._sock = None
 
     def _failed(self, error: OSError | None) -> bool:
-        self.failures += 1
         if error is not None:
             self._warn(error)
         return False

@@ -111,7 +111,7 @@ class Alert(AlertFields):
             "probe": self.probe,
             "priority": self.priority.label,
             "reason": self.reason,
-            "message": self.message,
+            "message": self.message.removesuffix("\n"),  # NDPMon's, on new IP and new lla
             "mac": mac_str(self.mac) if self.mac else None,
             "mac2": mac_str(self.mac2) if self.mac2 else None,
             "ipv6": ip_short(self.ipv6) if self.ipv6 else None,

@@ -58,17 +58,19 @@ class Context:
 
 
 def unknown_pair(msg: NdMessage, ctx: Context, reasons: tuple[str, str, str, str],
-                 texts: tuple[str, str, str, str]) -> int:
+                 texts: tuple[str, str, str, str], **extra: Any) -> int:
     """Alert on a router message from a (MAC, LLA) pair that is not configured.
 
     Which half of the pair is known picks the reason: both (but not together), only the
     MAC, only the LLA, neither; ``texts`` are the message formats, with ``{}`` for
     ``<mac> <src>`` (NDPMon's ``watch_ra`` and ``watch_rd_src`` share this logic).
+    ``extra``: the alert's fields (an RA: what it advertised).
     """
     state, mac, src = ctx.state, msg.eth_src, msg.src
     known_mac, known_lla = mac in state.router_macs, src in state.router_llas
     index = 0 if known_mac and known_lla else 1 if known_mac else 2 if known_lla else 3
-    ctx.alert(Priority.HIGH, reasons[index], Text(_pair_text, texts[index], mac, src))
+    ctx.alert(Priority.HIGH, reasons[index], Text(_pair_text, texts[index], mac, src),
+              **extra)
     return STOP
 
 

@@ -19,6 +19,7 @@ from ndpmon.codec.message import (RA, RA_MANAGED, RA_OTHER, Dnssl, Mtu, NdMessag
                                    PrefixInfo, Rdnss, RouteInfo, route_pref_reserved)
 from ndpmon.checks.registry import HIGH, PASS, STOP, check
 from ndpmon.checks.context import Context, unknown_pair
+from ndpmon.checks.advertised import advertised
 
 MIN_VALID_LIFETIME = 7200  # RFC 4862 §5.5.3 e): the "two hours" rule
 MAX_DOMAIN = 255
@@ -42,8 +43,8 @@ def watch_ra(msg: NdMessage, ctx: Context) -> int:
     """RFC 4861 §6.2.1 / §6.1.2: only configured routers may advertise, as configured."""
     state = ctx.state
     router = state.router_by_pair.get((msg.eth_src, msg.src))
-    if router is None:
-        return unknown_pair(msg, ctx, *UNKNOWN_ROUTER)
+    if router is None:  # the alert says what the rogue told the hosts (its fields)
+        return unknown_pair(msg, ctx, *UNKNOWN_ROUTER, **advertised(msg))
     result = _flags_and_params(msg, ctx, router)
     found = OptionAlerts(state)
     for opt in msg.options:

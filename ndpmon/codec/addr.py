@@ -16,13 +16,14 @@ matched by admins' log filters, so each message keeps the helper the original us
 
 from __future__ import annotations
 
+import re
 import struct
-from socket import AF_INET6, inet_ntop
+from socket import AF_INET6, inet_ntop, inet_pton
 from typing import Iterable
 
 __all__ = ["UNSPECIFIED", "is_unspecified", "is_link_local", "is_local_scope",
            "prefix_bits", "in_prefix", "masked", "PrefixTable",
-           "mac_str", "ip_full", "ip_short", "ip_prefix64"]
+           "mac_str", "ip_full", "ip_short", "ip_prefix64", "shorten_addresses"]
 
 #: ``::`` (RFC 4291 §2.5.2): the source of a DAD probe, "no address" in the cache.
 UNSPECIFIED = bytes(16)
@@ -117,3 +118,14 @@ def ip_short(addr: bytes) -> str:
 def ip_prefix64(addr: bytes) -> str:
     """``ipv6pre_ntoa``: the first 64 bits only, e.g. ``2001:db8:bad:0``."""
     return "%x:%x:%x:%x" % _H4.unpack_from(addr)
+
+
+#: An address in ``ipv6_ntoa``'s form: eight groups, not part of a longer run of them.
+_FULL = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}(?![0-9A-Fa-f:])")
+
+
+def shorten_addresses(text: str) -> str:
+    """``text`` (an alert message) with every address in ``ipv6_ntoa``'s uncompressed
+    form written compressed, as ``inet_ntop`` (the alert's IPv6 field) writes it: for
+    readers (the web report), never for the message itself (log filters match it)."""
+    return _FULL.sub(lambda m: inet_ntop(AF_INET6, inet_pton(AF_INET6, m.group())), text)

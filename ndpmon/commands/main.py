@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render the README's option list)."""
     p = argparse.ArgumentParser(
         prog="ndpmon", description="IPv6 Neighbor Discovery monitor (NDPMon-compatible).",
-        epilog="ndpmon report --help: the web report's own options.")
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=COMMANDS_HELP)
     p.add_argument("-f", dest="config", metavar="CONFIG", default=DEFAULT_CONFIG,
                    help=f"config_ndpmon.xml to use (default {DEFAULT_CONFIG})")
     p.add_argument("-e", dest="dtd", metavar="DTD",
@@ -96,6 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The end of ``ndpmon --help``: the other commands (options may come before the word).
+COMMANDS_HELP = """\
+commands (each has its own --help):
+  ndpmon report --out DIR   write the web report (HTML pages) from the config, the
+                            neighbour cache and alerts.xml
+  ndpmon query mac MAC | ip ADDRESS | since TIME
+                            where and when a MAC or an address was seen, and which
+                            alerts name it (the store, or the cache and alerts.xml)
+  ndpmon central            alerts that need every probe of the store (a MAC or an
+                            address on two probes)
+e.g. ndpmon -f /etc/ndpmon/config_ndpmon.xml query mac 0:11:22:33:44:55"""
+
+
 def _duration(text: str) -> float:
     """``90``, ``90s``, ``30m``, ``12h`` or ``7d`` as seconds (argparse type)."""
     try:
@@ -122,6 +135,10 @@ class Command:
     umask: int | None = None
 
 
+#: The exit code of a learning run after which a probe has no router (the routers and
+#: the cache are written all the same; the log says what to check).
+NO_ROUTER = 1
+
 #: ``ndpmon WORD ...``: the module of each sub-command (imported when used).
 SUBCOMMANDS = {"report": "ndpmon.commands.report", "query": "ndpmon.commands.query",
                "central": "ndpmon.commands.central", "upgrade": "ndpmon.commands.upgrade"}
@@ -130,11 +147,32 @@ SUBCOMMANDS = {"report": "ndpmon.commands.report", "query": "ndpmon.commands.que
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ndpmon`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        return run_command(Command(module.build_parser, module.run), argv[1:])
+    word = command_word(argv)
+    if word is not None:  # ``ndpmon [OPTIONS] WORD ...``: the options go to WORD
+        module = importlib.import_module(SUBCOMMANDS[argv[word]])
+        return run_command(Command(module.build_parser, module.run),
+                           argv[:word] + argv[word + 1:])
     # what ndpmon writes is for root and its group only
     return run_command(Command(build_parser, _run, umask=0o027), argv)
+
+
+def command_word(argv: Sequence[str]) -> int | None:
+    """The index of a sub-command word in ``argv``: the first argument that is neither an
+    option nor an option's value (``ndpmon -f CONFIG query mac X`` as well as ``ndpmon
+    query -f CONFIG mac X``); None for the monitor itself."""
+    takes_value = {option for action in build_parser()._actions if action.nargs != 0
+                   for option in action.option_strings}
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--":
+            return None
+        elif arg.startswith("-"):
+            skip = arg in takes_value  # ``-f CONFIG``; ``-fCONFIG``, ``--x=y`` are one
+        else:
+            return index if arg in SUBCOMMANDS else None
+    return None
 
 
 def run_command(command: Command, argv: Sequence[str]) -> int:
@@ -190,6 +228,8 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     _check_files(options, config)
     if options.check_config:
         session.check_cache(config, options.cache, options.account)
+        if not options.replay:  # the live start would fail on it: say so now
+            check_interfaces(config, ifaces)
         print(f"{options.config}: OK ({len(config.probes)} probes, "
               f"{sum(len(p.routers) for p in config.probes)} routers)")
         return 0
@@ -205,7 +245,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
             if writer is not None:
                 writer.close()
         print(f"ndpmon: {summary}", file=sys.stderr)
-        return 0
+        return NO_ROUTER if summary.no_router else 0
     return _live(options, config, ifaces)
 
 
@@ -231,12 +271,12 @@ def load(options: RunOptions) -> tuple[Config, tuple[str, ...]]:
 
 def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
     """Check everything that can be checked, detach if asked, then capture."""
-    from ndpmon.capture.live import LiveCapture, check_interfaces
+    from ndpmon.capture.live import LiveCapture
     from ndpmon.run import session
 
     config, names = session.live_config(config, ifaces)
     engine = session.prepare(config, options)  # the cache is read and checked here, once
-    check_interfaces(names)
+    check_interfaces(config, ifaces)
     pidfile, context = PidFile(options.pidfile) if options.pidfile else None, None
     if options.daemon:
         if pidfile is not None:
@@ -255,6 +295,7 @@ def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
         summary = session.live(engine, options, capture, lambda: _reload(options), drop,
                                writer and writer.write)
         log.info("%s", summary)
+        code = NO_ROUTER if summary.no_router else 0
     except NdpmonError as exc:
         if context is not None:  # stderr is gone: the log is all the admin has
             log.error("%s", exc)
@@ -266,7 +307,41 @@ def _live(options: RunOptions, config: Config, ifaces: tuple[str, ...]) -> int:
             context.close()
         elif pidfile is not None:
             pidfile.__exit__()
-    return 0
+    return code
+
+
+def check_interfaces(config: Config, ifaces: Sequence[str]) -> None:
+    """The interfaces a live run captures on must exist on this host: the ``-i`` ones,
+    else every ``<probe type="interface">`` (NdpmonError naming the first missing
+    probe and its line). An interface that comes later (a USB NIC, a VLAN made after
+    ndpmon starts) is no exception: ndpmon cannot capture on it yet; order the start
+    after it instead (README "Running as a service")."""
+    import socket
+
+    from ndpmon.capture import live
+
+    if ifaces:
+        live.check_interfaces(ifaces)
+        return
+    missing = [p for p in config.probes if p.type == "interface" and not _exists(p.name)]
+    if not missing:
+        return
+    first = missing[0]
+    what = (f'{config.path}:{first.line}: <probe name="{first.name}" type="interface">'
+            if first.line is not None else first.name)  # not from the file: npd6.conf's
+    others = f"; so are {', '.join(p.name for p in missing[1:])}" if missing[1:] else ""
+    have = ", ".join(name for _, name in socket.if_nameindex())
+    raise NdpmonError(f"{what}: no such interface on this host{others} (it has {have})")
+
+
+def _exists(iface: str) -> bool:
+    import socket
+
+    try:
+        socket.if_nametoindex(iface)
+    except OSError:
+        return False
+    return True
 
 
 def _reload(options: RunOptions) -> Config:

@@ -127,6 +127,30 @@ def _probe_names(path: str) -> list[str]:
     return list(dict.fromkeys(p.get("name") for p in root.iterfind("probe") if p.get("name")))
 
 
+#: How to get neighbours seen in the last minute: the cache (and the store's neighbour
+#: rows) are written at each save, every 60 s while frames arrive, at exit and on SIGUSR1.
+FRESH = "a running ndpmon writes them now on SIGUSR1 (e.g. systemctl kill -s USR1 ndpmon)"
+
+
+def file_age(path: str, now: float) -> str:
+    """How old the cache file is, and how to get a fresher one: a running ndpmon writes
+    it every 60 s while frames arrive, so a host seen since is not in it yet."""
+    try:
+        written = os.stat(path).st_mtime
+    except OSError:
+        return "missing"
+    age = max(now - written, 0.0)
+    if age < 120:
+        ago = f"{age:.0f} s"
+    elif age < 7200:
+        ago = f"{age // 60:.0f} min"
+    elif age < 2 * 86400:
+        ago = f"{age // 3600:.0f} h"
+    else:
+        ago = f"{age // 86400:.0f} days"
+    return f"written {ago} ago, {_date(written)}: hosts seen since are not in it; {FRESH}"
+
+
 # -- output ------------------------------------------------------------------------------
 
 
@@ -226,11 +250,14 @@ def answer(args: argparse.Namespace, explicit_config: bool) -> tuple[Findings, s
     if store is None:
         alerts_path = args.alerts or alertsxml.beside_cache(args.cache)
         neighbors, alerts = load_files(args.cache, alerts_path)
-        return func(neighbors, alerts, value), f"{args.cache}, {alerts_path}"
+        where = f"{args.cache} ({file_age(args.cache, time.time())}), {alerts_path}"
+        return func(neighbors, alerts, value), where
     from ndpmon.store.query import ask
 
     neighbors, alerts = ask(store, args.what, value)
-    return func(neighbors, alerts, value), f"store {store.url}"
+    where = (f"store {store.url}; its neighbours are those of each ndpmon's last cache "
+             f"save (every 60 s): {FRESH}")
+    return func(neighbors, alerts, value), where
 
 
 def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:

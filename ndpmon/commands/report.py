@@ -32,6 +32,7 @@ from typing import Sequence
 
 from lxml import etree
 
+from ndpmon.codec.addr import shorten_addresses
 from ndpmon.files import reader as xmlsafe
 from ndpmon.files import secure
 from ndpmon.files.atomic import write_atomic
@@ -46,6 +47,11 @@ DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 NS = "urn:ndpmon:report"
 #: Alerts shown at most (the newest of the file given; rotated files are not read).
 MAX_ALERTS = 10000
+#: The pages' mode: a web server (www-data, nginx, http: another account on every
+#: distribution) must read them, whoever wrote them (ndpmon's umask is 027). They show
+#: what the alerts and the config's routers show, for publication; who may read them
+#: is set on their directory (kept as the admin made it) or in the web server.
+PAGE_MODE = 0o644
 
 Tree = etree._ElementTree
 Element = etree._Element
@@ -176,6 +182,8 @@ def _prepare_alerts(root: Element, limit: int, unread: tuple[int, int]) -> _Aler
     for seq, alert in enumerate(root.iterfind("alert")):
         _mark(alert, "when", _date(alert.findtext("time")))
         _mark(alert, "seq", str(seq))
+        # the message as the IPv6 column shows addresses, without NDPMon's final newline
+        _mark(alert, "message", shorten_addresses((alert.findtext("message") or "").strip()))
     return _AlertCounts(total, high, latest)
 
 
@@ -223,7 +231,7 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
                    time.time() if now is None else now)
     _make_dir(out_dir)
     for name, result in pages.items():  # index last: it links to the others
-        write_atomic(os.path.join(out_dir, name), bytes(result))
+        write_atomic(os.path.join(out_dir, name), bytes(result), mode=PAGE_MODE)
     routers = len(config.getroot().findall("probes/probe/routers/router"))
     return Report(out_dir, tuple(pages), routers, neighbors, counts.total)
 
@@ -272,9 +280,17 @@ def _pages(config, cache, alerts, summary, note: str, when: float) -> dict:
 def _make_dir(path: str) -> None:
     """Make the pages' directory (and the missing ones above it) the way every output
     is reached: no link of another account followed, no directory others may write in
-    (ndpmon.files.secure; WriteError ``path: ...; refusing to write there``)."""
+    (ndpmon.files.secure; WriteError ``path: ...; refusing to write there``). Those it
+    makes are 0755 whatever the umask, like the pages (PAGE_MODE); an existing one is
+    left as the admin made it."""
+    made, above = [], os.path.abspath(path)
+    while not os.path.lexists(above):
+        made.append(above)
+        above = os.path.dirname(above)
     try:
         os.close(secure.open_dir(path, create=True))
+        for folder in made:
+            os.chmod(folder, 0o755, follow_symlinks=False)
     except OSError as exc:
         raise WriteError(path, f"cannot create: {exc.strerror or exc}") from None
 

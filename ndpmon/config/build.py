@@ -103,6 +103,11 @@ class Converter:
         except ValueError as exc:
             raise self.error(el, f"<{el.tag}>: {exc}") from None
 
+    def autoconf(self, el: Element | None) -> int | None:
+        """``<ignor_autoconf>``: 0 or 1; missing or blank: leave the kernel's settings
+        alone (NDPMon wrote the blank text, which changes nothing either)."""
+        return None if el is None or not _text(el) else self.value(el, _autoconf)
+
     def optional(
         self,
         parent: Element | None,
@@ -164,7 +169,7 @@ class Converter:
             actions_high=self.actions(el.find("actions_high_priority")),
             actions_low=self.actions(el.find("actions_low_priority")),
             admin_mail=opt(el, "admin_mail", convert.one_line, default.admin_mail),
-            ignor_autoconf=opt(el, "ignor_autoconf", _autoconf),
+            ignor_autoconf=self.autoconf(el.find("ignor_autoconf")),
             # missing: NDPMon 2.1 never called openlog(), so syslog used LOG_USER
             syslog_facility=opt(el, "syslog_facility", convert.syslog_facility, "LOG_USER"),
             use_reverse_hostlookups=opt(
@@ -244,6 +249,7 @@ class Converter:
             rules=tuple(self.rule(child) for child in rules),
             proxies=tuple(self.proxy(child) for child in _children(el.find("proxies"),
                                                                    "proxy")),
+            line=el.sourceline,
         )
 
     def proxy(self, el: Element) -> Proxy:

@@ -221,6 +221,8 @@ class Probe:
     routers: tuple[Router, ...] = ()
     rules: tuple[Rule, ...] = ()
     proxies: tuple[Proxy, ...] = ()
+    #: the line of ``<probe>`` in the config (for error messages)
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

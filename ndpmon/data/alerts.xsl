@@ -88,8 +88,10 @@
       <td><xsl:value-of select="probe"/></td>
       <td><xsl:value-of select="reason"/></td>
       <td>
+        <!-- r:message: the message as the IPv6 column shows addresses (report.py);
+             without it (the XML opened in a browser), the file's own -->
         <xsl:call-template name="or-dash">
-          <xsl:with-param name="value" select="message"/>
+          <xsl:with-param name="value" select="@r:message | message[not(../@r:message)]"/>
         </xsl:call-template>
       </td>
       <td class="mono nowrap">

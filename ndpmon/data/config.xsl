@@ -282,8 +282,9 @@
         <th>Router Advertisements to the monitor itself</th>
         <td>
           <xsl:choose>
-            <xsl:when test="normalize-space(ignor_autoconf) = '1'">accepted</xsl:when>
-            <xsl:otherwise>ignored</xsl:otherwise>
+            <xsl:when test="normalize-space(ignor_autoconf) = '1'">accepted while ndpmon runs</xsl:when>
+            <xsl:when test="normalize-space(ignor_autoconf) = '0'">ignored while ndpmon runs</xsl:when>
+            <xsl:otherwise>as the host has them (not changed)</xsl:otherwise>
           </xsl:choose>
         </td>
       </tr>

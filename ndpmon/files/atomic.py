@@ -25,22 +25,23 @@ __all__ = ["write_atomic", "write_atomic_chunks"]
 _TEMP = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     """Replace ``path`` by ``data``: temporary file, fsync, rename, fsync the directory
     (as ``write_atomic_chunks`` says)."""
-    write_atomic_chunks(path, (data,))
+    write_atomic_chunks(path, (data,), mode)
 
 
-def write_atomic_chunks(path: str, chunks: Iterable[bytes]) -> None:
+def write_atomic_chunks(path: str, chunks: Iterable[bytes], mode: int | None = None) -> None:
     """Replace ``path`` by the concatenated ``chunks``, each written to the temporary
     file as it comes (a large file is never one string): temporary file, fsync, rename,
     fsync the directory.
 
     The old file's mode (without set-id bits) and owner are kept when it is a regular
     file owned by root or by the account ndpmon runs as; otherwise (new, a link, someone
-    else's) the file is 0640 and ours.  A directory others may write in is refused
-    (WriteError, as secure.open_dir says).  On any error (also one raised by ``chunks``)
-    the temporary file is removed.
+    else's) the file is 0640 and ours. ``mode``: these permission bits instead, whatever
+    the old file had (the web report's pages, 0644). A directory others may write in is
+    refused (WriteError, as secure.open_dir says).  On any error (also one raised by
+    ``chunks``) the temporary file is removed.
     """
     try:
         folder, name = secure.split(path)
@@ -48,13 +49,14 @@ def write_atomic_chunks(path: str, chunks: Iterable[bytes]) -> None:
     except OSError as exc:
         raise WriteError(path, f"cannot write: {exc.strerror or exc}") from None
     try:
-        _replace(path, dir_fd, name, chunks)
+        _replace(path, dir_fd, name, chunks, mode)
         _fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
 
-def _replace(path: str, dir_fd: int, name: str, chunks: Iterable[bytes]) -> None:
+def _replace(path: str, dir_fd: int, name: str, chunks: Iterable[bytes],
+             mode: int | None) -> None:
     prefix = f".{name}."
     _remove_leftovers(dir_fd, prefix)
     tmp = ""
@@ -64,7 +66,7 @@ def _replace(path: str, dir_fd: int, name: str, chunks: Iterable[bytes]) -> None
             for chunk in chunks:
                 file.write(chunk)
             file.flush()
-            _copy_owner_and_mode(dir_fd, name, file.fileno())
+            _copy_owner_and_mode(dir_fd, name, file.fileno(), mode)
             os.fsync(file.fileno())
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as exc:
@@ -117,21 +119,23 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _copy_owner_and_mode(dir_fd: int, name: str, fd: int) -> None:
+def _copy_owner_and_mode(dir_fd: int, name: str, fd: int, mode: int | None) -> None:
     """Give the new file the old one's permission bits and owner when the old one is a
-    regular file of a trusted owner; else 0o640 (root and ndpmon's group read it)."""
+    regular file of a trusted owner; else 0o640 (root and ndpmon's group read it).
+    ``mode``, if given, replaces the permission bits in both cases."""
     try:
         old = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         old = None
     if old is None or not stat.S_ISREG(old.st_mode) or old.st_uid not in secure.trusted_uids():
-        os.fchmod(fd, 0o640)
+        os.fchmod(fd, 0o640 if mode is None else mode & 0o777)
         return
     try:
         os.fchown(fd, old.st_uid, old.st_gid)
     except PermissionError:
         pass  # not root: the file becomes ours, as any rewrite would make it
-    os.fchmod(fd, old.st_mode & 0o777)  # after chown; never a set-id output
+    # after chown; never a set-id output
+    os.fchmod(fd, (old.st_mode if mode is None else mode) & 0o777)
 
 
 def _remove(dir_fd: int, name: str) -> None:

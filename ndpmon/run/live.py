@@ -76,20 +76,22 @@ class Monitor:
 
     ``pipeline`` is a ndpmon.run.pipeline.Pipeline, ``capture`` a capture.LiveCapture
     (or a fake with the same ``read/wake/drops/close``), ``reload_config`` loads and
-    validates the config again (raising NdpmonError), ``save_cache`` writes the cache,
-    ``clock`` gives seconds.
+    validates the config again (raising NdpmonError), ``on_reload`` is told of the
+    config a SIGHUP swapped in, ``save_cache`` writes the cache, ``clock`` gives seconds.
     """
 
     def __init__(self, pipeline, capture, *, save_cache: Callable[[], None],
                  save_outcome: Callable[[], tuple[int, NdpmonError | None]] | None = None,
                  reload_config: Callable[[], Config] | None = None,
                  learn_until: float | None = None,
+                 on_reload: Callable[[Config], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wallclock: Callable[[], float] = time.time) -> None:
         self.pipeline, self.capture = pipeline, capture
         self.save_cache, self.reload_config = save_cache, reload_config
         self.save_outcome, self._saves_seen = save_outcome, 0
         self.learn_until = learn_until
+        self.on_reload = on_reload
         self.clock, self.wallclock = clock, wallclock
         self.flags = Flags(wake=capture.wake)
         self.drops: dict[str, int] = {}
@@ -219,6 +221,8 @@ class Monitor:
             log.error("SIGHUP: %s; keeping the running config", exc)
             return
         self.pipeline.reload(config)
+        if self.on_reload is not None:  # the kernel settings of <ignor_autoconf>
+            self.on_reload(config)
         captured = set(getattr(self.capture, "ports", ()))
         for probe in config.probes:
             if probe.type == "interface" and captured and probe.name not in captured:

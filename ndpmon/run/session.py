@@ -20,7 +20,7 @@ from typing import Callable, Mapping, Sequence
 
 from ndpmon.alerts.dispatch import Dispatcher
 from ndpmon.capture.replay import read_batches
-from ndpmon.capture.sysctl import apply_ignor_autoconf
+from ndpmon.capture.sysctl import Keeper, Sysctls
 from ndpmon.checks.alert import Priority
 from ndpmon.config import legacy
 from ndpmon.config import loader as configmod
@@ -112,6 +112,8 @@ class Summary:
     seconds: float = 0.0
     #: live: the seconds spent handling frames (a replay is busy all the time: None)
     busy: float | None = None
+    #: learning: the probes frames came from that have no router after it
+    no_router: list[str] = field(default_factory=list)
 
     def count(self, engine: Engine, started: float) -> None:
         """Take the engine's frame counts and the time since ``started`` (perf_counter)."""
@@ -192,26 +194,54 @@ def _warn_plugins_off(config: Config, engine: Engine) -> None:
 WriteConfig = Callable[[Mapping[str, tuple]], None]
 
 
-def _finish(pipeline: Pipeline, options: RunOptions,
-            write_config: WriteConfig | None = None, saver: CacheSaver | None = None) -> None:
+def _finish(pipeline: Pipeline, options: RunOptions, write_config: WriteConfig | None,
+            probes: Sequence[str], saver: CacheSaver | None = None) -> list[str]:
     """Write what must survive the run: the cache (at once, ``saver`` cancelling its
-    save in the background), and in learning mode the routers."""
+    save in the background), and in learning mode the routers; return the ``probes``
+    (those frames came from) that have no router after learning."""
     engine = pipeline.engine
+    learned = None
     try:
         (saver or _saver(engine, options.cache, pipeline.guard)).save()
     finally:
         if options.learn:
-            learned = engine.learned()
-            for line in engine.notes + engine.learn_report():
-                log.warning("%s", line)
-            engine.notes.clear()
-            if write_config is None:
-                write_learned(engine.config.path, learned, engine.config)
-            else:
-                write_config(learned)
-            routers = sum(len(r) for r in learned.values())
-            log.info("learning: wrote %d router%s to %s; review them, then start ndpmon "
-                     "without -L", routers, "" if routers == 1 else "s", engine.config.path)
+            learned = _write_learned(engine, write_config)
+    return [] if learned is None else _no_router(engine, learned, probes)
+
+
+def _write_learned(engine: Engine, write_config: WriteConfig | None) -> Mapping[str, tuple]:
+    """Learning: say what was left out, write the routers into the config."""
+    learned = engine.learned()
+    for line in engine.notes + engine.learn_report():
+        log.warning("%s", line)
+    engine.notes.clear()
+    if write_config is None:
+        write_learned(engine.config.path, learned, engine.config)
+    else:
+        write_config(learned)
+    routers = sum(len(r) for r in learned.values())
+    log.info("learning: wrote %d router%s to %s; review them, then start ndpmon "
+             "without -L", routers, "" if routers == 1 else "s", engine.config.path)
+    return learned
+
+
+#: Said when a probe has no router after learning (its name, the frames of the run).
+NO_ROUTER = ("learning: NO ROUTER on {probe} ({frames} frames seen in all): monitoring it "
+             "now would raise 'wrong ipv6 router' for every RA. Check that {probe} is the "
+             "interface that sees the LAN, that it gets the LAN's multicast (a switch "
+             "mirror port; a Linux bridge port with multicast snooping and MAC learning "
+             "off) and that the routers advertise (radvd running; RAs come every few "
+             "minutes: learn longer), then learn again. (On a LAN without IPv6 routers "
+             "that is what you want: every RA there is a rogue one.)")
+
+
+def _no_router(engine: Engine, learned: Mapping[str, tuple],
+               probes: Sequence[str]) -> list[str]:
+    """The probes without a router after learning, each logged as an error."""
+    empty = [name for name in dict.fromkeys(probes) if not learned.get(name)]
+    for name in empty:
+        log.error("%s", NO_ROUTER.format(probe=name, frames=engine.frames))
+    return empty
 
 
 def replay(config: Config, options: RunOptions,
@@ -233,7 +263,7 @@ def replay(config: Config, options: RunOptions,
         try:
             pipeline.stop()
         finally:
-            _finish(pipeline, options, write_config)
+            summary.no_router = _finish(pipeline, options, write_config, [probe])
     summary.count(engine, started)
     return summary
 
@@ -265,35 +295,52 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
 
     ``drop`` (``--user``) is called once the sockets are open and the plugins started,
     before the actions start."""
-    config = engine.config
     engine.live = True  # plugins may act on the network (countermeasures)
     engine.captured = tuple(capture.ports)  # the interfaces frames come from (ndproxy)
-    apply_ignor_autoconf(list(capture.ports), config.settings.ignor_autoconf)
-    pipeline = Pipeline(engine, build_outputs(options, config))
-    saver = _saver(engine, options.cache, pipeline.guard)
-    monitor = Monitor(pipeline, capture, reload_config=reload_config,
-                      save_cache=saver.save_in_background, save_outcome=saver.outcome,
-                      learn_until=default_learn_until(options.learn_for, time.monotonic))
-    monitor.flags.install()
-    log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
-             ", ".join(capture.ports), os.getpid())
-    summary = Summary("live: " + ", ".join(capture.ports))
-    started = time.perf_counter()
-    pipeline.start(drop)
+    # <ignor_autoconf>: applied now, restored at the end (and by the keeper if we die)
+    keeper = Keeper(Sysctls(list(capture.ports)))
+    keeper.start(engine.config.settings.ignor_autoconf)
     try:
-        why = monitor.run()
-        log.info("%s", why)
+        monitor, saver = _monitor(engine, options, capture, reload_config, keeper)
+        summary = Summary("live: " + ", ".join(capture.ports))
+        started = time.perf_counter()
+        monitor.pipeline.start(drop)
+    except BaseException:  # nothing ran: give the host its settings back
+        keeper.close()
+        raise
+    pipeline = monitor.pipeline
+    try:
+        log.info("%s", monitor.run())
     finally:
         saver.cancel()  # no save in the background while the plugins stop
         try:
             pipeline.stop()
         finally:
             capture.close()
-            _finish(pipeline, options, write_config, saver)
+            keeper.close()
+            summary.no_router = _finish(pipeline, options, write_config, capture.ports,
+                                        saver)
     summary.count(engine, started)
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)
     return summary
+
+
+def _monitor(engine: Engine, options: RunOptions, capture, reload_config,
+             keeper: Keeper) -> tuple[Monitor, CacheSaver]:
+    """The live loop over a new pipeline, its signals routed to it (a SIGHUP's
+    ``<ignor_autoconf>`` goes to ``keeper``), and its cache saver (the save at the end
+    cancels a save still being written)."""
+    pipeline = Pipeline(engine, build_outputs(options, engine.config))
+    saver = _saver(engine, options.cache, pipeline.guard)
+    monitor = Monitor(pipeline, capture, reload_config=reload_config,
+                      save_cache=saver.save_in_background, save_outcome=saver.outcome,
+                      learn_until=default_learn_until(options.learn_for, time.monotonic),
+                      on_reload=lambda new: keeper.apply(new.settings.ignor_autoconf))
+    monitor.flags.install()
+    log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
+             ", ".join(capture.ports), os.getpid())
+    return monitor, saver
 
 
 def _log_counters(pipeline: Pipeline, capture) -> None:
@@ -306,5 +353,4 @@ def _log_counters(pipeline: Pipeline, capture) -> None:
                  if dropped else "")
     for action in pipeline.actions:
         if isinstance(action, Dispatcher):
-            log.info("delivery: %s", ", ".join(
-                f"{n} {name.replace('_', ' ')}" for name, n in action.counters().items()))
+            log.info("delivery: %s", action.summary())
