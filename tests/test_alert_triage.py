@@ -27,7 +27,7 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.commands import report
 from ndpmon.commands.main import main
 from ndpmon.config.model import Delivery, Settings
-from ndpmon.formats import alertsxml
+from ndpmon.formats import alertsread, alertsxml
 
 HOST = "02:00:00:00:00:09"
 CONFIG = BLANK.replace("<ignor_autoconf></ignor_autoconf>", "<ignor_autoconf>0</ignor_autoconf>")
@@ -52,7 +52,7 @@ def test_new_ip_has_no_trailing_newline_in_json_but_keeps_it_for_ndpmons_outputs
     assert [a["message"] for a in new_ip] == ["new IP 2:0:0:0:0:9 2001:db8:1::9"]
     assert "<message>new IP 2:0:0:0:0:9 2001:db8:1::9\n</message>" in \
         (tmp_path / "alerts.xml").read_text()
-    alert = [a for a in alertsxml.read_alerts(str(tmp_path / "alerts.xml"))
+    alert = [a for a in alertsread.read_alerts(str(tmp_path / "alerts.xml"))
              if a.reason == "new IP"][0]
     assert alert.message.endswith("\n") and Syslog.text(alert).endswith("\n ")
 

@@ -76,7 +76,7 @@ def test_messages_match_the_original(run):
     """Every alert message is the original's, in the original's order, fixes aside: exactly in
     alerts.xml (as syslog and mail get it); in JSON without NDPMon's final newline of ``new
     IP`` (issue 18 item 8)."""
-    from ndpmon.formats.alertsxml import read_alerts
+    from ndpmon.formats.alertsread import read_alerts
 
     tmp, alerts = run
     expected = expected_messages()
