@@ -106,6 +106,8 @@ commands (each has its own --help):
                             alerts name it (the store, or the cache and alerts.xml)
   ndpmon central            alerts that need every probe of the store (a MAC or an
                             address on two probes)
+  ndpmon upgrade OLD [-i IFACE] [-o NEW | --in-place]
+                            convert an NDPMon 1.4, 802.1Q-fork or 2.1 config or cache
 e.g. ndpmon -f /etc/ndpmon/config_ndpmon.xml query mac 0:11:22:33:44:55"""
 
 
@@ -335,13 +337,19 @@ def check_interfaces(config: Config, ifaces: Sequence[str]) -> None:
 
 
 def _exists(iface: str) -> bool:
+    """An interface of this host, or ``IFACE.VID`` (VLAN VID, 1-4094) on one: a VLAN
+    probe of a trunk port (issue 17)."""
     import socket
 
-    try:
-        socket.if_nametoindex(iface)
-    except OSError:
-        return False
-    return True
+    base, _, vid = iface.rpartition(".")
+    names = (iface, base) if base and vid.isdigit() and 1 <= int(vid) <= 4094 else (iface,)
+    for name in names:
+        try:
+            socket.if_nametoindex(name)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 def _reload(options: RunOptions) -> Config:
