@@ -22,6 +22,7 @@ from ndpmon.capture.replay import read_batches
 from ndpmon.capture.sysctl import apply_ignor_autoconf
 from ndpmon.checks.alert import Priority
 from ndpmon.config import loader as configmod
+from ndpmon.config import vlans
 from ndpmon.config.model import Config, Probe
 from ndpmon.config.writeback import write_learned
 from ndpmon.engine.engine import Engine
@@ -34,6 +35,7 @@ from ndpmon.run.options import RunOptions
 from ndpmon.run.outputs import build_outputs
 from ndpmon.run.pipeline import Pipeline
 from ndpmon.run.plugins import PluginGuard, load_all
+from ndpmon.run.trunk import capture_plan, log_plan, log_unmonitored
 
 __all__ = ["load_config", "check_cache", "prepare", "replay", "live", "live_config",
            "save_cache", "tune_gc", "Summary", "CacheSaver"]
@@ -112,13 +114,16 @@ class Summary:
 
 
 def _probe_name(config: Config, wanted: list[str] | None) -> str:
+    """Where the replayed frames were captured: ``-i``, a probe or the trunk of VLAN
+    probes (its tagged frames feed them), else the first probe."""
     if not wanted:
         if not config.probes:
             raise NdpmonError(f"{config.path}: no <probe> to replay frames on")
         return config.probes[0].name
     if len(wanted) > 1:
         raise NdpmonError("-r takes one -i PROBE: the probe the capture was taken on")
-    if config.probe(wanted[0]) is None:
+    trunks = {parts[0] for parts in map(vlans.split, (p.name for p in config.probes)) if parts}
+    if config.probe(wanted[0]) is None and wanted[0] not in trunks:
         names = ", ".join(p.name for p in config.probes) or "none"
         raise NdpmonError(f"-i {wanted[0]}: no such probe in {config.path} (probes: {names})")
     return wanted[0]
@@ -213,6 +218,7 @@ def replay(config: Config, options: RunOptions,
         finally:
             _finish(pipeline, options, write_config)
     summary.count(engine, started)
+    log_unmonitored(engine.unmonitored)
     return summary
 
 
@@ -221,19 +227,21 @@ def live_config(config: Config, ifaces: Sequence[str] | None) -> tuple[Config, l
 
     Without ``-i`` every ``<probe type="interface">`` is captured; with it, exactly the
     named interfaces, each getting an empty probe if the config has none of its name.
+    A VLAN probe (``eth0.105``) is read from its trunk or its own interface
+    (ndpmon.run.trunk); the VLAN probes of a captured trunk are fed its tagged frames.
     """
     if not ifaces:
         names = [p.name for p in config.probes if p.type == "interface"]
         if not names:
             raise NdpmonError(f"{config.path}: no <probe type=\"interface\"> to capture "
                               "on; add one or give -i IFACE")
-        return config, names
+        return config, capture_plan(names)
     extra = tuple(Probe(name) for name in dict.fromkeys(ifaces) if config.probe(name) is None)
     for name in ifaces:
         probe = config.probe(name)
         if probe is not None and probe.type != "interface":
             raise NdpmonError(f"-i {name}: {config.path} has it as a remote probe")
-    return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
+    return replace(config, probes=config.probes + extra), capture_plan(ifaces)
 
 
 def live(engine: Engine, options: RunOptions, capture, reload_config,
@@ -253,6 +261,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
                       save_cache=saver.save_in_background, save_outcome=saver.outcome,
                       learn_until=default_learn_until(options.learn_for, time.monotonic))
     monitor.flags.install()
+    log_plan([p.name for p in config.probes if p.type == "interface"], list(capture.ports))
     log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
              ", ".join(capture.ports), os.getpid())
     summary = Summary("live: " + ", ".join(capture.ports))
@@ -271,6 +280,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     summary.count(engine, started)
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)
+    log_unmonitored(engine.unmonitored)
     return summary
 
 
