@@ -141,6 +141,7 @@ def test_unmonitored_alerts_are_bounded():
     only counted."""
     engine = Engine(trunk(Probe("lan0")))
     alerts = [a for vid in range(1, 4095) for a in engine.handle("lan0", T0, ns(R2, LLA2, vid))]
+    assert {a.reason for a in alerts} == {reasons.UNMONITORED_VLAN}
     assert len(alerts) == enginemod.MAX_UNMONITORED_ALERTS
     assert len(engine.unmonitored) == 4094
 
@@ -197,6 +198,7 @@ def test_learning_on_a_trunk_writes_one_probe_per_vlan(tmp_path):
     for i, frame in enumerate([ra(R1, LLA1, 10), ra(R2, LLA1, 20, "2001:db8:20::"),
                                ns(R2, LLA2, 30), ra(R1, LLA1, 10)]):
         assert engine.handle("lan0", T0 + i, frame) == []
+    assert list(engine.learned()) == ["lan0", "lan0.10", "lan0.20", "lan0.30"]
     assert engine.new_probes == ["lan0.10", "lan0.20", "lan0.30"]
     learned = exchange.loads(exchange.dumps(engine.learned()))
     assert [r.mac for r in learned["lan0.10"]] == [mac(R1)]
@@ -215,10 +217,11 @@ def test_learning_makes_a_bounded_number_of_vlan_probes():
     """Learning makes at most MAX_NEW_PROBES probes; the frames of further VLANs are
     counted and one note says so."""
     engine = Engine(trunk(Probe("lan0")), learning=True)
-    for vid in range(1, enginemod.MAX_NEW_PROBES + 11):
+    for vid in range(1, 256 + 11):
         engine.handle("lan0", T0, ns(R2, LLA2, vid))
+    assert len(engine.probes) == 256 + 1
+    assert enginemod.MAX_NEW_PROBES == 256
     assert len(engine.new_probes) == enginemod.MAX_NEW_PROBES
-    assert len(engine.probes) == enginemod.MAX_NEW_PROBES + 1
     assert sum(engine.unmonitored.values()) == 10
     assert sum("no new probe past" in note for note in engine.notes) == 1
 
