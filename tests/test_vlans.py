@@ -11,6 +11,7 @@ pin the alerts frame by frame; tests/test_vlans_live.py runs it all on a veth.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from scapy.layers.inet6 import (ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo,
@@ -228,11 +229,10 @@ def test_learning_makes_a_bounded_number_of_vlan_probes():
 
 # -- a replay of a trunk capture --------------------------------------------------------------
 
-def test_replay_of_a_trunk_keeps_each_vlans_cache(tmp_path, capsys):
-    """``ndpmon -r trunk.pcap -i lan0`` with VLAN probes only: the same host MAC and
-    link-local address on VLANs 10 and 20 is a new station on each (messages with
-    VLAN<n>:), the cache file holds probes lan0.10 and lan0.20, and a second replay reads
-    them back: no alert. VLAN 30's frames are logged as not checked."""
+def trunk_replay(tmp_path: Path) -> list[str]:
+    """A config with VLAN probes lan0.10 and lan0.20 (the same router on each, a prefix
+    each) and a capture of trunk lan0: the routers' RAs, one host (the same MAC and
+    link-local address) on VLANs 10, 20 and 30; the arguments to replay it."""
     config = tmp_path / "config.xml"
     config.write_text(CONFIG.format(probes="\n".join(
         [probe_xml("lan0.10", ((R1, LLA1, "2001:db8:1::"),)),
@@ -242,9 +242,17 @@ def test_replay_of_a_trunk_keeps_each_vlans_cache(tmp_path, capsys):
     for i, pkt in enumerate(frames):
         pkt.time = T0 + i
     wrpcap(str(tmp_path / "trunk.pcap"), frames)
+    return ["-q", "-f", str(config), "-g", str(tmp_path / "cache.xml"), "-r",
+            str(tmp_path / "trunk.pcap"), "-i", "lan0"]
+
+
+def test_replay_of_a_trunk_keeps_each_vlans_cache(tmp_path, capsys):
+    """``ndpmon -r trunk.pcap -i lan0`` with VLAN probes only: the same host MAC and
+    link-local address on VLANs 10 and 20 is a new station on each (messages with
+    VLAN<n>:), the cache file holds probes lan0.10 and lan0.20, and a second replay reads
+    them back: no alert. VLAN 30's frames are logged as not checked."""
     cache = tmp_path / "cache.xml"
-    argv = ["-q", "-f", str(config), "-g", str(cache), "-r", str(tmp_path / "trunk.pcap"),
-            "-i", "lan0", "--json-alerts", "-"]
+    argv = [*trunk_replay(tmp_path), "--json-alerts", "-"]
     assert main(argv) == 0
     out, err = capsys.readouterr()
     got = [json.loads(line) for line in out.splitlines()]
@@ -260,9 +268,24 @@ def test_replay_of_a_trunk_keeps_each_vlans_cache(tmp_path, capsys):
     assert [a["reason"] for a in again] == ["unmonitored VLAN"]
 
 
+def test_report_names_the_vlans(tmp_path, capsys):
+    """``ndpmon report`` on what a trunk replay wrote: each alert row names its VLAN probe
+    and starts with VLAN<n>:, and the neighbours are listed per VLAN probe."""
+    argv = trunk_replay(tmp_path)
+    assert main(argv) == 0
+    out = tmp_path / "web"
+    assert main(["report", "-f", argv[2], "-g", argv[4], "--out", str(out)]) == 0
+    capsys.readouterr()
+    alerts = (out / "alerts.html").read_text()
+    assert "lan0.20" in alerts and "VLAN20: new station 0:0:5e:0:53:2 fe80::2" in alerts
+    neighbors = (out / "neighbors.html").read_text()
+    assert "lan0.10" in neighbors and "lan0.20" in neighbors
+
+
 def test_replay_names_a_trunk_or_a_probe(tmp_path, capsys):
     """``-r -i NAME``: NAME is a probe, or the trunk of a VLAN probe; anything else is the
-    one-line error it was."""
+    one-line error it was. Without -i the frames are the first probe's, lan0.10: a tagged
+    frame's alert says how to replay a trunk's capture."""
     config = tmp_path / "config.xml"
     config.write_text(CONFIG.format(probes=probe_xml("lan0.10")))
     wrpcap(str(tmp_path / "x.pcap"), [Ether(ns(R2, LLA2, 10))])
@@ -271,3 +294,7 @@ def test_replay_names_a_trunk_or_a_probe(tmp_path, capsys):
     assert main([*base, "-i", "lan1"]) == 2
     assert "-i lan1: no such probe" in capsys.readouterr().err
     assert main([*base, "-i", "lan0"]) == 0
+    assert main([*base, "--json-alerts", "-"]) == 0  # as captured on lan0.10: no tags
+    (alert,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert alert["message"].endswith("lan0.10 is a VLAN probe: a trunk's capture is "
+                                     "replayed with -i TRUNK")

@@ -195,8 +195,10 @@ class Engine:
             what, its, name = f"the untagged frames on {probe}", "their", probe
         else:
             what, its, name = f"VLAN {vid} on {probe}", "its", vlans.join(probe, vid)
-        message = (f"no probe for {what}: {its} ND messages are not checked; add "
-                   f"<probe name=\"{name}\"> to monitor them")
+        fix = f"add <probe name=\"{name}\"> to monitor them"
+        if vid is not None and vlans.split(name) is None:  # probe is a VLAN's own
+            fix = f"{probe} is a VLAN probe: a trunk's capture is replayed with -i TRUNK"
+        message = f"no probe for {what}: {its} ND messages are not checked; {fix}"
         extra = MappingProxyType({"interface": probe, "vlan": vid})
         return self._count([Alert(now, probe, Priority.LOW, reasons.UNMONITORED_VLAN,
                                   message, mac, None, src, extra)])
