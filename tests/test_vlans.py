@@ -215,14 +215,17 @@ def test_learning_on_a_trunk_writes_one_probe_per_vlan(tmp_path):
 
 
 def test_learning_makes_a_bounded_number_of_vlan_probes():
-    """Learning makes at most MAX_NEW_PROBES probes; the frames of further VLANs are
-    counted and one note says so."""
+    """Learning makes at most MAX_NEW_PROBES probes, which share one probe's neighbour
+    cache limit; the frames of further VLANs are counted and one note says so."""
     engine = Engine(trunk(Probe("lan0")), learning=True)
     for vid in range(1, 256 + 11):
         engine.handle("lan0", T0, ns(R2, LLA2, vid))
     assert len(engine.probes) == 256 + 1
     assert enginemod.MAX_NEW_PROBES == 256
     assert len(engine.new_probes) == enginemod.MAX_NEW_PROBES
+    assert engine.probes["lan0"].neighbors.max_neighbors == 100_000
+    assert {engine.probes[name].neighbors.max_neighbors for name in engine.new_probes} == {
+        100_000 // 256}
     assert sum(engine.unmonitored.values()) == 10
     assert sum("no new probe past" in note for note in engine.notes) == 1
 

@@ -29,6 +29,7 @@ hooks (``after``, ``notify``) are called by the pipeline around the engine
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Sequence
 
@@ -37,7 +38,7 @@ from ndpmon.checks import CORE, Plans, reasons, run_checks
 from ndpmon.codec.decode import decode
 from ndpmon.state.learn import Learner
 from ndpmon.config import vlans
-from ndpmon.config.model import Config, Probe
+from ndpmon.config.model import Config, Probe, Settings
 from ndpmon.checks.fragments import watch_fragment
 from ndpmon.codec.message import NA, RA, Fragment, NdMessage
 from ndpmon.engine.plugin import Plugin, overrides
@@ -51,7 +52,10 @@ MAX_NOTES = 1000
 #: At most this many VLANs without a probe raise their ``unmonitored VLAN`` alert in a
 #: run (one each); frames of the others are only counted (``Engine.unmonitored``).
 MAX_UNMONITORED_ALERTS = 32
-#: Learning makes at most this many probes for the VLANs it finds on trunks.
+#: Learning makes at most this many probes for the VLANs it finds on trunks; they share
+#: one probe's ``<limits max_neighbors>`` (each holds its MAX_NEW_PROBES-th part), so
+#: that frames sprayed over every VLAN id (a double-tagging attack from the native VLAN
+#: reaches any VLAN) cannot make learning keep more than one more probe's neighbours.
 MAX_NEW_PROBES = 256
 #: The tag protocol ids an outer VLAN tag may have (ndpmon.codec.decode reads the same).
 _TAGGED = (0x8100, 0x88A8, 0x9100)
@@ -95,9 +99,9 @@ class Engine:
         self.new_probes: list[str] = []
         self._full_noted = False
 
-    def _add(self, probe: Probe) -> ProbeState:
+    def _add(self, probe: Probe, settings: Settings | None = None) -> ProbeState:
         """A state for ``probe``, found by its name and, for a VLAN probe, its VLAN."""
-        state = self.probes[probe.name] = ProbeState(probe, self.config.settings)
+        state = self.probes[probe.name] = ProbeState(probe, settings or self.config.settings)
         parts = vlans.split(probe.name) if probe.type == "interface" else None
         if parts is not None:
             self.vlans[parts] = state
@@ -205,7 +209,8 @@ class Engine:
 
     def _new_probe(self, probe: str, frame: bytes) -> ProbeState | None:
         """Learning: a new probe for the VLAN of a frame captured on ``probe`` (untagged:
-        ``probe`` itself), at most MAX_NEW_PROBES. None (the frame counted in
+        ``probe`` itself), at most MAX_NEW_PROBES, with their share of the neighbour
+        cache (the routers it learns are not bounded by it). None (the frame counted in
         ``unmonitored``) past that, or for a VLAN on a VLAN probe's sub-interface (one
         level of tags is named: ndpmon.config.vlans)."""
         vid = _vid(frame)
@@ -218,9 +223,11 @@ class Engine:
                                   "the frames of the others are not learned")
             self.unmonitored[(probe, vid)] += 1
             return None
-        state = self._add(Probe(name))
-        state.learner = Learner(name, state.routers, self.config.settings.limits,
-                                self.notes)
+        settings = self.config.settings
+        limits = settings.limits
+        share = replace(limits, max_neighbors=max(limits.max_neighbors // MAX_NEW_PROBES, 1))
+        state = self._add(Probe(name), replace(settings, limits=share))
+        state.learner = Learner(name, state.routers, limits, self.notes)
         self.new_probes.append(name)
         if len(self.notes) < MAX_NOTES:
             where = f"VLAN {vid} on {probe}" if vid is not None else f"untagged {probe}"
