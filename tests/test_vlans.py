@@ -285,6 +285,26 @@ def test_report_names_the_vlans(tmp_path, capsys):
     assert "lan0.10" in neighbors and "lan0.20" in neighbors
 
 
+def test_learning_a_trunk_replay_then_monitoring_it(tmp_path, capsys):
+    """``-L -r trunk.pcap -i lan0`` with only probe lan0 configured: probes lan0.10 and
+    lan0.20 are written with their router; VLAN 30 (a host, no router) is neither
+    written nor kept in the cache, so monitoring the same capture with the learned config
+    starts, and raises only VLAN 30's ``unmonitored VLAN``."""
+    argv = trunk_replay(tmp_path)
+    Path(argv[2]).write_text(CONFIG.format(probes=probe_xml("lan0")))
+    assert main(["-L", *argv]) == 0
+    err = capsys.readouterr().err
+    assert 'learning: probe lan0.30 saw ND but no router: not written' in err
+    config = configmod.load(argv[2])
+    assert [(p.name, len(p.routers)) for p in config.probes] == [
+        ("lan0", 0), ("lan0.10", 1), ("lan0.20", 1)]
+    assert "lan0.30" not in Path(argv[4]).read_text()
+    assert main([*argv, "--json-alerts", "-"]) == 0
+    alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(a["probe"], a["reason"], a["fields"]["vlan"]) for a in alerts] == [
+        ("lan0", "unmonitored VLAN", 30)]
+
+
 def test_replay_names_a_trunk_or_a_probe(tmp_path, capsys):
     """``-r -i NAME``: NAME is a probe, or the trunk of a VLAN probe; anything else is the
     one-line error it was. Without -i the frames are the first probe's, lan0.10: a tagged

@@ -234,6 +234,19 @@ class Engine:
             self.notes.append(f"learning: new probe {name} for {where}")
         return state
 
+    def drop_unlearned(self) -> list[str]:
+        """The end of learning: forget the probes it made that learned no router (they
+        are not written into the config, so their neighbours must not be saved either);
+        return their names."""
+        gone = [name for name in self.new_probes if not self.probes[name].routers]
+        for name in gone:
+            del self.probes[name]
+            parts = vlans.split(name)
+            if parts is not None:
+                self.vlans.pop(parts, None)
+        self.new_probes = [name for name in self.new_probes if name not in gone]
+        return gone
+
     def learned(self) -> dict[str, tuple]:
         """Every interface probe's routers as they are now (configured + learned)."""
         return {name: state.routers for name, state in self.probes.items()

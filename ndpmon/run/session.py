@@ -180,6 +180,9 @@ def _finish(pipeline: Pipeline, options: RunOptions,
     """Write what must survive the run: the cache (at once, ``saver`` cancelling its
     save in the background), and in learning mode the routers."""
     engine = pipeline.engine
+    for name in engine.drop_unlearned() if options.learn else ():
+        log.warning("learning: probe %s saw ND but no router: not written (add <probe "
+                    "name=\"%s\"> to monitor it)", name, name)
     try:
         (saver or CacheSaver(engine, options.cache, pipeline.guard)).save()
     finally:
