@@ -56,14 +56,20 @@ def _router(desc: dict[str, Any]) -> Router:
     )
 
 
-def make_config(desc: dict[str, Any], probe: str = "lan0") -> Config:
-    """A Config with one probe from ``{"routers": [...], "limits": {...}}``."""
-    settings = Settings(limits=Limits(**desc.get("limits", {})))
+def _probe(name: str, desc: dict[str, Any]) -> Probe:
     routers = tuple(_router(r) for r in desc.get("routers", ()))
     proxies = tuple(Proxy(parse_mac(p["mac"]), *convert.prefix(p["prefix"]))
                     for p in desc.get("proxies", ()))
-    return Config("<test>", settings=settings,
-                  probes=(Probe(probe, routers=routers, proxies=proxies),))
+    return Probe(name, routers=routers, proxies=proxies)
+
+
+def make_config(desc: dict[str, Any], probe: str = "lan0") -> Config:
+    """A Config with probe ``probe`` from ``{"routers": [...], "limits": {...}}``, and
+    the probes of ``"probes": {name: {"routers": [...]}}`` (the VLANs of a trunk) after
+    it."""
+    settings = Settings(limits=Limits(**desc.get("limits", {})))
+    more = tuple(_probe(name, more) for name, more in desc.get("probes", {}).items())
+    return Config("<test>", settings=settings, probes=(_probe(probe, desc), *more))
 
 
 def make_engine(desc: dict[str, Any], cache: list[dict[str, Any]] | None = None,

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONSTANTS = {name: value for name, value in vars(reasons).items()
              if name.isupper() and isinstance(value, str)}
 #: Raised by the engine itself rather than by a registered check.
-ENGINE_REASONS = {reasons.CACHE_LIMIT, *fragments.REASONS}
+ENGINE_REASONS = {reasons.CACHE_LIMIT, reasons.UNMONITORED_VLAN, *fragments.REASONS}
 
 
 def declared() -> set[str]:

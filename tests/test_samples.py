@@ -3,8 +3,8 @@
 Every pcap in ``tests/data/pcaps`` is replayed frame by frame through a fresh Engine,
 each frame's capture time being ``now``, and the alerts are compared with the sidecar
 JSON exactly and in order. The meta-tests fail when a reason some check declares (or
-the engine-level cache-limit reason) has no triggering sample or no clean sample, and
-when the committed fixtures drift from ``tests/data/make_pcaps.py``.
+an engine-level reason: cache limit, unmonitored VLAN) has no triggering sample or no
+clean sample, and when the committed fixtures drift from ``tests/data/make_pcaps.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scapy.utils import RawPcapReader
 
 from ndpmon.checks import registry, fragments
 
-ENGINE_REASONS = ("neighbor cache limit reached", *fragments.REASONS)
+ENGINE_REASONS = ("neighbor cache limit reached", "unmonitored VLAN", *fragments.REASONS)
 SIDECARS = sorted(p for p in PCAPS.glob("*.json") if p.name != "configs.json")
 CONFIGS = json.loads((PCAPS / "configs.json").read_text())
 
@@ -34,13 +34,14 @@ def frames(pcap: Path) -> list[tuple[float, bytes]]:
 
 
 def replay(sample: dict, pcap: Path) -> list[tuple[list, dict]]:
-    """Every alert of the sample as ([index, priority, reason, message], extra)."""
+    """Every alert of the sample as ([index, priority, reason, message], extra), the
+    extra with the alert's probe under ``probe`` (a trunk's frames feed its VLANs')."""
     engine = make_engine(CONFIGS[sample["config"]], sample.get("cache"), sample["probe"])
     got = []
     for index, (now, data) in enumerate(frames(pcap)):
         for alert in engine.handle(sample["probe"], now, data):
             got.append(([index, alert.priority.label, alert.reason, alert.message],
-                        dict(alert.extra)))
+                        {"probe": alert.probe, **alert.extra}))
     return got
 
 

@@ -19,11 +19,14 @@ from collections import OrderedDict
 from typing import Hashable
 
 from ndpmon.codec.addr import is_link_local
+from ndpmon.config import vlans
 
 __all__ = ["PacketSender", "SentFrames", "SendBudget", "socket_ioctl", "link_local",
            "addresses"]
 
-SIOCGIFHWADDR = 0x8927
+SIOCGIFHWADDR, SIOCGIFINDEX = 0x8927, 0x8933
+ETH_P_8021Q = 0x8100
+_TAG = struct.Struct("!HH")
 IFA_F_TENTATIVE, IFA_F_DADFAILED = 0x40, 0x08
 
 
@@ -102,17 +105,38 @@ class PacketSender:
         return self.sock
 
     def send(self, iface: str, frame: bytes) -> None:
-        self.open().sendto(frame, (iface, 0))
+        """Send ``frame`` on ``iface``; on a VLAN probe read from its trunk
+        (``eth0.105`` with no such interface: ndpmon.run.trunk), tagged on the trunk."""
+        device, vid = self._device(iface)
+        if vid is not None:
+            frame = frame[:12] + _TAG.pack(ETH_P_8021Q, vid) + frame[12:]
+        self.open().sendto(frame, (device, 0))
 
     def mac(self, iface: str) -> bytes:
-        """The interface's MAC address."""
-        raw = iface.encode()[:15]
+        """The interface's MAC address (a VLAN probe's trunk's, if it has none)."""
+        raw = self._device(iface)[0].encode()[:15]
         out = socket_ioctl(self.open(), SIOCGIFHWADDR, struct.pack("16s24x", raw))
         return out[18:24]
 
     def address(self, iface: str) -> tuple[bytes, bytes | None]:
         """The interface's MAC and link-local address (None if it has none)."""
-        return self.mac(iface), link_local(iface)
+        return self.mac(iface), link_local(self._device(iface)[0])
+
+    def _device(self, iface: str) -> tuple[str, int | None]:
+        """Where frames for ``iface`` go: itself if it exists (asked in the socket's
+        network namespace), else for a VLAN probe's name its trunk and VLAN id
+        (ndpmon.config.vlans)."""
+        parts = vlans.split(iface)
+        if parts is None:
+            return iface, None
+        raw = iface.encode()
+        if len(raw) >= 16:  # longer than an interface name (IFNAMSIZ)
+            return parts
+        try:
+            socket_ioctl(self.open(), SIOCGIFINDEX, struct.pack("16s24x", raw))
+        except OSError:
+            return parts
+        return iface, None
 
     def close(self) -> None:
         if self.sock is not None:

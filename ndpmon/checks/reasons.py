@@ -73,6 +73,7 @@ USER_RULE = "user defined rule matched"  # plugins/rules.py
 
 # -- ndpmon's own state and delivery -----------------------------------------------------
 CACHE_LIMIT = "neighbor cache limit reached"  # engine/engine.py
+UNMONITORED_VLAN = "unmonitored VLAN"  # engine/engine.py: frames no probe is for
 CAPTURE_DROPS = "capture drops"  # run/live.py
 ALERT_QUEUE_OVERFLOW = "alert queue overflow"  # alerts/dispatch.py
 OUTPUT_FAILURE = "output failure"  # alerts/guard.py, run/live.py: a file cannot be written

@@ -341,9 +341,10 @@ def _exists(iface: str) -> bool:
     probe of a trunk port (issue 17)."""
     import socket
 
-    base, _, vid = iface.rpartition(".")
-    names = (iface, base) if base and vid.isdigit() and 1 <= int(vid) <= 4094 else (iface,)
-    for name in names:
+    from ndpmon.config.vlans import split
+
+    vlan = split(iface)
+    for name in (iface, vlan[0]) if vlan else (iface,):
         try:
             socket.if_nametoindex(name)
         except OSError:

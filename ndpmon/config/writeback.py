@@ -253,9 +253,12 @@ class _Document:
                                             for depth, line in block)
 
     def result(self) -> str:
-        """The text with every edit applied (edits never overlap)."""
+        """The text with every edit applied (edits never overlap; insertions at one
+        place, such as two new probes, stay in the order they were made)."""
         text = self.text
-        for start, end, new in sorted(self.edits, key=lambda e: (e[0], e[1]), reverse=True):
+        edits = sorted(enumerate(self.edits), key=lambda e: (e[1][0], e[1][1], e[0]),
+                       reverse=True)
+        for _order, (start, end, new) in edits:
             text = text[:start] + new + text[end:]
         return text
 

@@ -99,15 +99,18 @@ class Plugin:
 
     def frame(self, probe: str, now: float, frame: bytes) -> bool:
         """See a raw frame before it is decoded; True drops it (no check runs on it).
-        Called inside the engine: a quick, pure filter (no I/O)."""
+        Called inside the engine: a quick, pure filter (no I/O). ``probe`` names the
+        interface the frame was captured on (a trunk for a tagged frame, whose VLAN
+        probe is ``<probe>.<VLAN id>``: ndpmon.config.vlans)."""
         return False
 
     def after(self, probe: str, now: float, msg: NdMessage) -> None:
         """Act on an ND message seen on ``probe`` at ``now``, after the engine has run
         its checks on it (``msg`` is the message the engine decoded: nothing is decoded
-        twice). Called by the pipeline, not the engine, for every decoded ND message
-        not dropped by a ``frame`` hook, also in learning mode; may do I/O (the ND
-        proxy answers here), must be quick."""
+        twice; ``probe``: the capture interface, as in ``frame``; ``msg.vlan``: the
+        VLAN). Called by the pipeline, not the engine, for every decoded ND message not
+        dropped by a ``frame`` hook, also in learning mode; may do I/O (the ND proxy
+        answers here), must be quick."""
 
     def enrich(self, alert: Alert) -> Alert:
         """Return the alert with more information (e.g. in ``extra``); called once per

@@ -28,6 +28,7 @@ from ndpmon.checks.alert import Alert, Priority
 from ndpmon.errors import NdpmonError
 from ndpmon.config.model import Config
 from ndpmon.engine.plugin import overrides
+from ndpmon.run.trunk import is_fed
 
 __all__ = ["Monitor", "Flags", "SAVE_EVERY", "DROPS_EVERY", "TICK_EVERY"]
 
@@ -223,9 +224,9 @@ class Monitor:
         self.pipeline.reload(config)
         if self.on_reload is not None:  # the kernel settings of <ignor_autoconf>
             self.on_reload(config)
-        captured = set(getattr(self.capture, "ports", ()))
+        captured = list(getattr(self.capture, "ports", ()))
         for probe in config.probes:
-            if probe.type == "interface" and captured and probe.name not in captured:
+            if probe.type == "interface" and captured and not is_fed(probe.name, captured):
                 log.warning("SIGHUP: probe %s is new: restart ndpmon to capture on it",
                             probe.name)
         log.info("SIGHUP: reloaded %s (%d probes, %d routers)", config.path,

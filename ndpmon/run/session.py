@@ -24,6 +24,7 @@ from ndpmon.capture.sysctl import Keeper, Sysctls
 from ndpmon.checks.alert import Priority
 from ndpmon.config import legacy
 from ndpmon.config import loader as configmod
+from ndpmon.config import vlans
 from ndpmon.config.model import Config, Probe
 from ndpmon.config.writeback import write_learned
 from ndpmon.engine.engine import Engine
@@ -36,6 +37,7 @@ from ndpmon.run.options import RunOptions
 from ndpmon.run.outputs import build_outputs
 from ndpmon.run.pipeline import Pipeline
 from ndpmon.run.plugins import PluginGuard, load_all
+from ndpmon.run.trunk import capture_plan, log_plan, log_unmonitored
 
 __all__ = ["load_config", "warn_config", "check_cache", "prepare", "replay", "live",
            "live_config", "save_cache", "tune_gc", "Summary", "CacheSaver"]
@@ -134,13 +136,16 @@ class Summary:
 
 
 def _probe_name(config: Config, wanted: list[str] | None) -> str:
+    """Where the replayed frames were captured: ``-i``, a probe or the trunk of VLAN
+    probes (its tagged frames feed them), else the first probe."""
     if not wanted:
         if not config.probes:
             raise NdpmonError(f"{config.path}: no <probe> to replay frames on")
         return config.probes[0].name
     if len(wanted) > 1:
         raise NdpmonError("-r takes one -i PROBE: the probe the capture was taken on")
-    if config.probe(wanted[0]) is None:
+    trunks = {parts[0] for parts in map(vlans.split, (p.name for p in config.probes)) if parts}
+    if config.probe(wanted[0]) is None and wanted[0] not in trunks:
         names = ", ".join(p.name for p in config.probes) or "none"
         raise NdpmonError(f"-i {wanted[0]}: no such probe in {config.path} (probes: {names})")
     return wanted[0]
@@ -200,6 +205,9 @@ def _finish(pipeline: Pipeline, options: RunOptions, write_config: WriteConfig |
     save in the background), and in learning mode the routers; return the ``probes``
     (those frames came from) that have no router after learning."""
     engine = pipeline.engine
+    for name in engine.drop_unlearned() if options.learn else ():
+        log.warning("learning: probe %s saw ND but no router: not written (add <probe "
+                    "name=\"%s\"> to monitor it)", name, name)
     learned = None
     try:
         (saver or _saver(engine, options.cache, pipeline.guard)).save()
@@ -265,6 +273,7 @@ def replay(config: Config, options: RunOptions,
         finally:
             summary.no_router = _finish(pipeline, options, write_config, [probe])
     summary.count(engine, started)
+    log_unmonitored(engine.unmonitored)
     return summary
 
 
@@ -273,19 +282,21 @@ def live_config(config: Config, ifaces: Sequence[str] | None) -> tuple[Config, l
 
     Without ``-i`` every ``<probe type="interface">`` is captured; with it, exactly the
     named interfaces, each getting an empty probe if the config has none of its name.
+    A VLAN probe (``eth0.105``) is read from its trunk or its own interface
+    (ndpmon.run.trunk); the VLAN probes of a captured trunk are fed its tagged frames.
     """
     if not ifaces:
         names = [p.name for p in config.probes if p.type == "interface"]
         if not names:
             raise NdpmonError(f"{config.path}: no <probe type=\"interface\"> to capture "
                               "on; add one or give -i IFACE")
-        return config, names
+        return config, capture_plan(names)
     extra = tuple(Probe(name) for name in dict.fromkeys(ifaces) if config.probe(name) is None)
     for name in ifaces:
         probe = config.probe(name)
         if probe is not None and probe.type != "interface":
             raise NdpmonError(f"-i {name}: {config.path} has it as a remote probe")
-    return replace(config, probes=config.probes + extra), list(dict.fromkeys(ifaces))
+    return replace(config, probes=config.probes + extra), capture_plan(ifaces)
 
 
 def live(engine: Engine, options: RunOptions, capture, reload_config,
@@ -323,6 +334,7 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     summary.count(engine, started)
     summary.alerts, summary.busy = monitor.alerts, monitor.busy
     _log_counters(pipeline, capture)
+    log_unmonitored(engine.unmonitored)
     return summary
 
 
@@ -338,6 +350,8 @@ def _monitor(engine: Engine, options: RunOptions, capture, reload_config,
                       learn_until=default_learn_until(options.learn_for, time.monotonic),
                       on_reload=lambda new: keeper.apply(new.settings.ignor_autoconf))
     monitor.flags.install()
+    log_plan([p.name for p in engine.config.probes if p.type == "interface"],
+             list(capture.ports))
     log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
              ", ".join(capture.ports), os.getpid())
     return monitor, saver

@@ -4,7 +4,9 @@
 original scanned lists for every packet) and holds the per-probe memories: the
 neighbour cache, the DAD table, the fragment table, the flood counters and the proxy
 watch. ``configure(probe, settings)`` (at start and on SIGHUP) sets what comes from the
-config: the routers, the cache limits and the rate windows; what was seen stays.
+config: the routers, the cache limits and the rate windows; what was seen stays. A
+probe named for a VLAN (ndpmon.config.vlans) is a state like any other: the engine feeds
+it that VLAN's frames.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from operator import is_not
 from typing import Any, TypeVar
 
 from ndpmon.codec.addr import PrefixTable, prefix_bits
+from ndpmon.config import vlans
 from ndpmon.config.model import Prefix, Probe, Route, Router, Settings
 from ndpmon.state.fragments import FragmentTable
 from ndpmon.state.neighbors import NeighborCache
@@ -33,6 +36,8 @@ class ProbeState:
     def __init__(self, probe: Probe, settings: Settings | None = None) -> None:
         settings = settings or Settings()
         self.name = probe.name
+        #: a VLAN probe's (``eth0.105``) alert message prefix, ``VLAN105: ``; else None
+        self.label = vlans.label(probe.name) if probe.type == "interface" else None
         self.neighbors = NeighborCache(settings.limits.max_neighbors,
                                        settings.limits.max_addresses)
         #: DAD target -> (MAC that probed for it, time of the probe)

@@ -5,9 +5,9 @@ Each sample is one pcap plus ``<name>.json`` beside it: a description, the probe
 name of a config scenario (``configs.json``, turned into model objects by
 ``tests/conftest.py``), an optional initial neighbour cache and the expected alerts
 as ``[frame_index (0-based), priority, reason, message]`` rows, optionally followed by a
-dict that must be a subset of the alert's ``extra``. ``clean_for`` lists the reasons the
-sample is a near miss for; ``xfail`` marks a known disagreement between the code and the
-reference.
+dict that must be a subset of the alert's ``extra`` (plus its probe under ``probe``).
+``clean_for`` lists the reasons the sample is a near miss for; ``xfail`` marks a known
+disagreement between the code and the reference.
 
 The expected alerts are written from the NDPMon 2.1 alert catalogue (COMPATIBILITY.md §2, §3.1)
 and the RFCs, with this file's own formatters, never from ndpmon's output. Addresses are
@@ -109,6 +109,7 @@ ROUTER1 = {
     "rdnss": [["2001:db8:1::53", 900]], "dnssl": [["example.com", 900]],
     "routes": [{"prefix": "2001:db8:2::", "mask": 48, "pref": 0, "lifetime": 1800}],
 }
+PREFIX20 = dict(PREFIX1, prefix="2001:db8:20::")
 ROUTER2 = {"mac": mac(R2), "lla": lla(R2), "params": {}, "params_volatile": True,
            "prefixes": [PREFIX1]}
 CONFIGS = {
@@ -122,6 +123,12 @@ CONFIGS = {
                       "proxies": [{"mac": mac(D), "prefix": "2001:db8:1::/64"}]},
     "router1_rates": {"routers": [ROUTER1],
                       "limits": {"ra_rate": 1, "ns_rate": 1, "rate_window": 2}},
+    # a trunk: lan0 (untagged) and its VLANs 10, 20 and 100, the same router on each,
+    # advertising 2001:db8:20::/64 on VLAN 20 (a router on a stick: one MAC, fe80::..01)
+    "trunk": {"routers": [ROUTER1], "probes": {
+        f"{PROBE}.10": {"routers": [ROUTER1]},
+        f"{PROBE}.20": {"routers": [dict(ROUTER1, prefixes=[PREFIX20])]},
+        f"{PROBE}.100": {"routers": [ROUTER1]}}},
 }
 
 
@@ -1195,16 +1202,64 @@ def limit_samples() -> None:
         .add(ns(A, lla(A), lla(R)))
 
 
-def other_samples() -> None:
-    """802.1Q tags and traffic that is not ND."""
-    Sample("vlan", "802.1Q (priority 5) and 802.1ad+802.1Q tagged frames: the (inner) "
-           "VLAN id is in alert.extra['vlan']; an untagged frame has none", cache=CACHE) \
-        .add(ns(C, lla(C), lla(R), vlans=(10,)), new_station(C, lla(C)) + ({"vlan": 10},)) \
+def on_vlan(vid: int | None, alert: tuple, **extra) -> tuple:
+    """``alert`` raised on the probe of VLAN ``vid`` of the trunk PROBE (None: PROBE's
+    own): the 802.1Q fork's ``VLAN<n>: `` before the message, the probe in the extra."""
+    priority, reason, text = alert
+    if vid is None:
+        return priority, reason, text, dict(extra, probe=PROBE)
+    return priority, reason, f"VLAN{vid}: {text}", dict(extra, probe=f"{PROBE}.{vid}")
+
+
+def unmonitored(vid: int) -> tuple:
+    """The one alert for a VLAN of the trunk PROBE that has no probe."""
+    return (LOW, "unmonitored VLAN",
+            f"no probe for VLAN {vid} on {PROBE}: its ND messages are not checked; add "
+            f'<probe name="{PROBE}.{vid}"> to monitor them',
+            {"probe": PROBE, "interface": PROBE, "vlan": vid})
+
+
+def vlan_samples() -> None:
+    """A trunk port: each VLAN feeds its own probe; a VLAN without one is reported."""
+    Sample("vlan", "802.1Q (priority 5) and 802.1ad+802.1Q tagged frames feed the probe "
+           "of their (outer) VLAN, whose alerts start with VLAN<n>: ; the (inner) VLAN id "
+           "is in alert.extra['vlan']; an untagged frame feeds the trunk's own probe",
+           config="trunk", cache=CACHE, clean_for=["unmonitored VLAN"]) \
+        .add(ns(C, lla(C), lla(R), vlans=(10,)),
+             on_vlan(10, new_station(C, lla(C)), vlan=10)) \
         .add(ra(X, vlans=(20,)),
-             ra_alert("wrong ipv6 router", f"wrong ipv6 router {who(X, lla(X))}")
-             + ({"vlan": 20},)) \
-        .add(ns(D, lla(D), lla(R), vlans=(100, 30)), new_station(D, lla(D)) + ({"vlan": 30},)) \
-        .add(ns(P, lla(P), lla(R)), new_station(P, lla(P)) + ({"vlan": None},))
+             on_vlan(20, ra_alert("wrong ipv6 router", f"wrong ipv6 router {who(X, lla(X))}"),
+                     vlan=20)) \
+        .add(ns(D, lla(D), lla(R), vlans=(100, 30)),
+             on_vlan(100, new_station(D, lla(D)), vlan=30)) \
+        .add(ns(P, lla(P), lla(R)), on_vlan(None, new_station(P, lla(P)), vlan=None))
+    Sample("vlan_same_router", "the same router MAC and link-local address on VLANs 10 "
+           "and 20 (its prefix on each configured), the same link-local address at two "
+           "MACs on two VLANs: each VLAN only learns its own stations", config="trunk",
+           cache=CACHE, clean_for=["changed ethernet address", "wrong couple MAC/LLA",
+                                   "flip flop", "wrong prefix", "wrong ipv6 router"]) \
+        .add(ra(R, vlans=(10,)), on_vlan(10, new_station(R, lla(R)))) \
+        .add(ra(R, vlans=(20,), opts=(slla(R), ICMPv6NDOptMTU(mtu=1500),
+                                     pio("2001:db8:20::")) + LEGIT_OPTS[3:]),
+             on_vlan(20, new_station(R, lla(R)))) \
+        .add(na(C, lla(C), lla(C), O=1, vlans=(10,)), on_vlan(10, new_station(C, lla(C)))) \
+        .add(na(D, lla(C), lla(C), O=1, vlans=(20,)),
+             on_vlan(20, new_station(D, lla(C)))) \
+        .add(ra(R)) \
+        .add(ra(R, vlans=(10,))) \
+        .add(na(C, lla(C), lla(C), O=1, vlans=(10,))) \
+        .add(na(D, lla(C), lla(C), O=1, vlans=(20,)))
+    Sample("vlan_unmonitored", "VLAN 30 has no probe: its first frame raises one alert, "
+           "its rogue RA none; a priority tag (VLAN id 0) feeds the trunk's own probe",
+           config="trunk", cache=CACHE) \
+        .add(ns(C, lla(C), lla(R), vlans=(30,)), unmonitored(30)) \
+        .add(ns(C, lla(C), lla(R), vlans=(30,))) \
+        .add(ra(X, vlans=(30,))) \
+        .add(ns(P, lla(P), lla(R), vlans=(0,)), on_vlan(None, new_station(P, lla(P)), vlan=0))
+
+
+def other_samples() -> None:
+    """Traffic that is not ND."""
     tcp = Ether(src=mac(B), dst=mac(R)) / IPv6(src=gua("b"), dst="2001:db8:9::1", fl=0) / TCP(
         sport=40000, dport=443, flags="S", seq=1, window=1000)
     Sample("non_nd", "echo request/reply, TCP, UDP, ARP, IPv4 ICMP, MLDv2 behind hop-by-hop, "
@@ -1241,6 +1296,7 @@ def build() -> list[Sample]:
                   frag_hiding_samples,
                   flood_samples,
                   limit_samples,
+                  vlan_samples,
                   other_samples):
         group()
     return list(SAMPLES)
