@@ -195,8 +195,9 @@ def test_learning_on_a_trunk_writes_a_probe_per_vlan(pair, tmp_path):
                       for r in config.probe(name).routers] for name in ("mon0.10", "mon0.20")}
     assert routers == {"mon0.10": [("00005e005301", "20010db80010")],
                        "mon0.20": [("00005e005302", "20010db80020")]}
-    check = subprocess.run([*NDPMON, "-f", str(cfg), "-g", str(tmp_path / "neighbors.xml"),
-                            "--check-config"], capture_output=True, text=True)
+    check = subprocess.run(["ip", "netns", "exec", pair.ns["a"], *NDPMON, "-f", str(cfg),
+                            "-g", str(tmp_path / "neighbors.xml"), "--check-config"],
+                           capture_output=True, text=True)  # where mon0 is (issue 18)
     assert check.returncode == 0, check.stderr
     mon = Monitor(pair, tmp_path)
     pair.send("b", PEER, [ra(OTHER_ROUTER, 20, PREFIX[20]), ra(OTHER_ROUTER, 10, PREFIX[20]),

@@ -245,8 +245,12 @@ NO_ROUTER = ("learning: NO ROUTER on {probe} ({frames} frames seen in all): moni
 
 def _no_router(engine: Engine, learned: Mapping[str, tuple],
                probes: Sequence[str]) -> list[str]:
-    """The probes without a router after learning, each logged as an error."""
-    empty = [name for name in dict.fromkeys(probes) if not learned.get(name)]
+    """The probes without a router after learning, each logged as an error (a trunk
+    counts as having one when a VLAN probe read from it learned one: issue 17)."""
+    fed = {vlan[0] for name, routers in learned.items()
+           if routers and (vlan := vlans.split(name)) is not None}
+    empty = [name for name in dict.fromkeys(probes)
+             if not learned.get(name) and name not in fed]
     for name in empty:
         log.error("%s", NO_ROUTER.format(probe=name, frames=engine.frames))
     return empty
