@@ -147,10 +147,8 @@ def _routers(path: str, routers: Element | None, probes: Element, iface: str) ->
         changes.append(_probe(probes, iface, vlan, groups[vlan], routers, fork))
     tagged = sorted(v for v in groups if v != UNTAGGED)
     if tagged:
-        changes.append(f"note: for now a VLAN probe captures on the Linux VLAN interface "
-                       f"of its name, e.g. "
-                       f"`ip link add link {iface} name {iface}.{tagged[0]} type vlan id "
-                       f"{tagged[0]}`")
+        changes.append(f"note: the VLAN probes ({iface}.{tagged[0]}, ...) read the tagged "
+                       f"frames of the trunk {iface} (README \"VLAN trunk ports\")")
     return changes
 
 
