@@ -55,11 +55,14 @@ class Ndpmon:
     def start(self, *extra: str) -> None:
         """Start ndpmon; return once it captures (its "on eth0" log line)."""
         self.log.write_text("")
+        # every alert in the JSON lines (the lab checks each attack's own alerts; the
+        # summarised JSON would fold a later attack's into the window of an earlier one)
         argv = [sys.executable, "-m", "ndpmon", "-f", str(self.config), "-g", str(self.cache),
-                "-i", "eth0", "-q", "--json-alerts", str(self.json), *extra]
+                "-i", "eth0", "-q", "--json-alerts", str(self.json), "--json-alerts-all",
+                *extra]
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.proc = self.lab.popen("mon", argv, self.log, env=env)
-        _wait(lambda: " on eth0" in self.stderr() or self.proc.poll() is not None, 60,
+        _wait(lambda: " on eth0 (pid " in self.stderr() or self.proc.poll() is not None, 60,
               "ndpmon did not start")
         if self.proc.poll() is not None:
             raise LabError(f"ndpmon exited {self.proc.returncode}: {self.stderr()}")
