@@ -109,6 +109,7 @@ ROUTER1 = {
     "rdnss": [["2001:db8:1::53", 900]], "dnssl": [["example.com", 900]],
     "routes": [{"prefix": "2001:db8:2::", "mask": 48, "pref": 0, "lifetime": 1800}],
 }
+SHORT_PREFIX = dict(PREFIX1, valid=600, preferred=300)
 ROUTER2 = {"mac": mac(R2), "lla": lla(R2), "params": {}, "params_volatile": True,
            "prefixes": [PREFIX1]}
 CONFIGS = {
@@ -122,6 +123,10 @@ CONFIGS = {
                       "proxies": [{"mac": mac(D), "prefix": "2001:db8:1::/64"}]},
     "router1_rates": {"routers": [ROUTER1],
                       "limits": {"ra_rate": 1, "ns_rate": 1, "rate_window": 2}},
+    # radvd "AdvValidLifetime 600; AdvPreferredLifetime 300;", learned as such
+    "router1_short": {"routers": [dict(ROUTER1, prefixes=[SHORT_PREFIX])]},
+    "router1_short_volatile": {"routers": [dict(ROUTER1, prefixes=[SHORT_PREFIX],
+                                                params_volatile=True)]},
 }
 
 
@@ -731,6 +736,40 @@ def ra_samples() -> None:
                       "wrong RA Route Info Lifetime 2001:db8:2:0/48 600"))
 
 
+def short_lifetime_samples() -> None:
+    """A router that advertises a prefix valid for 10 minutes (radvd ``AdvValidLifetime
+    600``), learned so: its own RAs are clean, a changed or unlearned short lifetime is
+    still an alert (COMPATIBILITY.md §9; NDPMon raised it on every RA)."""
+    short = pio(valid=600, preferred=300)
+    too_short = "RA prefix option valid lifetime too short"
+    Sample("ra_prefix_short_learned", "the learned 600 s valid lifetime, on every RA of "
+           "the configured router (params checked, then volatile): no alert",
+           config="router1_short", cache=CACHE,
+           clean_for=[too_short, "wrong RA prefix option params"]) \
+        .add(ra(opts=(slla(R), short)), at=0) \
+        .add(ra(opts=(slla(R), ICMPv6NDOptMTU(mtu=1500), short)), at=200) \
+        .add(ra(opts=(slla(R), short)), at=400)
+    Sample("ra_prefix_short_learned_volatile", "the learned short lifetime from a "
+           "params_volatile router: no alert; another short one: too short",
+           config="router1_short_volatile", cache=CACHE) \
+        .add(ra(opts=(slla(R), short))) \
+        .add(ra(opts=(slla(R), pio(valid=599, preferred=300))),
+             ra_alert(too_short, "RA prefix option valid lifetime 599 < 2 hours"))
+    Sample("ra_prefix_short_changed", "a short lifetime other than the learned one, on a "
+           "prefix the router was not learned with, and from an unknown router (which "
+           "stops at wrong ipv6 router: its options are never checked, in NDPMon too)",
+           config="router1_short", cache=CACHE) \
+        .add(ra(opts=(slla(R), pio(valid=300, preferred=300))),
+             ra_alert(too_short, "RA prefix option valid lifetime 300 < 2 hours"),
+             ra_alert("wrong RA prefix option params",
+                      "wrong RA prefix option params: valid_time=300;")) \
+        .add(ra(opts=(slla(R), pio("2001:db8:5::", valid=600, preferred=300))),
+             ra_alert("wrong prefix", f"wrong prefix 2001:db8:5:0 {who(R, lla(R))}"),
+             ra_alert(too_short, "RA prefix option valid lifetime 600 < 2 hours")) \
+        .add(ra(X, opts=(slla(X), short)),
+             ra_alert("wrong ipv6 router", f"wrong ipv6 router {who(X, lla(X))}"))
+
+
 #: The IPv6 payload of the largest frame an Ethernet link carries (MTU 1500): one RA has
 #: 1500 - 40 - 16 = 1444 bytes of options.
 RA_OPTION_ROOM = 1500 - 40 - 16
@@ -1235,7 +1274,8 @@ def other_samples() -> None:
 def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
-    for group in (general_samples, station_samples, ra_samples, many_items_samples,
+    for group in (general_samples, station_samples, ra_samples, short_lifetime_samples,
+                  many_items_samples,
                   na_samples,
                   proxy_samples, redirect_samples, malformed_samples, ext_samples,
                   frag_hiding_samples,
