@@ -131,7 +131,12 @@ def _differences(items) -> str:
 
 
 def _check_prefix(msg: NdMessage, found: OptionAlerts, router: Router, opt: PrefixInfo) -> int:
-    """RFC 4861 §4.6.2 / RFC 4862 §5.5.3: known prefix, sane and learned lifetimes."""
+    """RFC 4861 §4.6.2 / RFC 4862 §5.5.3: known prefix, sane and learned lifetimes.
+
+    A valid lifetime under two hours is an alert unless it is the one learned for this
+    router's prefix (a lab router, a short DHCPv6-PD lease: radvd ``AdvValidLifetime
+    600``): NDPMon raised it on every such RA (COMPATIBILITY.md §9).
+    """
     known = found.state.known_prefix(router, opt.prefixlen, opt.prefix)
     result = PASS
     if known is None:
@@ -144,7 +149,7 @@ def _check_prefix(msg: NdMessage, found: OptionAlerts, router: Router, opt: Pref
         found.add(reasons.WRONG_PREFIX_LIFETIMES, "RA preferred lifetime {}",
                   f"{preferred} longer than valid lifetime {valid}")
         result = STOP
-    if valid < MIN_VALID_LIFETIME:
+    if valid < MIN_VALID_LIFETIME and (known is None or valid != known.valid):
         found.add(reasons.PREFIX_LIFETIME_TOO_SHORT,
                   "RA prefix option valid lifetime {} < 2 hours", str(valid))
         result = STOP

@@ -34,6 +34,9 @@ WRONG_COUPLE_MAC_LLA = "wrong couple MAC/LLA"
 FLIP_FLOP = "flip flop"
 REUSED_OLD_ETHERNET = "reused old ethernet address"
 NEW_ACTIVITY = "new activity"
+# ndpmon's own neighbour checks (checks/neighbors.py)
+ADDRESS_CONFLICT = "address conflict"
+NEIGHBOR_POISONING = "neighbor cache poisoning"
 
 # -- Router Advertisements (checks/ra.py; NDPMon's watch_ra) ----------------------------
 WRONG_COUPLE_IP_MAC = "wrong couple IP/MAC"

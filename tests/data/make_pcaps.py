@@ -110,6 +110,7 @@ ROUTER1 = {
     "routes": [{"prefix": "2001:db8:2::", "mask": 48, "pref": 0, "lifetime": 1800}],
 }
 PREFIX20 = dict(PREFIX1, prefix="2001:db8:20::")
+SHORT_PREFIX = dict(PREFIX1, valid=600, preferred=300)
 ROUTER2 = {"mac": mac(R2), "lla": lla(R2), "params": {}, "params_volatile": True,
            "prefixes": [PREFIX1]}
 CONFIGS = {
@@ -129,6 +130,10 @@ CONFIGS = {
         f"{PROBE}.10": {"routers": [ROUTER1]},
         f"{PROBE}.20": {"routers": [dict(ROUTER1, prefixes=[PREFIX20])]},
         f"{PROBE}.100": {"routers": [ROUTER1]}}},
+    # radvd "AdvValidLifetime 600; AdvPreferredLifetime 300;", learned as such
+    "router1_short": {"routers": [dict(ROUTER1, prefixes=[SHORT_PREFIX])]},
+    "router1_short_volatile": {"routers": [dict(ROUTER1, prefixes=[SHORT_PREFIX],
+                                                params_volatile=True)]},
 }
 
 
@@ -357,6 +362,25 @@ def wrong_couple(n, ip):
             f"wrong couple MAC/LLA in icmp6 {ether(mac(n))} {short(ip)}")
 
 
+def conflict(holder, taker, ip, via, ago):
+    """ndpmon's ``address conflict`` (COMPATIBILITY.md §2.8): ``taker`` uses ``ip`` while
+    ``holder`` was heard from it ``ago`` seconds before (by its source or an NA target)."""
+    return (HIGH, "address conflict", f"address conflict between {ether(mac(holder))} and "
+            f"{ether(mac(taker))} for {short(ip)}", {"via": via, "heard_ago": ago})
+
+
+def mismatch(opt, n, ip):
+    return (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(opt))} {who(n, ip)}")
+
+
+def poisoning(kind, sender, ip, bound, owner=None):
+    """ndpmon's ``neighbor cache poisoning``: an NS or RS from ``sender`` binds ``ip`` to
+    MAC ``bound``, not to its ``owner`` (or, without one, to another station's MAC)."""
+    why = f"not to its owner {ether(mac(owner))}" if owner else "another station's MAC"
+    return (HIGH, "neighbor cache poisoning", f"neighbor cache poisoning: {kind} from "
+            f"{ether(mac(sender))} binds {short(ip)} to {ether(mac(bound))}, {why}")
+
+
 def rdnss_alert(server, lifetime=900):
     return (HIGH, "wrong RA RDNSS option", f"wrong RA RDNSS option: {full(server)} {lifetime}")
 
@@ -411,13 +435,16 @@ RD_REASONS = ("wrong couple IP/MAC in RD", "wrong router redirect ip",
 def general_samples() -> None:
     """Ethernet mismatch, broadcast, ip multicast, bogon, hop limit (monitoring.c:307-498)."""
     Sample("general_eth_mismatch", "first SLLA (RS/RA/NS) or TLLA (NA) differs from the "
-           "Ethernet source", cache=CACHE) \
+           "Ethernet source (an NS or RS that binds a known station's LLA to another MAC "
+           "is also neighbor cache poisoning, ndpmon)", cache=CACHE) \
         .add(ns(B, lla(B), lla(A), slla(0xBB)),
-             (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(0xBB))} {who(B, lla(B))}")) \
+             (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(0xBB))} {who(B, lla(B))}"),
+             poisoning("NS", B, lla(B), 0xBB, owner=B)) \
         .add(na(A, lla(A), lla(A), S=1, O=1, opts=(tlla(0xAA),), dst=lla(B)),
              (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(0xAA))} {who(A, lla(A))}")) \
         .add(rs(A, lla(A), slla(0xAA)),
-             (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(0xAA))} {who(A, lla(A))}")) \
+             (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(0xAA))} {who(A, lla(A))}"),
+             poisoning("RS", A, lla(A), 0xAA, owner=A)) \
         .add(ra(opts=(slla(0x11),) + LEGIT_OPTS[1:]),
              (LOW, "ethernet mismatch", f"ethernet mismatch {ether(mac(0x11))} {who(R, lla(R))}"))
     Sample("general_eth_mismatch_clean", "matching SLLA/TLLA, only the first SLLA counts, "
@@ -502,10 +529,13 @@ def station_samples() -> None:
         .add(ns(B, gua("b2"), lla(A))) \
         .add(na(B, gua("b3"), gua("b3")), new_ip(B, gua("b3")))
     Sample("station_changed_ip_moved", "a known MAC uses another station's global "
-           "address (P1 variant)", cache=CACHE) \
+           "address (P1 variant; its holder was last heard an hour ago); the holder "
+           "speaking from it again 2 s later is also an address conflict (ndpmon)",
+           cache=CACHE) \
         .add(ns(B, gua("a"), lla(R)), changed(A, B, gua("a"), LOW)) \
         .add(ns(B, gua("a"), lla(R))) \
-        .add(ns(A, gua("a"), lla(R)), changed(B, A, gua("a"), LOW))
+        .add(ns(A, gua("a"), lla(R)), changed(B, A, gua("a"), LOW),
+             conflict(B, A, gua("a"), "source", 1))
     Sample("station_changed_lla", "an unknown MAC uses a known LLA or global address "
            "(P2 variant)", cache=CACHE) \
         .add(na(C, lla(A), lla(A), O=1), changed(A, C, lla(A), HIGH)) \
@@ -559,6 +589,88 @@ def station_samples() -> None:
         .add(na(C, lla(C), lla(C), O=1)) \
         .add(ns(C, gua("c"), lla(A))) \
         .add(rs(D, "::"))
+
+
+#: Stations known before the claims: X (the attacker) has been on the LAN, C and D too.
+CLAIM_CACHE = CACHE + [neighbour(X), neighbour(C, gua("c")), neighbour(D, gua("d"))]
+
+
+def conflict_samples() -> None:
+    """ndpmon's address conflict (RFC 4862 §5.4): a known station takes a live host's
+    address (THC-IPv6 fake_advertise6, parasite6); a real move, whose old holder stays
+    silent, is NDPMon's low changed ethernet address alone."""
+    solicited_answer = dict(S=1, dst=lla(R))
+    Sample("station_address_conflict", "A is heard from its address; X claims it by "
+           "NA (5 s later), A answers for it (flip-back), X claims it by NS; X answers "
+           "for B's live address from its LLA; A answers for its stolen address from its "
+           "LLA; X probes B's address by DAD, B defends it, X takes it anyway",
+           cache=CLAIM_CACHE) \
+        .add(ns(A, gua("a"), lla(R)), at=0) \
+        .add(na(X, gua("a"), gua("a"), O=1), changed(A, X, gua("a"), LOW),
+             conflict(A, X, gua("a"), "source", 5), at=5) \
+        .add(na(X, gua("a"), gua("a"), O=1), at=6) \
+        .add(na(A, gua("a"), gua("a"), **solicited_answer), changed(X, A, gua("a"), LOW),
+             conflict(X, A, gua("a"), "source", 14), at=20) \
+        .add(ns(X, gua("a"), lla(R)), changed(A, X, gua("a"), LOW),
+             conflict(A, X, gua("a"), "source", 1), at=21) \
+        .add(ns(B, gua("b"), lla(R)), at=22) \
+        .add(na(X, lla(X), gua("b"), **solicited_answer),
+             conflict(B, X, gua("b"), "target", 1), at=23) \
+        .add(na(A, lla(A), gua("a"), **solicited_answer),
+             conflict(X, A, gua("a"), "target", 19), at=40) \
+        .add(dad(X, gua("b")), at=50) \
+        .add(na(B, gua("b"), gua("b"), O=1), at=51) \
+        .add(na(X, gua("b"), gua("b"), O=1), changed(B, X, gua("b"), LOW),
+             conflict(B, X, gua("b"), "source", 1), at=52)
+    Sample("station_address_moved", "real moves: X takes A's address an hour after A was "
+           "last heard and A stays silent; D probes C's address by DAD 20 s after C was "
+           "heard, C leaves it unanswered, D takes it; X takes B's address 61 s after B "
+           "was heard, B takes it back 61 s after X was; B answers for its own address "
+           "from its LLA; an NA naming B's MAC, one with no link-layer address",
+           cache=CLAIM_CACHE, clean_for=["address conflict"]) \
+        .add(ns(X, gua("a"), lla(R)), changed(A, X, gua("a"), LOW), at=0) \
+        .add(na(X, gua("a"), gua("a"), O=1), at=30) \
+        .add(ns(X, gua("a"), lla(R)), at=100) \
+        .add(ns(C, gua("c"), lla(R)), at=200) \
+        .add(dad(D, gua("c")), at=220) \
+        .add(na(D, gua("c"), gua("c"), O=1), changed(C, D, gua("c"), LOW), at=221) \
+        .add(ns(B, gua("b"), lla(R)), at=300) \
+        .add(ns(X, gua("b"), lla(R)), changed(B, X, gua("b"), LOW), at=361) \
+        .add(ns(B, gua("b"), lla(R)), changed(X, B, gua("b"), LOW), at=422) \
+        .add(na(B, lla(B), gua("b"), **solicited_answer), at=430) \
+        .add(na(X, lla(X), gua("b"), opts=(tlla(B),), **solicited_answer),
+             mismatch(B, X, lla(X)), at=431) \
+        .add(na(X, lla(X), gua("b"), opts=(), **solicited_answer), at=432)
+
+
+def poisoning_samples() -> None:
+    """ndpmon's neighbor cache poisoning (RFC 4861 §7.2.3, §6.2.6): an NS or RS whose
+    Source Link-Layer option is not its Ethernet source and binds its source to a MAC
+    the cache does not have for it (parasite6 -R, spoofed-MAC scans)."""
+    Sample("station_poisoning", "NS from A's MAC binding A's address to X; NS from X "
+           "binding a new address to B's MAC; NS from X binding B's address to C's MAC; "
+           "RS from A's MAC binding A's LLA to X; NS from X binding X's LLA to A's MAC",
+           cache=CLAIM_CACHE) \
+        .add(ns(A, gua("a"), lla(R), slla(X)), mismatch(X, A, gua("a")),
+             poisoning("NS", A, gua("a"), X, owner=A)) \
+        .add(ns(X, gua("99"), lla(R), slla(B)), mismatch(B, X, gua("99")),
+             new_ip(X, gua("99")), poisoning("NS", X, gua("99"), B)) \
+        .add(ns(X, gua("b"), lla(R), slla(C)), mismatch(C, X, gua("b")),
+             changed(B, X, gua("b"), LOW), poisoning("NS", X, gua("b"), C, owner=B)) \
+        .add(rs(A, lla(A), slla(X)), mismatch(X, A, lla(A)),
+             poisoning("RS", A, lla(A), X, owner=A)) \
+        .add(ns(X, lla(X), lla(R), slla(A)), mismatch(A, X, lla(X)),
+             poisoning("NS", X, lla(X), A, owner=X))
+    Sample("station_poisoning_clean", "an NS from X naming the MAC the cache has for its "
+           "source (B's, from B's address), an NS from X binding a new address to a MAC "
+           "nobody uses, and plain NSs and RSs", cache=CLAIM_CACHE,
+           clean_for=["neighbor cache poisoning"]) \
+        .add(ns(X, gua("b"), lla(R), slla(B)), mismatch(B, X, gua("b")),
+             changed(B, X, gua("b"), LOW)) \
+        .add(ns(X, gua("98"), lla(R), slla(0x77)), mismatch(0x77, X, gua("98")),
+             new_ip(X, gua("98"))) \
+        .add(ns(A, gua("a"), lla(R))) \
+        .add(rs(C, lla(C), slla(C)))
 
 
 def ra_samples() -> None:
@@ -736,6 +848,40 @@ def ra_samples() -> None:
         .add(ra(opts=(slla(R), rio(lifetime=600))),
              ra_alert("wrong RA Route Info lifetime",
                       "wrong RA Route Info Lifetime 2001:db8:2:0/48 600"))
+
+
+def short_lifetime_samples() -> None:
+    """A router that advertises a prefix valid for 10 minutes (radvd ``AdvValidLifetime
+    600``), learned so: its own RAs are clean, a changed or unlearned short lifetime is
+    still an alert (COMPATIBILITY.md §9; NDPMon raised it on every RA)."""
+    short = pio(valid=600, preferred=300)
+    too_short = "RA prefix option valid lifetime too short"
+    Sample("ra_prefix_short_learned", "the learned 600 s valid lifetime, on every RA of "
+           "the configured router (params checked, then volatile): no alert",
+           config="router1_short", cache=CACHE,
+           clean_for=[too_short, "wrong RA prefix option params"]) \
+        .add(ra(opts=(slla(R), short)), at=0) \
+        .add(ra(opts=(slla(R), ICMPv6NDOptMTU(mtu=1500), short)), at=200) \
+        .add(ra(opts=(slla(R), short)), at=400)
+    Sample("ra_prefix_short_learned_volatile", "the learned short lifetime from a "
+           "params_volatile router: no alert; another short one: too short",
+           config="router1_short_volatile", cache=CACHE) \
+        .add(ra(opts=(slla(R), short))) \
+        .add(ra(opts=(slla(R), pio(valid=599, preferred=300))),
+             ra_alert(too_short, "RA prefix option valid lifetime 599 < 2 hours"))
+    Sample("ra_prefix_short_changed", "a short lifetime other than the learned one, on a "
+           "prefix the router was not learned with, and from an unknown router (which "
+           "stops at wrong ipv6 router: its options are never checked, in NDPMon too)",
+           config="router1_short", cache=CACHE) \
+        .add(ra(opts=(slla(R), pio(valid=300, preferred=300))),
+             ra_alert(too_short, "RA prefix option valid lifetime 300 < 2 hours"),
+             ra_alert("wrong RA prefix option params",
+                      "wrong RA prefix option params: valid_time=300;")) \
+        .add(ra(opts=(slla(R), pio("2001:db8:5::", valid=600, preferred=300))),
+             ra_alert("wrong prefix", f"wrong prefix 2001:db8:5:0 {who(R, lla(R))}"),
+             ra_alert(too_short, "RA prefix option valid lifetime 600 < 2 hours")) \
+        .add(ra(X, opts=(slla(X), short)),
+             ra_alert("wrong ipv6 router", f"wrong ipv6 router {who(X, lla(X))}"))
 
 
 #: The IPv6 payload of the largest frame an Ethernet link carries (MTU 1500): one RA has
@@ -1290,7 +1436,9 @@ def other_samples() -> None:
 def build() -> list[Sample]:
     """Every sample, in a fixed order."""
     SAMPLES.clear()
-    for group in (general_samples, station_samples, ra_samples, many_items_samples,
+    for group in (general_samples, station_samples, conflict_samples, poisoning_samples,
+                  ra_samples, short_lifetime_samples,
+                  many_items_samples,
                   na_samples,
                   proxy_samples, redirect_samples, malformed_samples, ext_samples,
                   frag_hiding_samples,

@@ -36,7 +36,19 @@ def one(*reasons: str) -> frozenset[str]:
     return frozenset(reasons)
 
 
+#: A MAC the attacker sends from with ``-m`` (its own is left for the unknown-MAC rows).
+KNOWN_ATTACKER_MAC = "00:00:5e:00:53:77"
+
 ATTACKS = (
+    Attack("fake_advertise6 (known station)",
+           ("sh", "-c", f"atk6-fake_advertise6 -m {KNOWN_ATTACKER_MAC} -n 1 eth0 "
+                        f"2001:db8:1::5377 ff02::1 {KNOWN_ATTACKER_MAC}; sleep 1; "
+                        f"exec atk6-fake_advertise6 -m {KNOWN_ATTACKER_MAC} -w 1 eth0 "
+                        f"{{host1}} ff02::1 {KNOWN_ATTACKER_MAC}"),
+           (one("address conflict"),), meanwhile="resolve",
+           why="a station already on the LAN (it advertised an address of its own) claims "
+               "host1's address while host1 still talks (NDPMon: one low changed ethernet "
+               "address, then nothing)"),
     Attack("fake_advertise6", ("atk6-fake_advertise6", "-w", "1", "eth0", "{host1}"),
            (one(*SPOOFED_MAC),), why="claims host1's address"),
     Attack("parasite6", ("atk6-parasite6", "eth0"), (one(*SPOOFED_MAC),),

@@ -7,15 +7,18 @@ Unit samples prove the checks; this lab proves the tool on a real link. It build
                        lan: br0 (IPv6 off, no snooping, no MAC learning)
      +------------+-----------+-----------+-----------+-----------+
    router        host1       host2        mon         atk
-   radvd: 2001:db8:1::/64,   SLAAC +     ndpmon      thc-ipv6
-   RDNSS, DNSSL, a route     privacy     (no autoconf)  2001:db8:1::bad
+   radvd: 2001:db8:1::/64    SLAAC +     ndpmon      thc-ipv6
+   (valid 600 s), RDNSS,     privacy     (no autoconf)  2001:db8:1::bad
+   DNSSL, a route
      | eth1: 2001:db8:ff::1
    wan (2001:db8:ff::2, default route via the router): an off-link attacker
 
 Every ND frame reaches every port: the bridge floods all multicast (``mcast_snooping 0``)
 and, with MAC learning off, all unicast too, so the monitor port sees solicited NAs and
 unicast NSs as a mirror port would (LAB-NOTES gotcha 1). host2 uses temporary addresses
-with short lifetimes, so a new one (with its DAD) appears every ~35 s (gotcha 6).
+with short lifetimes, so a new one (with its DAD) appears every ~35 s (gotcha 6). radvd
+advertises its prefix valid for 10 minutes, as for a short DHCPv6-PD lease: learned so,
+its RAs must raise no alert (issue 18 item 10; NDPMon raised a high one on each).
 
 Usage (root; run with the project's venv python so ndpmon and scapy import)::
 
@@ -67,7 +70,8 @@ interface eth0 {{
     AdvSendAdvert on;
     MinRtrAdvInterval 3;
     MaxRtrAdvInterval 6;
-    prefix {PREFIX}/64 {{ AdvOnLink on; AdvAutonomous on; }};
+    prefix {PREFIX}/64 {{ AdvOnLink on; AdvAutonomous on;
+                          AdvValidLifetime 600; AdvPreferredLifetime 300; }};
     route {ROUTE} {{ AdvRouteLifetime 1800; }};
     RDNSS {RDNSS} {{ AdvRDNSSLifetime 600; }};
     DNSSL {DNSSL} {{ AdvDNSSLLifetime 600; }};
