@@ -25,6 +25,7 @@ from ndpmon.config.model import (
     Delivery,
     Guard,
     Limits,
+    Metrics,
     PluginSpec,
     MatchClause,
     Prefix,
@@ -178,6 +179,7 @@ class Converter:
             limits=self.limits(el.find("limits")),
             delivery=self.delivery(el.find("delivery")),
             store=self.store(el.find("store")),
+            metrics=self.metrics(el.find("metrics")),
         )
 
     def actions(self, el: Element | None) -> ActionSet:
@@ -224,6 +226,15 @@ class Converter:
                      source=self.attr(el, "source", _source, None),
                      queue_size=self.attr(el, "queue_size", convert.positive, 100_000),
                      line=el.sourceline)
+
+    def metrics(self, el: Element | None) -> Metrics | None:
+        """``<metrics listen>``: where the Prometheus metrics are served (default
+        127.0.0.1:9464); no element: none."""
+        if el is None:
+            return None
+        default = Metrics()
+        host, port = self.attr(el, "listen", convert.listen, (default.host, default.port))
+        return Metrics(host, port, line=el.sourceline)
 
     def probes(self, el: Element | None) -> tuple[Probe, ...]:
         """Every ``<probe>``; a name used twice is an error."""

@@ -38,7 +38,7 @@ ORDER: dict[str, tuple[str, ...]] = {
     "config_ndpmon": ("settings", "probes", "countermeasures", "plugins"),
     "settings": ("actions_high_priority", "actions_low_priority", "admin_mail",
                  "ignor_autoconf", "syslog_facility", "use_reverse_hostlookups", "soap",
-                 "limits", "delivery", "store"),
+                 "limits", "delivery", "store", "metrics"),
     "probe": ("countermeasures_enabled", "routers", "rules", "proxies", "last_dad_address"),
     "router": ("mac", "lla", "param_curhoplimit", "param_flags_reserved",
                "param_router_lifetime", "param_reachable_timer", "param_retrans_timer",

@@ -19,6 +19,7 @@ __all__ = [
     "LEARNED_KINDS",
     "Delivery",
     "Store",
+    "Metrics",
     "Settings",
     "Prefix",
     "Route",
@@ -126,6 +127,16 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class Metrics:
+    """``<metrics listen>`` (ndpmon extension): serve Prometheus metrics over HTTP on
+    ``host`` (an IP address) and ``port`` (ndpmon.run.metrics)."""
+
+    host: str = "127.0.0.1"
+    port: int = 9464
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """``<settings>``: global behaviour."""
 
@@ -138,6 +149,7 @@ class Settings:
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
     store: Store | None = None
+    metrics: Metrics | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ Addresses come out in the form the packet decoder produces (16-byte and
 from __future__ import annotations
 
 import re
-from socket import AF_INET6, inet_pton
+from socket import AF_INET, AF_INET6, inet_pton
 from urllib.parse import parse_qs, urlsplit
 
 from ndpmon.codec.addr import masked
@@ -335,3 +335,30 @@ def store_url(text: str) -> str:
         raise ValueError("the connection string holds a password: put it in "
                          "password_file or PGPASSWORD / ~/.pgpass instead")
     return url
+
+
+_LISTEN_FORMS = "IPv4:PORT, [IPv6]:PORT or PORT"
+
+
+def listen(text: str) -> tuple[str, int]:
+    """``<metrics listen>``: ``IPv4:PORT``, ``[IPv6]:PORT`` or ``PORT`` (on 127.0.0.1).
+
+    The host is an IP address, never a name: what a listener is reachable on must not
+    depend on name resolution."""
+    value = text.strip()
+    host, port = "127.0.0.1", value
+    if value.startswith("["):
+        host, sep, port = value[1:].partition("]:")
+        if not sep or ":" not in host:
+            raise _fail(f"not a listen address ({_LISTEN_FORMS})", value)
+        ipv6(host)
+    elif ":" in value:
+        host, _, port = value.partition(":")
+        try:
+            inet_pton(AF_INET, host)
+        except (OSError, ValueError):
+            raise _fail(f"not a listen address ({_LISTEN_FORMS}; an IP address, "
+                        "not a host name)", value) from None
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise _fail(f"not a listen address ({_LISTEN_FORMS}; the port 1-65535)", value)
+    return host, int(port)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from typing import Any
 
 from ndpmon.errors import NdpmonError
@@ -54,6 +55,8 @@ class CacheSaver:
         self._cancel = threading.Event()
         self._failure: NdpmonError | None = None  # how the last background write ended
         self._finished = 0  # background writes ended (written or failed)
+        #: the wall-clock time the last save was written (None: not yet), for metrics
+        self.saved_at: float | None = None
 
     def save_in_background(self) -> None:
         """(The capture thread.) ``on_cache_save``, a snapshot, and the rest to the
@@ -78,6 +81,7 @@ class CacheSaver:
         self.cancel()
         snap = self._prepare()
         self.write(self.path, snap)
+        self.saved_at = time.time()
         self._hook("cache_saved", self.path)
 
     def cancel(self) -> None:
@@ -136,6 +140,7 @@ class CacheSaver:
             return
         with self._lock:
             self._failure, self._finished = None, self._finished + 1
+            self.saved_at = time.time()
         if not self._cancel.is_set():  # else the save at the end follows
             self._hook("cache_saved", self.path)
 

@@ -19,6 +19,7 @@ import gc
 import logging
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -97,7 +98,10 @@ class Monitor:
         self.flags = Flags(wake=capture.wake)
         self.drops: dict[str, int] = {}
         self._next_full_gc = clock() + FULL_GC_EVERY
-        self.alerts = {p: 0 for p in Priority}
+        #: alerts raised, by priority and reason
+        self.raised: dict[Priority, Counter[str]] = {p: Counter() for p in Priority}
+        #: called on every DROPS_EVERY tick (metrics: ndpmon.run.metrics publishes there)
+        self.observe: Callable[[], None] | None = None
         self.cache_outage = Outage("neighbour cache", clock, loss=CACHE_NOT_SAVED)
         self.busy = 0.0  # seconds spent handling frames (the exit summary's frames/s)
         self._unreported: dict[str, dict[str, int]] = {}  # iface -> lane -> drops
@@ -124,6 +128,8 @@ class Monitor:
                 self._check_drops(now)
                 self._check_saves()
                 self._count(self.pipeline.expire(self.wallclock()))  # summaries due
+                if self.observe is not None:
+                    self.observe()
             if now >= next_tick:
                 next_tick = now + TICK_EVERY
                 self._tick_plugins()
@@ -155,9 +161,15 @@ class Monitor:
             self._count(self.pipeline.feed(iface, batch))
         self.busy += time.perf_counter() - started
 
+    @property
+    def alerts(self) -> dict[Priority, int]:
+        """Alerts raised so far, by priority."""
+        return {priority: sum(counts.values()) for priority, counts in self.raised.items()}
+
     def _count(self, alerts: list[Alert]) -> None:
+        raised = self.raised
         for alert in alerts:
-            self.alerts[alert.priority] += 1
+            raised[alert.priority][alert.reason] += 1
 
     def _save(self) -> None:
         """Start a save of the cache (written in the background: ndpmon.run.cachesave).

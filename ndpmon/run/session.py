@@ -315,18 +315,26 @@ def live(engine: Engine, options: RunOptions, capture, reload_config,
     # <ignor_autoconf>: applied now, restored at the end (and by the keeper if we die)
     keeper = Keeper(Sysctls(list(capture.ports)))
     keeper.start(engine.config.settings.ignor_autoconf)
+    server = None
     try:
         monitor, saver = _monitor(engine, options, capture, reload_config, keeper)
+        server = _metrics(monitor, saver)  # bound as root, before the drop
         summary = Summary("live: " + ", ".join(capture.ports))
         started = time.perf_counter()
         monitor.pipeline.start(drop)
+        if server is not None:
+            server.serve()  # its thread starts after the drop
     except BaseException:  # nothing ran: give the host its settings back
         keeper.close()
+        if server is not None:
+            server.close()
         raise
     pipeline = monitor.pipeline
     try:
         log.info("%s", monitor.run())
     finally:
+        if server is not None:
+            server.close()
         saver.cancel()  # no save in the background while the plugins stop
         try:
             pipeline.stop()
@@ -359,6 +367,15 @@ def _monitor(engine: Engine, options: RunOptions, capture, reload_config,
     log.info("%s on %s (pid %d)", "learning" if options.learn else "monitoring",
              ", ".join(capture.ports), os.getpid())
     return monitor, saver
+
+
+def _metrics(monitor: Monitor, saver: CacheSaver):
+    """The ``<metrics>`` server (ndpmon.run.metrics, imported only then), or None."""
+    if monitor.pipeline.engine.config.settings.metrics is None:
+        return None
+    from ndpmon.run import metrics
+
+    return metrics.start(monitor, saver)
 
 
 def _log_counters(pipeline: Pipeline, capture) -> None:
