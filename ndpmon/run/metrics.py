@@ -227,7 +227,7 @@ def interface_up(name: str) -> bool:
     """Is ``name`` administratively up with a carrier (operstate up)? False if gone."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            reply = fcntl.ioctl(sock, SIOCGIFFLAGS, _IFREQ.pack(name.encode()))
+            reply = fcntl.ioctl(sock, SIOCGIFFLAGS, _IFREQ.pack(name.encode(), 0))
     except OSError:
         return False
     flags = _IFREQ.unpack(reply)[1]
