@@ -402,16 +402,16 @@ def test_dtd_symlink_points_at_packaged_dtd():
 
 def test_dtd_extends_original_only_with_optional_elements(tmp_path):
     """Our DTD declares every original element identically, except that <settings>
-    gets optional <limits>, <delivery> and <store> and may leave out <ignor_autoconf>,
-    <probe> an optional <proxies> and <last_dad_address> and the root an optional
-    <plugins>."""
+    gets optional <limits>, <delivery>, <store> and <metrics> and may leave out
+    <ignor_autoconf>, <probe> an optional <proxies> and <last_dad_address> and the root
+    an optional <plugins>."""
     original = _declarations(etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd")))
     ours = _declarations(etree.DTD(str(config.PACKAGED_DTD)))
     changed = {name for name in original if original[name] != ours[name]}
     assert changed == {"settings", "probe", "config_ndpmon"}
     assert set(ours) - set(original) == {"limits", "last_dad_address", "delivery",
                                          "plugins", "plugin", "param", "store",
-                                         "proxies", "proxy"}
+                                         "proxies", "proxy", "metrics"}
     assert ours["limits"][2] == [
         (name, "cdata", "implied", None) for name in sorted(
             ("max_addresses", "max_neighbors", "ra_rate", "rs_rate", "ns_rate", "na_rate",
@@ -427,7 +427,9 @@ def test_dtd_accepts_what_the_original_accepts(tmp_path):
     original = etree.DTD(write(tmp_path, ORIGINAL_DTD, "orig.dtd"))
     ours = etree.DTD(str(config.PACKAGED_DTD))
     full = uncomment_examples(SAMPLE.read_text(encoding="iso-8859-1"))
-    full = full.replace('<limits max_neighbors="100000" max_addresses="16"/>', "")
+    for extension in ('<limits max_neighbors="100000" max_addresses="16"/>',
+                      '<metrics listen="127.0.0.1:9464"/>'):  # <soap> goes after them
+        full = full.replace(extension, "")
     full = full.replace("</settings>", '<soap ssl_enabled="0"/></settings>')
     with_plugins = etree.fromstring(full.encode("iso-8859-1")).getroottree()
     assert ours.validate(with_plugins), ours.error_log  # our extension, example uncommented
@@ -707,8 +709,8 @@ def test_doctype_dtd_next_to_config_is_used(tmp_path):
     root's content: a root whose content is not ndpmon's is refused whatever the DTD)."""
     (tmp_path / "sub").mkdir()
     loose = config.PACKAGED_DTD.read_text().replace(
-        "soap?, limits?, delivery?, store?)>",
-        "soap?, limits?, delivery?, store?, extra?)><!ELEMENT extra (#PCDATA)>")
+        "soap?, limits?, delivery?, store?, metrics?)>",
+        "soap?, limits?, delivery?, store?, metrics?, extra?)><!ELEMENT extra (#PCDATA)>")
     write(tmp_path, loose, "sub/loose.dtd")
     path = with_base(tmp_path, ('SYSTEM "config_ndpmon.dtd"', 'SYSTEM "sub/loose.dtd"'),
                      ("</settings>", "<extra/></settings>"))
