@@ -14,7 +14,10 @@ live). Three ways, each in a fresh interpreter, interleaved, ``--rounds`` times:
 Run: ``python bench/bench_metrics.py --base /path/to/main [--frames N] [--rounds R]``.
 Prints the median and the best frames per CPU second (the process's CPU time, all its
 threads: a busy machine's other processes do not count) of each way and the differences
-to base. Not part of the test run; no timing is asserted anywhere.
+to base, and (on) the share of the CPU time that publishing and scraping took, timed
+where they run (``time.thread_time``): on a shared machine the rates vary by several
+per cent from run to run, that share does not. Not part of the test run; no timing is
+asserted anywhere.
 """
 
 from __future__ import annotations
@@ -57,29 +60,37 @@ class FakeCapture:
         pass
 
 
-def scraper(monitor, every: float, stop: threading.Event) -> threading.Thread:
+def scraper(monitor, every: float, stop: threading.Event) -> list[float]:
     """Hook the metrics on ``monitor``'s tick and start a thread that scrapes them like
-    Prometheus would, every ``every`` seconds (everything imported and built first)."""
+    Prometheus would, every ``every`` seconds (everything imported and built first).
+    Returns the list the CPU seconds of each publish and scrape are added to."""
     from prometheus_client import generate_latest
 
     from ndpmon.run.metrics import Source, registry_of
 
-    source = Source(monitor)
-    monitor.observe = source.publish
+    source, spent = Source(monitor), []
     registry = registry_of(source)
     generate_latest(registry)
 
+    def publish() -> None:
+        started = time.thread_time()
+        source.publish()
+        spent.append(time.thread_time() - started)
+
     def scrape() -> None:
         while not stop.wait(every):
+            started = time.thread_time()
             generate_latest(registry)
+            spent.append(time.thread_time() - started)
 
-    thread = threading.Thread(target=scrape, daemon=True)
-    thread.start()
-    return thread
+    monitor.observe = publish
+    threading.Thread(target=scrape, daemon=True).start()
+    return spent
 
 
-def measure(way: str, capture: str, frames: int, every: float) -> float:
-    """Frames/s of the live loop over ``capture`` (a or b), ``way`` base/off/on."""
+def measure(way: str, capture: str, frames: int, every: float) -> tuple[float, float]:
+    """Frames per CPU second of the live loop over ``capture`` (a or b), ``way``
+    base/off/on, and the share of that CPU time the metrics took (publish, scrape)."""
     import bench_replay
     from ndpmon.engine.engine import Engine
     from ndpmon.run.live import Monitor
@@ -92,22 +103,24 @@ def measure(way: str, capture: str, frames: int, every: float) -> float:
     monitor = Monitor(Pipeline(Engine(bench_replay.config(100_000)), ()),
                       FakeCapture(data, ref), save_cache=lambda: None)
     ref.append(monitor)
-    stop = threading.Event()
+    stop, spent = threading.Event(), []
     if way == "on":
-        scraper(monitor, every, stop)
+        spent = scraper(monitor, every, stop)
     started = time.process_time()  # CPU time of every thread (the scraper's too), so
     monitor.run()                   # that other processes on the machine do not count
     seconds = time.process_time() - started
     stop.set()
-    return len(data) / seconds
+    return len(data) / seconds, sum(spent) / seconds
 
 
-def run_one(way: str, tree: str, capture: str, frames: int, every: float) -> float:
+def run_one(way: str, tree: str, capture: str, frames: int,
+            every: float) -> tuple[float, float]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([tree, HERE, os.path.join(tree, "tests")]))
     out = subprocess.run([sys.executable, __file__, "--one", way, capture, "--frames",
                           str(frames), "--scrape", str(every)],
                          env=env, check=True, capture_output=True, text=True).stdout
-    return float(out.split()[-1])
+    rate, share = out.split()
+    return float(rate), float(share)
 
 
 def main() -> None:
@@ -120,15 +133,18 @@ def main() -> None:
     parser.add_argument("--one", nargs=2, metavar=("WAY", "CAPTURE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(measure(args.one[0], args.one[1], args.frames, args.scrape), flush=True)
+        print(*measure(args.one[0], args.one[1], args.frames, args.scrape), flush=True)
         return
     here = os.path.dirname(HERE)
     ways = ([("base", args.base)] if args.base else []) + [("off", here), ("on", here)]
     for capture in args.captures:
         rates: dict[str, list[float]] = {way: [] for way, _ in ways}
+        shares: list[float] = []
         for _ in range(args.rounds):
             for way, tree in ways:
-                rates[way].append(run_one(way, tree, capture, args.frames, args.scrape))
+                rate, share = run_one(way, tree, capture, args.frames, args.scrape)
+                rates[way].append(rate)
+                shares += [share] if way == "on" else []
         ref = statistics.median(rates[ways[0][0]])
         print(f"capture ({capture}) {args.frames} frames, {args.rounds} rounds, scrape every "
               f"{args.scrape:g} s:")
@@ -138,6 +154,8 @@ def main() -> None:
             print(f"  {way:4}: median {med:,.0f} frames/CPU-s ({(med / ref - 1) * 100:+.2f}%), "
                   f"best {top:,.0f} ({(top / best - 1) * 100:+.2f}%); "
                   f"runs: {', '.join(f'{r:,.0f}' for r in rates[way])}")
+        print(f"  on: publishing and scraping took {statistics.median(shares) * 100:.3f}% "
+              f"of the CPU time (median; max {max(shares) * 100:.3f}%)")
 
 
 if __name__ == "__main__":

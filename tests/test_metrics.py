@@ -25,6 +25,7 @@ import pytest
 
 from conftest import generator
 from needs import need_tool
+from services import wait_for
 from test_monitor import build, rogue_ra
 
 from ndpmon.commands.main import main
@@ -217,6 +218,39 @@ def test_delivery_and_held_back_alerts_are_exposed():
     assert got[("ndpmon_delivery_failed_total", "mail")] == 1
     assert got[("ndpmon_delivery_queue_length",)] == 6
     assert got[("ndpmon_delivery_overflow_total",)] == 2
+
+
+def test_the_last_cache_save_is_exposed(tmp_path):
+    """The time of the last save written, in the background or at once; none before."""
+    from ndpmon.run.cachesave import CacheSaver
+
+    monitor, _source = monitored([])
+    saver = CacheSaver(monitor.pipeline.engine, str(tmp_path / "cache.xml"))
+    source = metrics.Source(monitor, saver)
+    assert ("ndpmon_cache_last_save_timestamp_seconds",) not in scrape(source)
+    saver.save_in_background()
+    wait_for(lambda: saver.outcome()[0] == 1)
+    source.publish()
+    first = scrape(source)[("ndpmon_cache_last_save_timestamp_seconds",)]
+    assert first == saver.saved_at and (tmp_path / "cache.xml").exists()
+    saver.save()
+    source.publish()
+    assert scrape(source)[("ndpmon_cache_last_save_timestamp_seconds",)] >= first
+
+
+def test_a_reload_that_changes_metrics_says_it_needs_a_restart(caplog):
+    monitor, source = monitored([])
+    engine = monitor.pipeline.engine
+    source.listening = Metrics()
+    engine.config = replace(engine.config, settings=replace(engine.config.settings,
+                                                            metrics=Metrics()))
+    with caplog.at_level(logging.WARNING, logger="ndpmon"):
+        source.publish()  # the same <metrics>: nothing to say
+        assert "restart" not in caplog.text
+        engine.config = replace(engine.config, settings=replace(engine.config.settings,
+                                                                metrics=Metrics(port=9100)))
+        source.publish()
+    assert "SIGHUP: <metrics> changed; restart ndpmon" in caplog.text
 
 
 def test_interface_up():
