@@ -201,7 +201,8 @@ def test_delivery_and_held_back_alerts_are_exposed():
         held_back, overflow = 5, 2
 
         def by_action(self):
-            return {"mail": (3, 1), "syslog": (4, 0)}
+            return {"mail": (3, 1), "syslog": (4, 0), "pipe /usr/local/bin/high": (2, 1),
+                    "pipe /usr/local/bin/low": (5, 0)}
 
         def counters(self):
             return {"overflow": 2, "queued": 6}
@@ -216,6 +217,8 @@ def test_delivery_and_held_back_alerts_are_exposed():
     assert got[("ndpmon_alert_summaries_total",)] == 2
     assert got[("ndpmon_delivery_sent_total", "mail")] == 3
     assert got[("ndpmon_delivery_failed_total", "mail")] == 1
+    assert got[("ndpmon_delivery_sent_total", "pipe")] == 7  # both programs, no path shown
+    assert got[("ndpmon_delivery_failed_total", "pipe")] == 1
     assert got[("ndpmon_delivery_queue_length",)] == 6
     assert got[("ndpmon_delivery_overflow_total",)] == 2
 

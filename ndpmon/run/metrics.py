@@ -8,8 +8,7 @@ and publishes it with one attribute assignment. A scrape, in the HTTP server's t
 reads the newest snapshot (``Collector``), asks the kernel whether each captured
 interface is up, and lets prometheus_client write the exposition format, with its
 process collector's figures (CPU, memory, open files). Nothing of the packets is exposed
-beyond counts; the labels are interface, lane, probe, reason, priority, output, action
-and store row kind names.
+beyond counts; labels name interfaces, lanes, probes, reasons, outputs and actions.
 
 The socket is bound before ``--user`` drops root (a port below 1024 works) and after
 ``-D`` detaches; its thread starts after the drop (root cannot be dropped while threads
@@ -196,9 +195,13 @@ class Source:
                 delivery = action
         yield "output_failures", tuple(((g.name,), g.outage.failures) for g in guarded)
         yield "output_lost_alerts", tuple(((g.name,), g.outage.lost) for g in guarded)
-        tally = sorted(delivery.by_action().items()) if delivery is not None else []
-        yield "delivery_sent", tuple(((label,), sent) for label, (sent, _f) in tally)
-        yield "delivery_failed", tuple(((label,), failed) for label, (_s, failed) in tally)
+        tally: dict[str, tuple[int, int]] = {}  # "pipe PROGRAM" is "pipe": no path shown
+        for label, (sent, failed) in (delivery.by_action() if delivery else {}).items():
+            kind = label.split(" ", 1)[0]
+            before = tally.get(kind, (0, 0))
+            tally[kind] = (before[0] + sent, before[1] + failed)
+        yield "delivery_sent", tuple(((kind,), n[0]) for kind, n in sorted(tally.items()))
+        yield "delivery_failed", tuple(((kind,), n[1]) for kind, n in sorted(tally.items()))
         counters = delivery.counters() if delivery is not None else {}
         yield "delivery_overflow", _one(counters.get("overflow"))
         yield "delivery_queue_length", _one(counters.get("queued"))
@@ -255,7 +258,7 @@ class Collector:
     def collect(self) -> Iterator[Any]:
         snap = self.source.snapshot  # one read: the loop may publish the next meanwhile
         found = dict(snap.families)
-        found["build_info"] = ((((__version__,), 1),))
+        found["build_info"] = (((__version__,), 1),)
         found["interface_up"] = tuple(((i,), int(self.up(i))) for i in snap.interfaces)
         for name in METRICS:
             yield _family(name, found.get(name, ()))
@@ -275,10 +278,9 @@ def registry_of(source: Source) -> Any:
 
 # -- the HTTP server -------------------------------------------------------------------------
 
-#: Scrapes served at once; a further connection is closed at once.
-MAX_CLIENTS = 4
-#: Seconds a client may take to send its request.
-CLIENT_TIMEOUT = 10.0
+#: Scrapes served at once (a further connection is closed at once), and the seconds a
+#: client may take to send its request.
+MAX_CLIENTS, CLIENT_TIMEOUT = 4, 10.0
 
 
 class _Handler(WSGIRequestHandler):
@@ -374,8 +376,8 @@ class Server:
 
 
 def _where(settings: Metrics) -> str:
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"{host}:{settings.port}"
+    return f"[{settings.host}]:{settings.port}" if ":" in settings.host else \
+        f"{settings.host}:{settings.port}"
 
 
 def start(monitor: Any, saver: Any) -> Server | None:
