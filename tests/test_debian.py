@@ -167,6 +167,8 @@ def test_suite_parts_pass_under_debians_python(tmp_path):
                  "-W", "ignore::pytest.PytestConfigWarning", f"--basetemp={tmp_path}/pt",
                  *DEBIAN_PYTHON_TESTS, check=False, timeout=600, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    passed = re.search(r"^(\d+) passed", result.stdout.splitlines()[-1])
+    assert passed and int(passed.group(1)) > 250, result.stdout[-2000:]
 
 
 # -- the package --------------------------------------------------------------------
@@ -336,11 +338,10 @@ RULE = ('<rules><rule description="a router advertisement">'
         '<match field="nd.ra"/></rule></rules>\n      </probe>')
 
 
-def test_replay_as_the_user_with_a_shipped_plugin_then_logrotate(installed, tmp_path):
-    """The sample capture replayed by the user ndpmon into /var/lib/ndpmon and
-    /var/log/ndpmon, with the installed config plus the ``rules`` plugin, found in
-    /usr/share/ndpmon/plugins; then logrotate rotates the JSON alerts."""
-    need_tool("logrotate")
+@pytest.fixture
+def replay_dir():
+    """A folder only root can change (the trust rule) with the installed config plus a
+    rule and the ``rules`` plugin, and the sample capture; readable by the user."""
     etc = Path(tempfile.mkdtemp(prefix="ndpmon-deb-etc-", dir="/tmp"))
     try:
         etc.chmod(0o755)
@@ -352,13 +353,29 @@ def test_replay_as_the_user_with_a_shipped_plugin_then_logrotate(installed, tmp_
         shutil.copy(SAMPLE, etc / "demo.pcap")
         for path in etc.iterdir():
             path.chmod(0o644)
-        result = run("runuser", "-u", "ndpmon", "--", "/usr/bin/ndpmon",
-                     "-f", str(etc / "config_ndpmon.xml"), "-r", str(etc / "demo.pcap"),
-                     "--json-alerts", "/var/log/ndpmon/alerts.jsonl", cwd="/")
+        yield etc
     finally:
         shutil.rmtree(etc)
-    assert "high: wrong ipv6 router 0:0:5e:0:53:66" in result.stderr
-    assert "eth0 low: a router advertisement" in result.stderr  # the rule: the plugin ran
+
+
+def replay(etc: Path, *more: str, user: tuple[str, ...] = ()) -> str:
+    """The installed ndpmon's replay of the sample with ``etc``'s config; its stderr,
+    which has the rule's alert (the plugin, found in /usr/share/ndpmon/plugins, ran)."""
+    result = run(*user, "/usr/bin/ndpmon", "-f", str(etc / "config_ndpmon.xml"),
+                 "-r", str(etc / "demo.pcap"), *more, cwd="/")
+    assert "eth0 low: a router advertisement" in result.stderr, result.stderr
+    return result.stderr
+
+
+def test_replay_as_the_user_with_a_shipped_plugin_then_logrotate(installed, replay_dir,
+                                                                  tmp_path):
+    """The sample capture replayed by the user ndpmon into /var/lib/ndpmon and
+    /var/log/ndpmon, with the installed config plus the ``rules`` plugin, found in
+    /usr/share/ndpmon/plugins; then logrotate rotates the JSON alerts."""
+    need_tool("logrotate")
+    log = replay(replay_dir, "--json-alerts", "/var/log/ndpmon/alerts.jsonl",
+                 user=("runuser", "-u", "ndpmon", "--"))
+    assert "high: wrong ipv6 router 0:0:5e:0:53:66" in log
     uid = pwd.getpwnam("ndpmon").pw_uid
     written = ("/var/lib/ndpmon/neighbor_list.xml", "/var/lib/ndpmon/alerts.xml",
                "/var/log/ndpmon/alerts.jsonl")
@@ -368,9 +385,11 @@ def test_replay_as_the_user_with_a_shipped_plugin_then_logrotate(installed, tmp_
     assert sorted(os.listdir("/var/log/ndpmon")) == ["alerts.jsonl.1"]
 
 
-def test_purge_leaves_nothing(installed):
+def test_purge_leaves_nothing(installed, replay_dir):
     """``dpkg --purge``: no file, directory, unit, module or user of ndpmon is left (the
-    user goes too: it owned only /var/lib/ndpmon and /var/log/ndpmon, removed with it)."""
+    user goes too: it owned only /var/lib/ndpmon and /var/log/ndpmon, removed with it),
+    also after root imported a shipped plugin (its bytecode is dh_python3's)."""
+    replay(replay_dir, "-g", str(replay_dir / "neighbor_list.xml"))
     purge()
     assert dpkg_status() in ("", "unknown ok not-installed")
     assert [p for p in LEFTOVERS if os.path.lexists(p)] == []
