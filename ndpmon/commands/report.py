@@ -38,7 +38,7 @@ from ndpmon.files import secure
 from ndpmon.files.atomic import write_atomic
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.errors import ConfigError, NdpmonError, WriteError
-from ndpmon.formats import alertsread, alertsxml
+from ndpmon.formats import alertsread, alertsxml, charts
 
 __all__ = ["render", "Report", "run", "build_parser", "MAX_ALERTS"]
 
@@ -128,6 +128,20 @@ def _mark(element: Element, name: str, value: str) -> None:
         element.set(f"{{{NS}}}{name}", value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _offset_at(quarter: int) -> int:
+    try:
+        return time.localtime(quarter * 900).tm_gmtoff
+    except (OverflowError, OSError, ValueError):
+        return 0
+
+
+def _local_offset(when: float) -> int:
+    """Seconds east of UTC of the local time at ``when`` (looked up once per quarter
+    hour: time zones change on quarter hours), for the overview's charts."""
+    return _offset_at(int(when) // 900)
+
+
 def _timezone(now: float) -> str:
     """``UTC+01:00``: the offset of the local time the pages show."""
     offset = time.strftime("%z", time.localtime(now))
@@ -188,8 +202,9 @@ def _prepare_alerts(root: Element, limit: int, unread: tuple[int, int]) -> _Aler
 
 
 def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
-             alerts: _AlertCounts, note: str) -> Tree:
-    """The small document index.xsl turns into the front page."""
+             alerts: _AlertCounts, note: str, drawn: list[Element]) -> Tree:
+    """The small document index.xsl turns into the front page, with the ``drawn``
+    charts (ndpmon.formats.charts)."""
     root = etree.Element("summary")
     values = {
         "config": paths[0], "cache": paths[1],
@@ -203,6 +218,7 @@ def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
     element = etree.SubElement(root, "alerts", total=str(alerts.total), high=str(alerts.high),
                                low=str(alerts.total - alerts.high), latest=alerts.latest)
     element.text = paths[2]
+    root.extend(drawn)
     return etree.ElementTree(root)
 
 
@@ -225,8 +241,10 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
                                                     store, max_alerts)
     neighbors = _prepare_cache(cache.getroot())
     counts = _prepare_alerts(alerts.getroot(), max_alerts, unread)
+    drawn = [charts.alert_chart(alerts.getroot(), _local_offset, counts.total),
+             charts.neighbor_chart(cache.getroot(), _local_offset)]
     summary = _summary((config_path, cache_path, alerts_path), config.getroot(), neighbors,
-                       counts, note)
+                       counts, note, drawn)
     pages = _pages(config, cache, alerts, summary, note,
                    time.time() if now is None else now)
     _make_dir(out_dir)
