@@ -101,7 +101,8 @@ def test_local_time_is_the_offset_passed_in():
 
 @pytest.mark.parametrize("hours, width", [
     (719, HOUR), (720, 2 * HOUR), (3 * 720, 4 * HOUR), (90 * 24 - 6, 3 * HOUR),
-    (90 * 24, 4 * HOUR), (400 * 24, DAY), (1000 * 24, 2 * DAY), (5000 * 24, 7 * DAY), (6000 * 24, 9 * DAY)])
+    (90 * 24, 4 * HOUR), (400 * 24, DAY), (1000 * 24, 2 * DAY),
+    (5000 * 24, 7 * DAY), (6000 * 24, 9 * DAY)])
 def test_a_long_span_has_wider_bars(hours, width):
     """At most 720 hourly bars (30 days); past that 2, 3, 4 ... hours, then days."""
     points = [(T0 + h * HOUR, h % 2) for h in range(0, hours + 1, max(1, hours // 2000))]
