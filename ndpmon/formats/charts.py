@@ -257,7 +257,8 @@ def _fill(chart: etree._Element, caption: str, bins: Bins,
     ticks = [_clock(bins.start + i * bins.width,
                     "%m-%d %H:%M" if bins.width < DAY else "%Y-%m-%d")
              for i in range(len(bins.counts))]
-    chart.append(svgchart.bar_chart(title, bins.counts, series, labels, ticks))
+    chart.append(svgchart.bar_chart(title, bins.counts, series, labels, ticks,
+                                    centred=bins.width >= DAY))
     _table(chart, bins.counts, series, labels)
 
 

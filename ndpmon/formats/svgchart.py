@@ -66,10 +66,12 @@ def scale(top: int) -> tuple[int, int]:
 
 
 def bar_chart(title: str, counts: Sequence[Sequence[int]], series: Sequence[Series],
-              labels: Sequence[str], ticks: Sequence[str]) -> etree._Element:
+              labels: Sequence[str], ticks: Sequence[str],
+              centred: bool = False) -> etree._Element:
     """An ``<svg>`` of one stacked bar per item of ``counts`` (a count per series),
     ``labels[i]`` naming bar i in its hover text, ``ticks[i]`` on the time axis at its
-    left edge (a few of them).  ``title`` is the chart's accessible name."""
+    left edge (a time), or ``centred`` under it (a day); a few of them.  ``title`` is
+    the chart's accessible name."""
     svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS}, width=str(WIDTH),
                         height=str(HEIGHT), viewBox=f"0 0 {WIDTH} {HEIGHT}", role="img")
     svg.set("aria-label", title)
@@ -79,7 +81,7 @@ def bar_chart(title: str, counts: Sequence[Sequence[int]], series: Sequence[Seri
     step, top = scale(max((sum(c) for c in counts), default=0))
     _count_axis(svg, step, top)
     _bars(svg, counts, series, labels, top)
-    _time_axis(svg, ticks)
+    _time_axis(svg, ticks, centred)
     if len(series) > 1:
         _legend(svg, series)
     return svg
@@ -115,14 +117,14 @@ def _bars(svg: etree._Element, counts: Sequence[Sequence[int]], series: Sequence
                     width=_num(width - gap), height=_num(height), fill=s.colour)
 
 
-def _time_axis(svg: etree._Element, ticks: Sequence[str]) -> None:
-    """At most X_TICKS labelled ticks at evenly spaced bar edges, the last bar's (the
-    newest) among them."""
+def _time_axis(svg: etree._Element, ticks: Sequence[str], centred: bool) -> None:
+    """At most X_TICKS labelled ticks at evenly spaced bars (edges, or middles if
+    ``centred``), the last bar (the newest) among them."""
     width = PLOT_WIDTH / max(len(ticks), 1)
     every = max(1, -(-len(ticks) // X_TICKS))
     base = TOP + PLOT_HEIGHT
     for i in range((len(ticks) - 1) % every, len(ticks), every):
-        x = _num(LEFT + i * width)
+        x = _num(LEFT + (i + 0.5 if centred else i) * width)
         _el(svg, "line", x1=x, x2=x, y1=str(base), y2=str(base + 4), stroke=_INK)
         _el(svg, "text", ticks[i], x=x, y=str(base + 16), text_anchor="middle", fill=_INK)
 
