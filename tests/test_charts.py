@@ -244,3 +244,38 @@ def test_chart_modules_read_no_clock(module):
                         "ndpmon.formats"}
     called = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     assert not called & {"now", "today", "utcnow", "time", "localtime", "open"}
+
+
+TRICKY_ALERTS = """<alerts>
+  <alert><time>100</time><priority>2</priority><time>999</time></alert>
+  <alert><message><time>5</time><alert><time>6</time></alert></message><priority>1</priority></alert>
+  <alert><priority> 2 </priority><time> 300 </time><priority>1</priority></alert>
+  <other><alert><time>7</time></alert></other>
+  <alert/>
+  <alert><time/><priority/></alert>
+  <alert><time>4<x>5</x>6</time></alert>
+</alerts>"""
+TRICKY_CACHE = """<neighbors>
+  <probe><neighbor><lastseen>50</lastseen><addresses><address firstseen="40"/>
+    <address firstseen="30"/><address/></addresses><lastseen>1</lastseen>
+    <old><addresses><address firstseen="2"/></addresses></old></neighbor>
+    <neighbor><addresses/><x><lastseen>3</lastseen></x><lastseen>60</lastseen>
+      <neighbor><lastseen>4</lastseen></neighbor></neighbor>
+    <other><neighbor><lastseen>8</lastseen></neighbor></other></probe>
+  <neighbor><lastseen>9</lastseen></neighbor>
+  <probe><neighbor/><neighbor><addresses><address firstseen="x"/></addresses></neighbor></probe>
+</neighbors>"""
+
+
+def test_one_walk_reads_what_findtext_reads():
+    """The single walk over the tree finds the fields ``findtext`` would: direct
+    children only, the first of each, nested look-alikes ignored."""
+    root = etree.fromstring(TRICKY_ALERTS)
+    expected = [(a.findtext("time"), a.findtext("priority")) for a in root.iterfind("alert")]
+    assert list(charts._alert_fields(root)) == expected
+    assert charts.alert_points(root, utc) == ([(100, 0), (300, 0), (4, 1)], 3)
+    cache = etree.fromstring(TRICKY_CACHE)
+    expected = [([a.get("firstseen") for a in n.iterfind("addresses/address")],
+                 n.findtext("lastseen")) for n in cache.iterfind("probe/neighbor")]
+    assert list(charts._neighbor_fields(cache)) == expected
+    assert charts.first_seen_points(cache, utc) == ([(30, 0), (60, 0)], 2, 1)
