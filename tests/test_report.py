@@ -366,7 +366,7 @@ def test_overview_has_the_charts_and_no_script(tmp_path):
     assert html.count(b'<svg xmlns="http://www.w3.org/2000/svg" ') == 2
     assert b"<svg:" not in html and b"xmlns:svg" not in html
     index = page(out, "index.html")
-    assert outside_references(index) == []
+    assert outside_references(index) == [] == outside_references(page(out, "config.html"))
     assert outside_references(page(out, "alerts.html")) == [  # the filter, not there
         "<form onsubmit='return false'>", "<script>"]
     alerts, neighbors = index.xpath("//section")
