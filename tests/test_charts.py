@@ -119,6 +119,8 @@ def test_months_of_alerts_say_why_the_bars_are_wider():
     assert ("360 alerts from 2026-01-01 00:00 to 2026-03-31 18:00, one bar per 3 hours: "
             "they span 90 days, more than 720 hourly bars") in caption(chart)
     assert len(bars(chart)) == 360
+    assert chart.get("heading") == "Alerts per 3 hours"
+    assert chart.find(f"{SVG}svg").get("aria-label") == "Alerts per 3 hours by priority"
     assert chart.find("row/cell").text == "2026-01-01 00:00 to 03:00"
 
 
@@ -193,6 +195,7 @@ def test_years_of_neighbours_have_wider_bars():
     assert ("one bar per 3 days: they span 798 days, more than 366 daily bars"
             in caption(chart))
     assert len(chart.findall("row")) <= charts.MAX_DAILY_BARS
+    assert chart.get("heading") == "Neighbours first seen per 3 days"
 
 
 HOSTILE = '<script>alert(1)</script><svg onload="x()">&amp;</svg>"\'javascript:'

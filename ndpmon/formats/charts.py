@@ -265,7 +265,8 @@ def alert_chart(root: etree._Element, offset: Offset, total: int | None = None) 
                f"{_bars_text(bins, HOUR, MAX_HOURLY_BARS)}, stacked by priority: "
                f"{high} high (red, below), {len(points) - high} low (amber, above)."
                + more + _skipped_text(skipped, "alert"))
-    _fill(chart, caption, bins, (HIGH, LOW), "Alerts per hour by priority")
+    chart.set("heading", f"Alerts per {duration(bins.width)}")
+    _fill(chart, caption, bins, (HIGH, LOW), f"Alerts per {duration(bins.width)} by priority")
     return chart
 
 
@@ -285,7 +286,8 @@ def neighbor_chart(root: etree._Element, offset: Offset) -> etree._Element:
                f"{_between(bins, '%Y-%m-%d')}, {_bars_text(bins, DAY, MAX_DAILY_BARS)}. "
                f"A neighbour's first sight is its earliest address's." + listed
                + _skipped_text(skipped, "neighbour"))
-    _fill(chart, caption, bins, (NEIGHBOR,), "Neighbours first seen per day")
+    chart.set("heading", f"Neighbours first seen per {duration(bins.width)}")
+    _fill(chart, caption, bins, (NEIGHBOR,), chart.get("heading"))
     return chart
 
 
