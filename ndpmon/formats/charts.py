@@ -8,7 +8,8 @@ that is not a time is counted as skipped, never shown), each time is put on the 
 wall clock by the ``offset`` function passed in (seconds east of UTC at that time: the
 module reads no clock and no time zone), and the times fall into bars of one hour (one
 day for neighbours), or wider ones when the data spans more than ``MAX_HOURLY_BARS``
-hours (``MAX_DAILY_BARS`` days). One pass over the values, and a bounded number of bars,
+hours (``MAX_DAILY_BARS`` days); on the night clocks go back, the repeated hour is one
+bar. One pass over the values, and a bounded number of bars,
 whatever the files hold.
 
 The result is a small ``<chart>`` element for index.xsl: a heading, a caption saying
