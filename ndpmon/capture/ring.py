@@ -30,11 +30,13 @@ import mmap
 import socket
 import struct
 
+from ndpmon.capture.bpf import SOL_PACKET, reason
+
 __all__ = ["Ring", "RingError", "open_ring", "vlan_tag", "BLOCK_SIZE", "RETIRE_MS",
            "TP_STATUS_VLAN_VALID", "TP_STATUS_VLAN_TPID_VALID"]
 
 # <linux/if_packet.h>
-SOL_PACKET, PACKET_RX_RING, PACKET_VERSION, TPACKET_V3 = 263, 5, 10, 2
+PACKET_RX_RING, PACKET_VERSION, TPACKET_V3 = 5, 10, 2
 TP_STATUS_KERNEL, TP_STATUS_USER = 0, 1
 TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 0x10, 0x40
 ETH_P_8021Q = 0x8100
@@ -91,8 +93,10 @@ def open_ring(sock: socket.socket, size: int) -> Ring:
         sock.setsockopt(SOL_PACKET, PACKET_RX_RING, req)
         area = mmap.mmap(sock.fileno(), block * count, mmap.MAP_SHARED,
                          mmap.PROT_READ | mmap.PROT_WRITE)
-    except (OSError, ValueError, OverflowError) as exc:
-        raise RingError(getattr(exc, "strerror", None) or str(exc)) from None
+    except OSError as exc:
+        raise RingError(reason(exc)) from None
+    except (ValueError, OverflowError) as exc:  # a size mmap or the kernel cannot take
+        raise RingError(str(exc)) from None
     return Ring(area, block, count)
 
 
