@@ -7,10 +7,9 @@ sockets come from ``ndpmon.capture.bpf``, which filters out everything but ND in
 
 The neighbour lane, where floods land, is read through a receive ring shared with the
 kernel (``ndpmon.capture.ring``: no system call per frame); if the kernel refuses the
-ring, one line is logged and the lane is read like the others. Those are read like
-scapy's ``L2ListenSocket`` does, with ``recvmsg``, to get the kernel's timestamp and the
-VLAN tag it stripped (``PACKET_AUXDATA``). Both put the tag back, since the decoder
-expects frames as they were on the wire.
+ring, one line is logged and the lane is read like the others, with ``recvmsg``
+(``ndpmon.capture.recv``). Both give each frame as it was on the wire (the VLAN tag the
+kernel stripped put back) with the kernel's receive time.
 
 Each interface is read through one socket per lane (router, extension, neighbor:
 ``ndpmon.capture.bpf.LANES``), each with its own receive buffer, and ``read`` takes the
@@ -37,12 +36,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from ndpmon.capture.bpf import (
-    LANES, PACKET_AUXDATA, PACKET_STATISTICS, SO_TIMESTAMPNS, SOL_PACKET, link_state,
-    open_socket, reason,
+    LANES, PACKET_STATISTICS, SOL_PACKET, link_state, open_socket, reason,
 )
-from ndpmon.capture.ring import (
-    TP_STATUS_VLAN_VALID, Ring, RingError, open_ring, vlan_tag as _vlan_tag,
-)
+from ndpmon.capture.recv import drain
+from ndpmon.capture.ring import Ring, RingError, open_ring
 from ndpmon.errors import CaptureError
 
 __all__ = ["LiveCapture", "Batch", "check_interfaces", "LANE_BATCH", "LANE_BUFSIZE",
@@ -52,11 +49,7 @@ log = logging.getLogger("ndpmon")
 
 Batch = tuple[str, list[tuple[float, bytes]]]  # (interface, [(time, frame), ...])
 
-_AUX = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
-_TIMESPEC = struct.Struct("=qq")  # struct timespec on 64-bit Linux
-_TIMESPEC32 = struct.Struct("=ii")
 _STATS = struct.Struct("=II")  # struct tpacket_stats {tp_packets, tp_drops}
-_ANC = socket.CMSG_SPACE(_AUX.size) + socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 #: Frames read from one lane per ``read``: the router and extension lanes are read first,
@@ -125,7 +118,6 @@ class LiveCapture:
         self._poll = select.poll()
         self._by_fd: dict[int, _Port] = {}
         self._buf = bytearray(1 << 17)
-        self._view = memoryview(self._buf)
         self._wake_r = self._wake_w = -1
         self._next_retry = 0.0
 
@@ -245,30 +237,11 @@ class LiveCapture:
 
     def _drain(self, port: _Port, sock: socket.socket,
                limit: int) -> list[tuple[float, bytes]]:
-        """Read up to ``limit`` frames without blocking; the hot loop of live capture."""
-        recv, buf, view, frames = sock.recvmsg_into, [self._buf], self._view, []
-        append, aux, timespec = frames.append, _AUX.unpack_from, _TIMESPEC.unpack
-        for _ in range(limit):
-            try:
-                size, ancdata, _flags, _addr = recv(buf, _ANC)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                self._failed(port, exc)
-                break
-            now, tag = 0.0, None
-            for _level, kind, data in ancdata:
-                if kind == PACKET_AUXDATA:
-                    status, _len, _snap, _mac, _net, tci, tpid = aux(data)
-                    if status & TP_STATUS_VLAN_VALID or tci:
-                        tag = _vlan_tag(status, tci, tpid)
-                elif kind == SO_TIMESTAMPNS:
-                    sec, nsec = timespec(data) if len(data) == 16 else _TIMESPEC32.unpack(data)
-                    now = sec + nsec * 1e-9
-            if tag is None:
-                append((now or time.time(), bytes(view[:size])))
-            else:
-                append((now or time.time(), b"".join((view[:12], tag, view[12:size]))))
+        """Read up to ``limit`` frames from a lane without a ring."""
+        frames: list[tuple[float, bytes]] = []
+        error = drain(sock, limit, self._buf, frames)
+        if error is not None:
+            self._failed(port, error)
         return frames
 
     def _ring_error(self, port: _Port, sock: socket.socket) -> None:
