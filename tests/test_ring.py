@@ -132,7 +132,8 @@ def test_batches_resume_mid_block(pair):
         assert set(capture.ports[MONITOR].rings) == {"neighbor"}
         pair.send("b", PEER, flood)
         wait_queued(capture, 20)
-        reads = [frames for _ in range(3) for _i, frames in capture.read(0.5)]
+        time.sleep(10 * ringmod.RETIRE_MS / 1000)  # every block handed over
+        reads = [frames for _ in range(3) for _i, frames in capture.read(0)]
     assert [len(frames) for frames in reads] == [8, 8, 4]
     assert [f for frames in reads for _t, f in frames] == flood
 
