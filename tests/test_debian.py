@@ -383,6 +383,10 @@ def test_replay_as_the_user_with_a_shipped_plugin_then_logrotate(installed, repl
     assert "wrong ipv6 router" in Path("/var/log/ndpmon/alerts.jsonl").read_text()
     run("logrotate", "--force", "--state", str(tmp_path / "state"), "/etc/logrotate.d/ndpmon")
     assert sorted(os.listdir("/var/log/ndpmon")) == ["alerts.jsonl.1"]
+    # the web report, with the stylesheets installed in the package (ndpmon/data)
+    run("runuser", "-u", "ndpmon", "--", "/usr/bin/ndpmon", "report", "-f",
+        str(replay_dir / "config_ndpmon.xml"), "--out", "/var/lib/ndpmon/web", cwd="/")
+    assert "0:0:5e:0:53:66" in Path("/var/lib/ndpmon/web/alerts.html").read_text()
 
 
 def test_purge_leaves_nothing(installed, replay_dir):
