@@ -4,6 +4,7 @@ hostile input, missing files, the alert order and cap, and the command line."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -315,6 +316,98 @@ def test_generated_time_in_footer(tmp_path):
     footer = text(page(out, "index.html").xpath("//footer")[0])
     assert footer.startswith(f"Made by ndpmon on {date(1767225600)}; times are the "
                              "monitor's local time (UTC")
+
+
+# -- the overview's charts (issue 19, item 3) ------------------------------------------
+
+#: Attributes whose value a browser may fetch or run.
+URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "data", "poster",
+                  "background", "ping", "cite", "manifest"}
+#: Elements that run or fetch something.
+ACTIVE = {"script", "link", "iframe", "frame", "object", "embed", "img", "image", "use",
+          "audio", "video", "source", "base", "foreignobject", "feimage"}
+
+
+def outside_references(root: etree._Element) -> list[str]:
+    """What in an HTML page runs a script or fetches anything: script, link, img...
+    elements, event handlers, an absolute or javascript: URL, url() or @import in CSS."""
+    found = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = element.tag.rpartition("}")[2].lower()
+        if tag in ACTIVE or (tag == "meta" and element.get("http-equiv", "").lower()
+                             not in ("", "content-type")):
+            found.append(f"<{tag}>")
+        for name, value in element.attrib.items():
+            local = name.rpartition("}")[2].lower()
+            absolute = re.match(r"\s*([a-z][-a-z0-9+.]*:|//)", value, re.I)
+            if local.startswith("on") or "url(" in value or (local in URL_ATTRIBUTES
+                                                              and absolute):
+                found.append(f"<{tag} {local}={value!r}>")
+        if tag == "style" and re.search(r"url\(|@import", element.text or ""):
+            found.append("<style> fetches")
+    return found
+
+
+def charts_report(tmp_path: Path, *blocks: str, **kwargs) -> Path:
+    out = tmp_path / "w"
+    alerts = alerts_file(tmp_path, *blocks) if blocks else "/nonexistent"
+    report.render(CONFIG, cache_file(tmp_path), alerts, str(out), **kwargs)
+    return out
+
+
+def test_overview_has_the_charts_and_no_script(tmp_path):
+    """index.html: both charts as inline SVG (unprefixed, in its namespace), their
+    captions and numbers as text, and nothing that runs or fetches."""
+    out = charts_report(tmp_path, *[alert_xml(1767225600 + i, "x", 2) for i in range(3)],
+                        alert_xml(1767225600 + 4 * 3600, "y", 1))
+    html = (out / "index.html").read_bytes()
+    assert html.count(b'<svg xmlns="http://www.w3.org/2000/svg" ') == 2
+    assert b"<svg:" not in html and b"xmlns:svg" not in html
+    index = page(out, "index.html")
+    assert outside_references(index) == [] == outside_references(page(out, "config.html"))
+    assert outside_references(page(out, "alerts.html")) == [  # the filter, not there
+        "<form onsubmit='return false'>", "<script>"]
+    alerts, neighbors = index.xpath("//section")
+    assert [h.text for h in index.xpath("//section/h2")] == ["Alerts per hour",
+                                                            "Neighbours first seen per day"]
+    assert len(alerts.xpath(".//svg/g/rect")) == 2 and len(neighbors.xpath(".//svg/g")) == 1
+    assert text(alerts.xpath(".//figcaption")[0]).startswith(
+        f"4 alerts from {date(1767225600)[:16]} to {date(1767225600 + 4 * 3600)[:16]}, one "
+        "bar per hour")
+    assert [text(r) for r in alerts.xpath(".//tbody/tr")][-1].endswith(" 0 1")
+    assert "1 neighbour without an address is counted on the day last seen" in text(neighbors)
+
+
+def test_overview_without_alerts_says_so(tmp_path):
+    """No alerts file, or one without alerts: a note, not an empty chart."""
+    for blocks in ((), ("",)):
+        out = charts_report(tmp_path, *blocks)
+        alerts = page(out, "index.html").xpath("//section[@id='alerts-chart']")[0]
+        assert alerts.xpath(".//svg") == []
+        assert text(alerts) == "Alerts per hour No alerts yet."
+
+
+def test_overview_charts_count_the_newest_alerts(tmp_path):
+    """Past max_alerts the chart counts the newest alerts, and says so."""
+    out = charts_report(tmp_path, *[alert_xml(1767225600 + t, "x", 1) for t in range(5)],
+                        max_alerts=2)
+    assert "The chart counts the newest 2 of the 5 alerts." in text(page(out, "index.html"))
+
+
+def test_overview_hostile_values_stay_out(tmp_path):
+    """Markup in the alerts' and the cache's fields reaches neither chart nor table."""
+    evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    escaped = evil.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    out = tmp_path / "w"
+    block = alert_xml(1767225600, escaped).replace("<priority>2", f"<priority>2{escaped}")
+    report.render(CONFIG, cache_file(tmp_path, vendor=escaped),
+                  alerts_file(tmp_path, block, alert_xml(escaped, escaped)), str(out))
+    index = page(out, "index.html")
+    assert outside_references(index) == []
+    assert "alert(" not in text(index)
+    assert "1 alert without a readable time is not counted" in text(index)
 
 
 # -- a large alerts.xml (issue 15, item 2) ---------------------------------------------

@@ -47,6 +47,7 @@ import fcntl
 import logging
 import socket
 import struct
+from typing import Callable
 
 from ndpmon.errors import CaptureError
 
@@ -165,17 +166,23 @@ def attach(sock: socket.socket, program: bytes) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def open_socket(iface: str, bufsize: int, promisc: bool = True,
-                lane: str | None = None) -> tuple[socket.socket, int]:
+def open_socket(iface: str, bufsize: int, promisc: bool = True, lane: str | None = None,
+                setup: Callable[[socket.socket], object] | None = None,
+                ) -> tuple[socket.socket, int]:
     """A non-blocking packet socket on ``iface`` with the ND filter (of ``lane`` only, if
-    given), and the interface's index; or CaptureError."""
+    given), and the interface's index; or CaptureError.
+
+    ``bufsize`` is the receive buffer (0: the kernel's default); ``setup`` is called with
+    the socket just before it is bound, when no frame has been queued yet (the receive
+    ring of ndpmon.capture.ring): what it raises closes the socket and goes through."""
     raw = _name(iface)
     sock = _new_socket(iface)
     try:
         step = "attaching the BPF filter"
         attach(sock, nd_program(lane))
-        step = "setting the receive buffer"
-        _set_rcvbuf(sock, iface, bufsize)
+        if bufsize > 0:
+            step = "setting the receive buffer"
+            _set_rcvbuf(sock, iface, bufsize)
         step = "asking for VLAN tags and timestamps"
         sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -186,6 +193,8 @@ def open_socket(iface: str, bufsize: int, promisc: bool = True,
             step = "setting promiscuous mode"
             mreq = struct.pack("=iHH8s", index, PACKET_MR_PROMISC, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        if setup is not None:
+            setup(sock)
         step = "binding to the interface"
         sock.bind((iface, ETH_P_ALL))
         sock.setblocking(False)
@@ -194,6 +203,9 @@ def open_socket(iface: str, bufsize: int, promisc: bool = True,
         if exc.errno in (errno.ENODEV, errno.ENXIO):
             raise CaptureError(f"{iface}: no such interface") from None
         raise CaptureError(f"{iface}: cannot capture: {step}: {reason(exc)}") from None
+    except BaseException:
+        sock.close()
+        raise
     return sock, index
 
 

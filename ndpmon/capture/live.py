@@ -5,9 +5,11 @@ and engine that replay feeds; nothing is dissected here (scapy's ``sniff`` keeps
 about 2k frames/s, a filtered packet socket read in Python with 100k/s: LAB-NOTES). The
 sockets come from ``ndpmon.capture.bpf``, which filters out everything but ND in the kernel.
 
-Like scapy's ``L2ListenSocket`` we read with ``recvmsg`` to get the kernel's timestamp
-and the VLAN tag it stripped (``PACKET_AUXDATA``), and put the tag back, since the
-decoder expects frames as they were on the wire.
+The neighbour lane, where floods land, is read through a receive ring shared with the
+kernel (``ndpmon.capture.ring``: no system call per frame); if the kernel refuses the
+ring, one line is logged and the lane is read like the others, with ``recvmsg``
+(``ndpmon.capture.recv``). Both give each frame as it was on the wire (the VLAN tag the
+kernel stripped put back) with the kernel's receive time.
 
 Each interface is read through one socket per lane (router, extension, neighbor:
 ``ndpmon.capture.bpf.LANES``), each with its own receive buffer, and ``read`` takes the
@@ -34,39 +36,38 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from ndpmon.capture.bpf import (
-    LANES, PACKET_AUXDATA, PACKET_STATISTICS, SO_TIMESTAMPNS, SOL_PACKET, link_state,
-    open_socket, reason,
+    LANES, PACKET_STATISTICS, SOL_PACKET, link_state, open_socket, reason,
 )
+from ndpmon.capture.recv import drain
+from ndpmon.capture.ring import Ring, RingError, open_ring
 from ndpmon.errors import CaptureError
 
-__all__ = ["LiveCapture", "Batch", "check_interfaces", "LANE_BATCH", "LANE_BUFSIZE"]
+__all__ = ["LiveCapture", "Batch", "check_interfaces", "LANE_BATCH", "LANE_BUFSIZE",
+           "RING_LANES"]
 
 log = logging.getLogger("ndpmon")
 
 Batch = tuple[str, list[tuple[float, bytes]]]  # (interface, [(time, frame), ...])
 
-# <linux/if_packet.h>: tpacket_auxdata.tp_status bits
-TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 0x10, 0x40
-ETH_P_8021Q = 0x8100
-
-_AUX = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
-_TIMESPEC = struct.Struct("=qq")  # struct timespec on 64-bit Linux
-_TIMESPEC32 = struct.Struct("=ii")
 _STATS = struct.Struct("=II")  # struct tpacket_stats {tp_packets, tp_drops}
-_TAG = struct.Struct("!HH")
-_ANC = socket.CMSG_SPACE(_AUX.size) + socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 #: Frames read from one lane per ``read``: the router and extension lanes are read first,
 #: but bounded too, so that a flood of RAs cannot starve the neighbour lane either.
 LANE_BATCH = {"router": 256, "extension": 256}
-#: The receive buffer of each lane (SO_RCVBUFFORCE; the kernel doubles it). The
-#: neighbour lane absorbs bursts of the flood-prone kinds (32 MiB: about 80k NAs). The
-#: others are rare, and their buffer bounds how long a backlog of them can make the
+#: The receive buffer of each lane (SO_RCVBUFFORCE; the kernel doubles it), or the size
+#: of its receive ring (RING_LANES). The neighbour lane absorbs bursts of the flood-prone
+#: kinds (32 MiB: a ring of 512 blocks, each retired after at most 4 ms or about 390
+#: NAs: 100k to 200k NAs under a flood of 50k/s or more; as a socket buffer, about 80k
+#: NAs). The others are rare, and their buffer bounds how long a backlog of them can make the
 #: next one wait: 1 MiB holds about 2,500 small RAs or 900 of 1,500 bytes, about a
 #: second of work at SECURITY.md's budget of 1 ms a frame; a burst beyond that is
 #: dropped by the kernel and reported (``capture drops``) instead of delaying detection.
 LANE_BUFSIZE = {"router": 1 << 20, "extension": 1 << 20, "neighbor": 32 << 20}
+#: The lanes read through a receive ring: the one floods fill. The others are read frame
+#: by frame, so that a frame is readable as soon as the kernel queued it, where a ring
+#: hands a block over only when full or after ``ring.RETIRE_MS``.
+RING_LANES = ("neighbor",)
 
 
 def _zero() -> dict[str, int]:
@@ -80,6 +81,7 @@ class _Port:
 
     iface: str
     socks: dict[str, socket.socket] = field(default_factory=dict)
+    rings: dict[str, Ring] = field(default_factory=dict)
     index: int = 0
     down: bool = False
     received: dict[str, int] = field(default_factory=_zero)
@@ -94,6 +96,7 @@ class LiveCapture:
     Each interface is read through one socket per lane (``ndpmon.capture.bpf.LANES``),
     the router lane first: see ``read``. ``bufsize`` maps a lane to its receive buffer
     (LANE_BUFSIZE for the lanes it does not name); a number sets every lane's.
+    ``ring_lanes`` are read through a receive ring (RING_LANES; ``()``: none).
     ``clock`` (monotonic seconds) only paces the retries; frame times are the kernel's
     receive timestamps (``time.time()`` scale), so a frame read late keeps its time.
     """
@@ -101,6 +104,7 @@ class LiveCapture:
     def __init__(self, ifaces: Sequence[str], *,
                  bufsize: int | Mapping[str, int] | None = None,
                  retry_every: float = 5.0, batch: int = 1024, promisc: bool = True,
+                 ring_lanes: Sequence[str] = RING_LANES,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ports = {name: _Port(name) for name in dict.fromkeys(ifaces)}
         if isinstance(bufsize, int):
@@ -108,11 +112,12 @@ class LiveCapture:
         self.bufsize = {**LANE_BUFSIZE, **(bufsize or {})}
         self.limits = {lane: min(batch, LANE_BATCH.get(lane, batch)) for lane in LANES}
         self.retry_every, self.batch = retry_every, batch
+        self.ring_lanes = frozenset(ring_lanes)
+        self._ringless: set[str] = set()  # interfaces whose ring refusal was logged
         self.promisc, self.clock = promisc, clock
         self._poll = select.poll()
         self._by_fd: dict[int, _Port] = {}
         self._buf = bytearray(1 << 17)
-        self._view = memoryview(self._buf)
         self._wake_r = self._wake_w = -1
         self._next_retry = 0.0
 
@@ -146,12 +151,9 @@ class LiveCapture:
         """Open one socket per lane on the port's interface: all of them or none."""
         try:
             for lane in LANES:
-                port.socks[lane], port.index = open_socket(
-                    port.iface, self.bufsize[lane], self.promisc, lane)
+                self._open_lane(port, lane)
         except CaptureError:
-            for sock in port.socks.values():
-                sock.close()
-            port.socks = {}
+            self._close_port(port)
             raise
         errors = [_pending_error(sock) for sock in port.socks.values()]
         port.down = errno.ENETDOWN in errors
@@ -160,6 +162,25 @@ class LiveCapture:
         for sock in port.socks.values():
             self._by_fd[sock.fileno()] = port
             self._poll.register(sock, select.POLLIN)
+
+    def _open_lane(self, port: _Port, lane: str) -> None:
+        """The lane's socket, with a receive ring if it is one of ``ring_lanes`` and
+        the kernel agrees (else one log line, and the socket is read frame by frame)."""
+        size = self.bufsize[lane]
+        if lane in self.ring_lanes:
+            made: list[Ring] = []
+            try:
+                port.socks[lane], port.index = open_socket(
+                    port.iface, 0, self.promisc, lane, lambda s: made.append(open_ring(s, size)))
+            except RingError as exc:
+                if port.iface not in self._ringless:
+                    self._ringless.add(port.iface)
+                    log.warning("%s: no receive ring for the %s lane (%s); reading it frame "
+                                "by frame", port.iface, lane, exc)
+            else:
+                port.rings[lane] = made[0]
+                return
+        port.socks[lane], port.index = open_socket(port.iface, size, self.promisc, lane)
 
     @property
     def wakeup_fd(self) -> int:
@@ -187,49 +208,48 @@ class LiveCapture:
         self._retry()
         if self._next_retry:
             timeout = max(0.0, min(timeout, self._next_retry - self.clock()))
-        ready = set()
-        for fd, _events in self._poll.poll(int(timeout * 1000 + 0.999)):
+        if any(ring.ready() for port in self.ports.values() for ring in port.rings.values()):
+            timeout = 0.0  # a ring block read in part: poll may not say so
+        ready = {}
+        for fd, events in self._poll.poll(int(timeout * 1000 + 0.999)):
             if fd in self._by_fd:
-                ready.add(fd)
+                ready[fd] = events
             else:
                 _drain_pipe(fd)
         batches = []
         for lane, limit in self.limits.items():
             for port in self.ports.values():
                 sock = port.socks.get(lane)
-                if sock is not None and sock.fileno() in ready:
+                if sock is None:
+                    continue
+                ring = port.rings.get(lane)
+                if ring is not None:
+                    frames = ring.read(limit)
+                    if ready.get(sock.fileno(), 0) & select.POLLERR:
+                        self._ring_error(port, sock)
+                elif sock.fileno() in ready:
                     frames = self._drain(port, sock, limit)
-                    if frames:
-                        batches.append((port.iface, frames))
+                else:
+                    continue
+                if frames:
+                    batches.append((port.iface, frames))
         return batches
 
     def _drain(self, port: _Port, sock: socket.socket,
                limit: int) -> list[tuple[float, bytes]]:
-        """Read up to ``limit`` frames without blocking; the hot loop of live capture."""
-        recv, buf, view, frames = sock.recvmsg_into, [self._buf], self._view, []
-        append, aux, timespec = frames.append, _AUX.unpack_from, _TIMESPEC.unpack
-        for _ in range(limit):
-            try:
-                size, ancdata, _flags, _addr = recv(buf, _ANC)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                self._failed(port, exc)
-                break
-            now, tag = 0.0, None
-            for _level, kind, data in ancdata:
-                if kind == PACKET_AUXDATA:
-                    status, _len, _snap, _mac, _net, tci, tpid = aux(data)
-                    if status & TP_STATUS_VLAN_VALID or tci:
-                        tag = _vlan_tag(status, tci, tpid)
-                elif kind == SO_TIMESTAMPNS:
-                    sec, nsec = timespec(data) if len(data) == 16 else _TIMESPEC32.unpack(data)
-                    now = sec + nsec * 1e-9
-            if tag is None:
-                append((now or time.time(), bytes(view[:size])))
-            else:
-                append((now or time.time(), b"".join((view[:12], tag, view[12:size]))))
+        """Read up to ``limit`` frames from a lane without a ring."""
+        frames: list[tuple[float, bytes]] = []
+        error = drain(sock, limit, self._buf, frames)
+        if error is not None:
+            self._failed(port, error)
         return frames
+
+    def _ring_error(self, port: _Port, sock: socket.socket) -> None:
+        """A ring socket's error (nothing reads it to raise it): taken and handled as
+        ``recvmsg`` raising it would be."""
+        err = _pending_error(sock)
+        if err:
+            self._failed(port, OSError(err, os.strerror(err)))
 
     def _failed(self, port: _Port, exc: OSError) -> None:
         """A read error: the link went down (the kernel resumes by itself), or the
@@ -289,15 +309,24 @@ class LiveCapture:
             self._lost(port, state)
 
     def _stop(self, port: _Port) -> None:
-        socks, port.socks, port.down = port.socks, {}, False
-        for lane, sock in socks.items():
+        for lane, sock in port.socks.items():
             self._count(port, lane, sock)
             self._by_fd.pop(sock.fileno(), None)
             try:
                 self._poll.unregister(sock)
             except (KeyError, ValueError):
                 pass
+        self._close_port(port)
+        port.down = False
+
+    @staticmethod
+    def _close_port(port: _Port) -> None:
+        """Unmap the port's rings and close its sockets."""
+        for ring in port.rings.values():
+            ring.close()
+        for sock in port.socks.values():
             sock.close()
+        port.socks, port.rings = {}, {}
 
     def _count(self, port: _Port, lane: str, sock: socket.socket) -> None:
         """Add the kernel's counters (which reset on every read) to the lane's."""
@@ -359,13 +388,6 @@ def _any(port: _Port) -> socket.socket:
 def _pending_error(sock: socket.socket) -> int:
     """Read and clear the socket's pending error (ENETDOWN after binding a down link)."""
     return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-
-
-def _vlan_tag(status: int, tci: int, tpid: int) -> bytes:
-    """The 4 tag bytes the kernel took out of the frame, as they were on the wire."""
-    if not status & TP_STATUS_VLAN_TPID_VALID:
-        tpid = ETH_P_8021Q
-    return _TAG.pack(tpid, tci)
 
 
 def _drain_pipe(fd: int) -> None:

@@ -9,6 +9,7 @@ ND monitor (the checks need the MAC addresses); anything else is a clear error.
 from __future__ import annotations
 
 
+from contextlib import closing
 from typing import Iterator
 
 from ndpmon.errors import CaptureError
@@ -49,7 +50,7 @@ def read_capture(path: str) -> Iterator[tuple[float, bytes]]:
         raise CaptureError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except Scapy_Exception as exc:
         raise CaptureError(f"{path}: not a pcap or pcapng file ({exc})") from None
-    with reader:
+    with closing(reader):  # scapy 2.5's readers are no context managers
         linktype = getattr(reader, "linktype", None)
         if linktype is not None and linktype != LINKTYPE_ETHERNET:
             raise CaptureError(f"{path}: link type {linktype} is not Ethernet (1)")

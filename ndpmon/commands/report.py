@@ -8,9 +8,11 @@ with their prefixes and parameters, neighbours, alerts newest first, and an inde
 The files may be hostile (anyone on the link chooses what lands in them): they are
 parsed by :mod:`ndpmon.files.reader` (no network, no DTD, no entities); the stylesheets
 escape every value, and may read and write no file while they run. Epoch times are
-turned into dates here, as ``r:`` attributes on a private copy of each tree, because
-XSLT 1.0 has no date functions. Each page is replaced atomically, so a web server
-never serves half a page.
+turned into dates here (ndpmon.commands.reportdates), as ``r:`` attributes on a private
+copy of each tree, because XSLT 1.0 has no date functions. The overview's charts
+(alerts per hour, neighbours first seen per day) are SVG element trees counted and
+drawn by ndpmon.formats.charts from the same trees, numbers only. Each page is
+replaced atomically, so a web server never serves half a page.
 
 alerts.xml only grows until it is rotated (issue 15: 1 GB took the monitor to 10.4 GB
 when the plugin parsed it whole): only its newest ``MAX_ALERTS`` alerts are parsed, from
@@ -33,12 +35,13 @@ from typing import Sequence
 from lxml import etree
 
 from ndpmon.codec.addr import shorten_addresses
+from ndpmon.commands import reportdates as dates
 from ndpmon.files import reader as xmlsafe
 from ndpmon.files import secure
 from ndpmon.files.atomic import write_atomic
 from ndpmon.run.options import DEFAULT_CACHE, DEFAULT_CONFIG
 from ndpmon.errors import ConfigError, NdpmonError, WriteError
-from ndpmon.formats import alertsread, alertsxml
+from ndpmon.formats import alertsread, alertsxml, charts
 
 __all__ = ["render", "Report", "run", "build_parser", "MAX_ALERTS"]
 
@@ -102,36 +105,9 @@ def _read(path: str, root: str, required: bool) -> Tree | None:
     return tree
 
 
-# -- dates --------------------------------------------------------------------
-
-
-def _number(text: str | None) -> float:
-    """An epoch time in a file as a number; -inf when it is not one (sorts oldest)."""
-    try:
-        value = float((text or "").strip())
-    except ValueError:
-        return float("-inf")
-    return value if value == value else float("-inf")  # NaN
-
-
-@functools.lru_cache(maxsize=65536)
-def _date(text: str | None) -> str:
-    """``1795348077`` as ``2026-11-22 11:47:57`` (local time); "" if not a time."""
-    try:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(float(text or ""))))
-    except (ValueError, OverflowError, OSError):
-        return ""
-
-
 def _mark(element: Element, name: str, value: str) -> None:
     if value:
         element.set(f"{{{NS}}}{name}", value)
-
-
-def _timezone(now: float) -> str:
-    """``UTC+01:00``: the offset of the local time the pages show."""
-    offset = time.strftime("%z", time.localtime(now))
-    return f"UTC{offset[:3]}:{offset[3:]}" if len(offset) == 5 else offset
 
 
 # -- preparing the trees ------------------------------------------------------
@@ -145,14 +121,15 @@ def _prepare_cache(root: Element) -> int:
         firsts = []
         for address in neighbor.iterfind("addresses/address"):
             first = address.get("firstseen")
-            _mark(address, "first", _date(first))
-            _mark(address, "last", _date(address.get("lastseen")))
-            firsts.append(_number(first))
+            _mark(address, "first", dates.local_date(first))
+            _mark(address, "last", dates.local_date(address.get("lastseen")))
+            firsts.append(dates.number(first))
         lastseen = neighbor.find("lastseen")
         if lastseen is not None:
-            _mark(lastseen, "when", _date(lastseen.text))
+            _mark(lastseen, "when", dates.local_date(lastseen.text))
         if firsts and max(firsts) > float("-inf"):
-            _mark(neighbor, "firstseen", _date(str(min(f for f in firsts if f > float("-inf")))))
+            first = min(f for f in firsts if f > float("-inf"))
+            _mark(neighbor, "firstseen", dates.local_date(str(first)))
     return count
 
 
@@ -168,10 +145,11 @@ def _prepare_alerts(root: Element, limit: int, unread: tuple[int, int]) -> _Aler
     the file (the order of alerts of the same second); count them all, with the
     ``unread`` (total, high) ones of the file that were counted but not parsed."""
     alerts = root.findall("alert")
-    times = [_number(alert.findtext("time")) for alert in alerts]
+    times = [dates.number(alert.findtext("time")) for alert in alerts]
     high = unread[1] + sum(1 for alert in alerts
                            if (alert.findtext("priority") or "").strip() == "2")
-    latest = _date(str(max(times))) if times and max(times) > float("-inf") else ""
+    newest = max(times, default=float("-inf"))
+    latest = dates.local_date(str(newest)) if newest > float("-inf") else ""
     total = unread[0] + len(alerts)
     if len(alerts) > limit:
         order = sorted(range(len(alerts)), key=lambda i: (times[i], i))
@@ -180,7 +158,7 @@ def _prepare_alerts(root: Element, limit: int, unread: tuple[int, int]) -> _Aler
     if total > min(limit, len(alerts)):
         root.set(f"{{{NS}}}total", str(total))
     for seq, alert in enumerate(root.iterfind("alert")):
-        _mark(alert, "when", _date(alert.findtext("time")))
+        _mark(alert, "when", dates.local_date(alert.findtext("time")))
         _mark(alert, "seq", str(seq))
         # the message as the IPv6 column shows addresses, without NDPMon's final newline
         _mark(alert, "message", shorten_addresses((alert.findtext("message") or "").strip()))
@@ -188,8 +166,9 @@ def _prepare_alerts(root: Element, limit: int, unread: tuple[int, int]) -> _Aler
 
 
 def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
-             alerts: _AlertCounts, note: str) -> Tree:
-    """The small document index.xsl turns into the front page."""
+             alerts: _AlertCounts, note: str, drawn: list[Element]) -> Tree:
+    """The small document index.xsl turns into the front page, with the ``drawn``
+    charts (ndpmon.formats.charts)."""
     root = etree.Element("summary")
     values = {
         "config": paths[0], "cache": paths[1],
@@ -203,6 +182,7 @@ def _summary(paths: tuple[str, str, str], config: Element, neighbors: int,
     element = etree.SubElement(root, "alerts", total=str(alerts.total), high=str(alerts.high),
                                low=str(alerts.total - alerts.high), latest=alerts.latest)
     element.text = paths[2]
+    root.extend(drawn)
     return etree.ElementTree(root)
 
 
@@ -225,8 +205,10 @@ def render(config_path: str, cache_path: str, alerts_path: str, out_dir: str,
                                                     store, max_alerts)
     neighbors = _prepare_cache(cache.getroot())
     counts = _prepare_alerts(alerts.getroot(), max_alerts, unread)
+    drawn = [charts.alert_chart(alerts.getroot(), dates.local_offset, counts.total),
+             charts.neighbor_chart(cache.getroot(), dates.local_offset)]
     summary = _summary((config_path, cache_path, alerts_path), config.getroot(), neighbors,
-                       counts, note)
+                       counts, note, drawn)
     pages = _pages(config, cache, alerts, summary, note,
                    time.time() if now is None else now)
     _make_dir(out_dir)
@@ -265,8 +247,8 @@ def _inputs(config_path: str, cache_path: str, alerts_path: str, store, max_aler
 def _pages(config, cache, alerts, summary, note: str, when: float) -> dict:
     """The four pages, index last, each its stylesheet applied to its tree."""
     params = {
-        "generated": etree.XSLT.strparam(_date(str(when))),
-        "timezone": etree.XSLT.strparam(_timezone(when)),
+        "generated": etree.XSLT.strparam(dates.local_date(str(when))),
+        "timezone": etree.XSLT.strparam(dates.zone_name(when)),
     }
     return {
         "config.html": stylesheet("config.xsl")(config, **params),

@@ -177,14 +177,44 @@ def _doctype_dtd(path: str, tree: etree._ElementTree) -> str:
     return str(PACKAGED_DTD)
 
 
+#: the name the DTD's bytes are served under to the parser (``_OnlyTheDtd``)
+_DTD_URL = "file:///ndpmon/config_ndpmon.dtd"
+
+
+class _OnlyTheDtd(etree.Resolver):
+    """Serves the DTD's bytes; any other entity it names (``<!ENTITY % p SYSTEM URL>``) is
+    empty: read from nowhere, fetched from no network."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.data = data
+
+    def resolve(self, url: str | None, pubid: str | None, context: Any) -> Any:
+        if url == _DTD_URL:
+            return self.resolve_string(self.data, context, base_url=_DTD_URL)
+        return self.resolve_string(b"", context)
+
+
 def _read_dtd(dtd_file: str) -> etree.DTD:
-    """The DTD in a local file, or ``FILE[:LINE]: cannot read DTD: ...``."""
+    """The DTD in a local file, or ``FILE[:LINE]: cannot read DTD: ...``.
+
+    It is loaded as the external subset of a one-element document by a parser whose
+    resolver alone supplies entities: ``etree.DTD(file)`` has no such parser, and with
+    lxml 4.9 (libxml2 2.9, Debian bookworm) it fetched a parameter entity's http:// URL.
+    """
     data = _read(dtd_file, " DTD")
+    parser = etree.XMLParser(load_dtd=True, no_network=True, resolve_entities=False)
+    parser.resolvers.add(_OnlyTheDtd(data))
     try:
-        return etree.DTD(io.BytesIO(data))
-    except etree.DTDParseError as exc:
-        line, message = xmlsafe.first_error(exc.error_log, None, str(exc))
+        tree = etree.parse(io.BytesIO(f'<!DOCTYPE d SYSTEM "{_DTD_URL}"><d/>'.encode()),
+                           parser)
+    except etree.XMLSyntaxError as exc:
+        line, message = xmlsafe.first_error(parser.error_log, None, str(exc))
         raise ConfigError(dtd_file, line, f"cannot read DTD: {message}") from None
+    dtd = tree.docinfo.externalDTD
+    if dtd is None:
+        raise ConfigError(dtd_file, None, "cannot read DTD: libxml2 did not load it")
+    return dtd
 
 
 def _validate(path: str, tree: etree._ElementTree, dtd: etree.DTD) -> None:

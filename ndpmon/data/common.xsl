@@ -30,6 +30,7 @@
   <xsl:template name="page">
     <xsl:param name="title"/>
     <xsl:param name="current"/>
+    <xsl:param name="script" select="true()"/>
     <html lang="en">
       <head>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -54,6 +55,10 @@ tr.high td { background: #f8c8c8; }
 tr.low td { background: #ffe7a8; }
 td.prio { font-weight: bold; }
 form#filter { margin: .5em 0; padding: .5em; background: #f4f4f4; }
+figure.chart { margin: .5em 0; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figcaption { max-width: 50em; margin: .25em 0; }
+details.numbers { margin: .25em 0 1em; }
 footer { margin-top: 2em; font-size: .85em; color: #666; }
         </style>
       </head>
@@ -93,7 +98,7 @@ footer { margin-top: 2em; font-size: .85em; color: #666; }
           </xsl:if>
           <xsl:text>.</xsl:text>
         </footer>
-        <xsl:call-template name="filter-script"/>
+        <xsl:if test="$script"><xsl:call-template name="filter-script"/></xsl:if>
       </body>
     </html>
   </xsl:template>
@@ -109,7 +114,8 @@ footer { margin-top: 2em; font-size: .85em; color: #666; }
   </xsl:template>
 
   <!--
-    The filter form: hidden until the script shows it, so a browser without
+    The filter form (and its script: a page without the form, the overview, passes
+    script false() to "page" and has none): hidden until the script shows it, so a browser without
     JavaScript shows every row and no dead controls.  Rows to filter are
     <tr data-row="...">; a row with data-priority="high|low" also obeys the
     priority menu.

@@ -16,6 +16,7 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="'Routers and settings'"/>
       <xsl:with-param name="current" select="'config.html'"/>
+      <xsl:with-param name="script" select="false()"/>
     </xsl:call-template>
   </xsl:template>
 

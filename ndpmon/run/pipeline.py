@@ -97,16 +97,43 @@ class Pipeline:
         engine, raised = self.engine, []
         handle, after, wallclock = engine.handle, self._after, self.wallclock
         now = None
+        if after or self._enrich or self._act:
+            for now, frame in frames:
+                alerts = handle(probe, now, frame)
+                if after and type(engine.last) is NdMessage:
+                    self._after_engine(probe, now, engine.last)
+                if alerts:
+                    if wallclock is not None:
+                        when = wallclock()
+                        if when - now > LATE:
+                            alerts = _stamp_late(alerts, when)
+                    raised.extend(self.raise_alerts(alerts))
+        else:
+            now = self._feed_plain(probe, frames, raised)
+        return self._after_batch(now, raised)
+
+    def _feed_plain(self, probe: str, frames: Iterable[tuple[float, bytes]],
+                    raised: list[Alert]) -> float | None:
+        """``feed`` without plugin hooks (the usual run): ``raise_alerts`` inline, the
+        same calls in the same order; the last frame's time."""
+        handle, wallclock, now = self.engine.handle, self.wallclock, None
+        notifies = [action.notify for action in self.actions]
         for now, frame in frames:
             alerts = handle(probe, now, frame)
-            if after and type(engine.last) is NdMessage:
-                self._after_engine(probe, now, engine.last)
             if alerts:
                 if wallclock is not None:
                     when = wallclock()
                     if when - now > LATE:
                         alerts = _stamp_late(alerts, when)
-                raised.extend(self.raise_alerts(alerts))
+                for alert in alerts:
+                    for notify in notifies:
+                        notify(alert)
+                raised += alerts
+        return now
+
+    def _after_batch(self, now: float | None, raised: list[Alert]) -> list[Alert]:
+        """The end of a batch: learning's notes logged, the summaries due written."""
+        engine = self.engine
         if engine.notes:  # learning: caps reached, floods (no alerts while learning)
             for note in engine.notes:
                 log.warning("%s", note)
