@@ -10,7 +10,8 @@ NAs, each from a new random station (THC-IPv6's flood_advertise6, tests/floodgen
 - ``engine``: ``Engine.handle`` alone (decode, checks, neighbour cache);
 - ``full``: the live loop's ``Monitor._handle`` over a Pipeline with a live run's
   default outputs (alerts on stderr into a file, alerts.xml, ``--json-alerts``, and the
-  delivery dispatcher with no action configured), the wall clock set as live.
+  delivery dispatcher with no action configured), the wall clock set as live (``--late
+  2``: two seconds ahead, a backlog, where every alert carries the time it was raised).
 
 Each figure is the CPU time (``time.process_time``) per frame of one fresh interpreter.
 With ``--baseline COMMIT`` the same figures are taken for that commit (a throw-away git
@@ -48,7 +49,7 @@ def flood(total: int, seed: int = 1) -> list[bytes]:
     return out
 
 
-def one(mode: str, total: int, rate: float, batch: int) -> float:
+def one(mode: str, total: int, rate: float, batch: int, late: float = 0.0) -> float:
     """CPU microseconds per frame of ``mode`` in this interpreter (the tree on
     sys.path)."""
     from ndpmon.config.model import Config, Prefix, Probe, Router, Settings
@@ -74,7 +75,7 @@ def one(mode: str, total: int, rate: float, batch: int) -> float:
                 handle("lan0", now, frame)
         return (time.process_time() - started) / total * 1e6
     with tempfile.TemporaryDirectory() as tmp:
-        return _full(engine, config, batches, tmp, total, t0)
+        return _full(engine, config, batches, tmp, total, t0 - late)
 
 
 def _full(engine, config, batches, tmp: str, total: int, t0: float) -> float:
@@ -134,7 +135,7 @@ def measure(tree: str, mode: str, args: argparse.Namespace) -> float:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([tree, os.path.join(ROOT, "tests")]))
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", mode,
                            "--frames", str(args.frames), "--rate", str(args.rate),
-                           "--batch", str(args.batch)],
+                           "--batch", str(args.batch), "--late", str(args.late)],
                           env=env, cwd=tree, capture_output=True, text=True, check=True)
     return float(done.stdout.split()[-1])
 
@@ -168,12 +169,15 @@ def main() -> None:
                         help="frames/s of capture time")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--late", type=float, default=0.0,
+                        help="full: the wall clock this far ahead of capture time (a "
+                             "backlog: over 1 s, every alert carries its raised time)")
     parser.add_argument("--baseline", help="a commit to compare with, alternating")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         sys.path[:0] = [os.path.join(ROOT, "tests")]
-        print(f"{one(args.one, args.frames, args.rate, args.batch):.3f}")
+        print(f"{one(args.one, args.frames, args.rate, args.batch, args.late):.3f}")
         return
     if args.baseline is None:
         compare({"tree": ROOT}, args)
