@@ -4,7 +4,8 @@ The live flood of issue 16 (bench/bench_live.py) costs what the engine, the outp
 the live loop cost per frame; this measures them without a network, so that two trees
 can be compared in one run, alternating, on a shared machine. A flood of unsolicited
 NAs, each from a new random station (THC-IPv6's flood_advertise6, tests/floodgen.py),
-``--frames`` of them in batches of ``--batch`` as the capture ring hands them over, at
+``--frames`` of them (after ``--warm`` ones not counted, which fill the neighbour
+cache: every frame then evicts one, as in a long flood) in batches of ``--batch`` as the capture ring hands them over, at
 ``--rate`` frames/s of capture time, goes through:
 
 - ``engine``: ``Engine.handle`` alone (decode, checks, neighbour cache);
@@ -49,9 +50,11 @@ def flood(total: int, seed: int = 1) -> list[bytes]:
     return out
 
 
-def one(mode: str, total: int, rate: float, batch: int, late: float = 0.0) -> float:
+def one(mode: str, total: int, rate: float, batch: int, late: float = 0.0,
+        warm: int = 0) -> float:
     """CPU microseconds per frame of ``mode`` in this interpreter (the tree on
-    sys.path)."""
+    sys.path), over ``total`` frames after ``warm`` frames not counted (they fill the
+    neighbour cache: every frame then evicts one, as in a long flood)."""
     from ndpmon.config.model import Config, Prefix, Probe, Router, Settings
     from ndpmon.engine.engine import Engine
     from ndpmon.run.session import tune_gc
@@ -62,24 +65,29 @@ def one(mode: str, total: int, rate: float, batch: int, late: float = 0.0) -> fl
                     bytes.fromhex("fe800000000000000200" + "5efffe005301"),
                     prefixes=(Prefix(PREFIX, 64),))
     config = Config("bench", Settings(), (Probe("lan0", routers=(router,)),))
-    frames = flood(total)
+    frames = flood(warm + total)
     t0 = 1_790_000_000.0
     batches = [[(t0 + i / rate, f) for i, f in enumerate(frames[s:s + batch], s)]
-               for s in range(0, total, batch)]
+               for s in range(0, warm + total, batch)]
+    first = -(-warm // batch)  # the first timed batch
     engine = Engine(config)
     if mode == "engine":
         handle = engine.handle
-        started = time.process_time()
-        for chunk in batches:
+        started = 0.0
+        for index, chunk in enumerate(batches):
+            if index == first:
+                started = time.process_time()
             for now, frame in chunk:
                 handle("lan0", now, frame)
         return (time.process_time() - started) / total * 1e6
     with tempfile.TemporaryDirectory() as tmp:
-        return _full(engine, config, batches, tmp, total, t0 - late)
+        return _full(engine, config, (batches[:first], batches[first:]), tmp, total,
+                     t0 - late)
 
 
 def _full(engine, config, batches, tmp: str, total: int, t0: float) -> float:
-    """The live loop's handling of ``batches`` with a live run's default outputs."""
+    """The live loop's handling of ``batches`` (untimed, timed) with a live run's default
+    outputs."""
     from ndpmon.run.live import Monitor
     from ndpmon.run.options import RunOptions
     from ndpmon.run.outputs import build_outputs
@@ -98,8 +106,10 @@ def _full(engine, config, batches, tmp: str, total: int, t0: float) -> float:
                       wallclock=lambda: time.time() - offset[0])
     try:
         offset[0] = time.time() - t0
+        for chunk in batches[0]:
+            monitor._handle([("lan0", chunk)])
         started = time.process_time()
-        for chunk in batches:
+        for chunk in batches[1]:
             monitor._handle([("lan0", chunk)])
         spent = time.process_time() - started
     finally:
@@ -135,7 +145,8 @@ def measure(tree: str, mode: str, args: argparse.Namespace) -> float:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([tree, os.path.join(ROOT, "tests")]))
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", mode,
                            "--frames", str(args.frames), "--rate", str(args.rate),
-                           "--batch", str(args.batch), "--late", str(args.late)],
+                           "--batch", str(args.batch), "--late", str(args.late),
+                           "--warm", str(args.warm)],
                           env=env, cwd=tree, capture_output=True, text=True, check=True)
     return float(done.stdout.split()[-1])
 
@@ -169,6 +180,8 @@ def main() -> None:
                         help="frames/s of capture time")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--warm", type=int, default=100_000,
+                        help="frames not counted first (100k: the default cache is full)")
     parser.add_argument("--late", type=float, default=0.0,
                         help="full: the wall clock this far ahead of capture time (a "
                              "backlog: over 1 s, every alert carries its raised time)")
@@ -177,7 +190,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         sys.path[:0] = [os.path.join(ROOT, "tests")]
-        print(f"{one(args.one, args.frames, args.rate, args.batch, args.late):.3f}")
+        print(f"{one(args.one, args.frames, args.rate, args.batch, args.late, args.warm):.3f}")
         return
     if args.baseline is None:
         compare({"tree": ROOT}, args)
