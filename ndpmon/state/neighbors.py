@@ -19,6 +19,10 @@ from ndpmon.codec.addr import UNSPECIFIED
 
 __all__ = ["Address", "Neighbor", "NeighborCache", "Evictions"]
 
+#: ``_new(Address, (addr, firstseen, lastseen))``: an Address without the NamedTuple's
+#: Python-level ``__new__`` (a flood adds one per frame).
+_new = tuple.__new__
+
 
 class Address(NamedTuple):
     """A global address of a neighbour with its first and last time seen.
@@ -107,7 +111,7 @@ class NeighborCache:
             self.by_lla[lla] = nb
         if addr is not None:
             if self.max_addresses > 0:
-                nb.addresses[addr] = Address(addr, now, now)
+                nb.addresses[addr] = _new(Address, (addr, now, now))
                 self.by_ip[addr] = nb
             else:
                 self.add_address(nb, addr, now)
@@ -198,7 +202,7 @@ class NeighborCache:
             if self.by_ip.get(old) is nb:
                 del self.by_ip[old]
             self.evictions.addresses += 1
-        nb.addresses[addr] = Address(addr, now, now)
+        nb.addresses[addr] = _new(Address, (addr, now, now))
         self.by_ip[addr] = nb
         self._changed(nb)
 
@@ -206,7 +210,7 @@ class NeighborCache:
         """Update the last-seen time of a known address of ``nb``."""
         entry = nb.addresses.pop(addr, None)
         if entry is not None:  # re-inserted: now the most recently seen
-            nb.addresses[addr] = Address(addr, entry.firstseen, now)
+            nb.addresses[addr] = _new(Address, (addr, entry.firstseen, now))
             self._changed(nb)
 
     def move_address(self, addr: bytes, to: Neighbor, now: float) -> None:
