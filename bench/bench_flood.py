@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import pickle
 import random
 import statistics
 import subprocess
@@ -39,14 +40,22 @@ MODES = ("engine", "full")
 
 
 def flood(total: int, seed: int = 1) -> list[bytes]:
-    """``total`` NAs, each from a new random station (MAC, global address)."""
+    """``total`` NAs, each from a new random station (MAC, global address); kept in a
+    file of the temporary folder for the next interpreters (floodgen takes seconds)."""
     from floodgen import na, station
 
+    path = os.path.join(tempfile.gettempdir(), f"bench_flood.{total}.{seed}.pickle")
+    with contextlib.suppress(OSError):
+        with open(path, "rb") as kept:
+            return pickle.load(kept)
     rng = random.Random(seed)
     out = []
     for _ in range(total):
         mac, _lla, gua = station(rng)
         out.append(na(mac, gua, gua))
+    with open(path + f".{os.getpid()}", "wb") as new:
+        pickle.dump(out, new)
+    os.replace(path + f".{os.getpid()}", path)
     return out
 
 
@@ -152,6 +161,8 @@ def measure(tree: str, mode: str, args: argparse.Namespace) -> float:
 
 
 def compare(trees: dict[str, str], args: argparse.Namespace) -> None:
+    sys.path[:0] = [os.path.join(ROOT, "tests")]
+    flood(args.warm + args.frames)  # made once, here, for every interpreter
     figures: dict[tuple[str, str], list[float]] = {}
     for rep in range(args.reps):
         for mode in MODES:
