@@ -5,8 +5,8 @@ the live loop cost per frame; this measures them without a network, so that two 
 can be compared in one run, alternating, on a shared machine. A flood of unsolicited
 NAs, each from a new random station (THC-IPv6's flood_advertise6, tests/floodgen.py),
 ``--frames`` of them (after ``--warm`` ones not counted, which fill the neighbour
-cache: every frame then evicts one, as in a long flood) in batches of ``--batch`` as the capture ring hands them over, at
-``--rate`` frames/s of capture time, goes through:
+cache: every frame then evicts one, as in a long flood) in batches of ``--batch`` as
+the capture ring hands them over, at ``--rate`` frames/s of capture time, goes through:
 
 - ``engine``: ``Engine.handle`` alone (decode, checks, neighbour cache);
 - ``full``: the live loop's ``Monitor._handle`` over a Pipeline with a live run's
@@ -161,7 +161,7 @@ def measure(tree: str, mode: str, args: argparse.Namespace) -> float:
 
 
 def compare(trees: dict[str, str], args: argparse.Namespace) -> None:
-    sys.path[:0] = [os.path.join(ROOT, "tests")]
+    sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
     flood(args.warm + args.frames)  # made once, here, for every interpreter
     figures: dict[tuple[str, str], list[float]] = {}
     for rep in range(args.reps):
