@@ -43,8 +43,8 @@ def _no_new_thread(plugin: Plugin, before: set[threading.Thread]) -> None:
 def _stamp_late(alerts: list[Alert], when: float) -> list[Alert]:
     """The alerts, those raised more than LATE s after their time stamped ``when``
     (``raised`` is the last field: a backlog stamps every alert, so no ``_replace``)."""
-    make = Alert._make
-    return [make(a[:-1] + (when,)) if when - a.time > LATE else a for a in alerts]
+    new = tuple.__new__
+    return [new(Alert, a[:-1] + (when,)) if when - a.time > LATE else a for a in alerts]
 
 
 def _late_before(wallclock: Callable[[], float] | None) -> tuple[float, float]:

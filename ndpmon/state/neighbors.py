@@ -118,14 +118,25 @@ class NeighborCache:
         return nb
 
     def _make_room(self) -> None:
-        """Evict the least recently seen neighbours until one more fits."""
-        while self._lru and len(self._lru) >= self.max_neighbors:
-            oldest = self._lru.popitem(last=False)[0]
-            del self._found[oldest]
-            self._unindex(oldest)
-            self.evictions.neighbors += 1
-            if self.dirty is not None:
-                self.dirty.pop(id(oldest), None)
+        """Evict the least recently seen neighbours until one more fits (a flood of new
+        stations evicts one per frame), and take them out of the indices."""
+        lru, found, dirty = self._lru, self._found, self.dirty
+        by_mac, by_lla, by_ip = self.by_mac, self.by_lla, self.by_ip
+        evicted = 0
+        while lru and len(lru) >= self.max_neighbors:
+            oldest = lru.popitem(last=False)[0]
+            del found[oldest]
+            if by_mac.get(oldest.mac) is oldest:
+                del by_mac[oldest.mac]
+            if by_lla.get(oldest.lla) is oldest:
+                del by_lla[oldest.lla]
+            for addr in oldest.addresses:
+                if by_ip.get(addr) is oldest:
+                    del by_ip[addr]
+            evicted += 1
+            if dirty is not None:
+                dirty.pop(id(oldest), None)
+        self.evictions.neighbors += evicted
 
     def insert(self, nb: Neighbor) -> None:
         """Put a neighbour loaded from the cache file back into the indices.
@@ -145,15 +156,6 @@ class NeighborCache:
             self.by_lla.setdefault(nb.lla, nb)
         for addr in nb.addresses:
             self.by_ip.setdefault(addr, nb)
-
-    def _unindex(self, nb: Neighbor) -> None:
-        if self.by_mac.get(nb.mac) is nb:
-            del self.by_mac[nb.mac]
-        if self.by_lla.get(nb.lla) is nb:
-            del self.by_lla[nb.lla]
-        for addr in nb.addresses:
-            if self.by_ip.get(addr) is nb:
-                del self.by_ip[addr]
 
     def touch(self, nb: Neighbor, now: float) -> None:
         """Mark ``nb`` as seen now (NDPMon's timer reset)."""
