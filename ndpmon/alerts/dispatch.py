@@ -148,6 +148,11 @@ class Dispatcher(Action):
                 self._dropped_last = alert
                 self._dedupe.forget(alert)  # a repeat once there is room is news
 
+    @property
+    def idle(self) -> bool:
+        """No priority has an action (no mail, syslog or pipe): ``notify`` files nothing."""
+        return not self._routed
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:

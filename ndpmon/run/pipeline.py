@@ -128,7 +128,8 @@ class Pipeline:
         """``feed`` without plugin hooks (the usual run): ``raise_alerts`` inline, the
         same calls in the same order; the last frame's time."""
         handle, now = self.engine.handle, None
-        notifies = [action.notify for action in self.actions]
+        notifies = [action.notify for action in self.actions
+                    if not getattr(action, "idle", False)]  # idle: it would ignore them
         when, late = _late_before(self.wallclock)
         for now, frame in frames:
             alerts = handle(probe, now, frame)
