@@ -533,6 +533,28 @@ def test_reconfigure_keeps_queued_alerts():
     assert (old.stopped, new.stopped) == (1, 1)
 
 
+def test_a_dispatcher_without_actions_is_idle_until_sighup_gives_it_one():
+    """With no mail, syslog or pipe the dispatcher says it is idle (the pipeline then
+    skips it); a SIGHUP that configures an action makes it take alerts again, from the
+    next alert on, and one that removes them makes it idle again."""
+    new = Recording()
+    tables = {"none@x": Routes(), "low@x": Routes(low=[new])}
+    d = Dispatcher(settings(admin_mail="none@x"), clock=FakeClock(),
+                   actions_factory=lambda s: tables[s.admin_mail], tick=0.02)
+    d.start()
+    assert d.idle
+    d.notify(alert("dropped", Priority.LOW))
+    d.reconfigure(settings(admin_mail="low@x"))
+    assert not d.idle
+    d.notify(alert("high: no action", Priority.HIGH))
+    d.notify(alert("delivered", Priority.LOW))
+    wait_for(lambda: new.messages() == ["delivered"])
+    d.reconfigure(settings(admin_mail="none@x"))
+    assert d.idle
+    d.stop()
+    assert new.messages() == ["delivered"]
+
+
 # -- exec_pipe_program ---------------------------------------------------------------------
 
 RECORDER = """

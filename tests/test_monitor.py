@@ -300,3 +300,23 @@ def test_sigusr1_logs_one_line_and_asks_the_plugins_for_their_status(caplog):
     lines = [r.getMessage() for r in caplog.records if "SIGUSR1" in r.getMessage()]
     assert lines == ["SIGUSR1: writing the neighbour cache; 1 frames, 0 high and 1 low "
                      "priority alerts so far"]
+
+
+class Idle(Recorder):
+    """An action that says it would ignore every alert (a dispatcher with no action)."""
+
+    idle = True
+
+    def notify(self, alert) -> None:
+        raise AssertionError("an idle action is not called")
+
+
+def test_an_idle_action_is_skipped_and_the_others_get_every_alert():
+    """The pipeline does not call an action that says it is idle; the other actions
+    still get the alerts, and the batch still returns them."""
+    engine = make_engine({"routers": [gen.ROUTER1]})
+    recorder, idle = Recorder(), Idle()
+    pipeline = Pipeline(engine, [idle, recorder])
+    raised = pipeline.feed("lan0", [(1.0, rogue_ra()), (2.0, gen.ra(gen.R + 8))])
+    assert [a.reason for a in recorder.alerts] == ["wrong ipv6 router"] * 2
+    assert [a.reason for a in raised] == ["wrong ipv6 router"] * 2

@@ -24,6 +24,12 @@ class Action(ABC):
     def notify(self, alert: Alert) -> None:
         """Deliver one alert."""
 
+    @property
+    def idle(self) -> bool:
+        """True while ``notify`` would ignore every alert: the pipeline then does not
+        call it for the batch (a dispatcher with no action configured)."""
+        return False
+
     def flush(self) -> None:
         """Called after each batch of frames that raised alerts: make them visible."""
 

@@ -65,17 +65,16 @@ def source_label(source: Source) -> str:
                                       ip_short(address) if address else None) if text)
 
 
-class _Source:
-    """One source in one window: its alerts, and the alert that was its free first one."""
-
-    __slots__ = ("kind", "count", "first")
-
-    def __init__(self, kind: _Kind, first: Alert | None) -> None:
-        self.kind, self.count, self.first = kind, 1, first
-
-
 class _Kind:
-    """A (probe, reason) in its window: what went out, what was held back, by source."""
+    """A (probe, reason) in its window: what went out, what was held back, by source.
+
+    ``sources`` maps each source to its alert count, in the order they came; ``firsts``
+    the sources whose first alert went out free to that alert (at most ``new_sources``):
+    plain values rather than an object per source, as a flood adds a source per alert.
+    """
+
+    __slots__ = ("until", "sent", "admitted", "held", "first", "last", "sources",
+                 "firsts", "dropped", "anonymous")
 
     def __init__(self, until: float) -> None:
         self.until = until
@@ -84,7 +83,8 @@ class _Kind:
         self.held = 0
         self.first: Alert | None = None  # the first alert held back
         self.last: Alert | None = None
-        self.sources: dict[Source, _Source] = {}
+        self.sources: dict[Source, int] = {}
+        self.firsts: dict[Source, Alert] = {}
         self.dropped = 0       # sources dropped from the table (memory bound)
         self.anonymous = 0     # alerts with no source
 
@@ -105,8 +105,8 @@ class _Kind:
 
     def _by_source(self, top: int) -> str:
         """``; by source: A x5, B x1 and 7 more sources`` (empty without sources)."""
-        ranked = sorted(self.sources.items(), key=lambda item: -item[1].count)
-        shown = [f"{source_label(source)} x{entry.count}" for source, entry in ranked[:top]]
+        ranked = sorted(self.sources.items(), key=lambda item: -item[1])
+        shown = [f"{source_label(source)} x{count}" for source, count in ranked[:top]]
         more = len(ranked) - len(shown) + self.dropped
         if more:
             shown.append(f"{more} more source{'' if more == 1 else 's'}")
@@ -119,7 +119,10 @@ class _Kind:
 
 
 class Budget:
-    """The reason windows of one sink; ``held_back`` counts every alert held back."""
+    """The reason windows of one sink; ``held_back`` counts every alert held back.
+
+    ``sources`` is the table of the sources of every window, (window, source) least
+    recently seen first (MAX_SOURCES at most)."""
 
     def __init__(self, window: float, burst: int, emit: Callable[[Alert], None], *,
                  new_sources: int | None = None, top: int = TOP_SOURCES) -> None:
@@ -127,23 +130,42 @@ class Budget:
         self.new_sources = NEW_SOURCES if new_sources is None else new_sources
         self.top = top
         self.kinds: OrderedDict[tuple[str, str], _Kind] = OrderedDict()
-        self.sources: OrderedDict[tuple[str, str, Source], _Source] = OrderedDict()
+        self.sources: OrderedDict[tuple[_Kind, Source], None] = OrderedDict()
         self.held_back = 0
 
     def admit(self, alert: Alert, now: float) -> bool:
-        """True when ``alert`` goes out; False when it is held back and counted."""
-        kind = self._kind(alert, now)
-        source = source_of(alert)
+        """True when ``alert`` goes out; False when it is held back and counted.
+
+        The path of every alert of a flood, so ``source_of``, the window lookup and the
+        source table are inline."""
+        kind = self.kinds.get((alert.probe, alert.reason))
+        if kind is None or now >= kind.until:
+            kind = self._open(alert, now)
+        extra = alert.extra
+        if "prefix" in extra and isinstance(extra["prefix"], bytes):
+            source: Source | None = ("prefix", extra["prefix"], extra.get("prefixlen", 64))
+        elif alert.mac is None and alert.ipv6 is None:
+            source = None
+        else:
+            source = (alert.mac, alert.ipv6)
         if source is None:
             kind.anonymous += 1
-        elif self._seen(kind, alert, source):
-            pass  # a source's next alert: the shared burst
-        elif kind.admitted < self.new_sources:
-            kind.admitted += 1
-            self._remember(kind, alert, source, first=alert)
-            return True
         else:
-            self._remember(kind, alert, source, first=None)
+            counts = kind.sources
+            count = counts.get(source)
+            if count is not None:  # a source's next alert: the shared burst
+                counts[source] = count + 1
+                self.sources.move_to_end((kind, source))
+            else:
+                table = self.sources
+                if len(table) >= MAX_SOURCES:
+                    self._drop_oldest()
+                counts[source] = 1
+                table[(kind, source)] = None
+                if kind.admitted < self.new_sources:
+                    kind.admitted += 1
+                    kind.firsts[source] = alert
+                    return True
         if kind.sent < self.burst:
             kind.sent += 1
             return True
@@ -159,42 +181,31 @@ class Budget:
         the source's next alert is its first again."""
         source = source_of(alert)
         kind = self.kinds.get((alert.probe, alert.reason))
-        entry = kind.sources.get(source) if kind is not None else None
-        if entry is not None and entry.first is alert and entry.count == 1:
-            del kind.sources[source]
-            del self.sources[(alert.probe, alert.reason, source)]
+        if kind is None or source is None:
+            return
+        if kind.firsts.get(source) is alert and kind.sources.get(source) == 1:
+            del kind.sources[source], kind.firsts[source]
+            del self.sources[(kind, source)]
             kind.admitted -= 1
 
-    def _kind(self, alert: Alert, now: float) -> _Kind:
-        """The reason's open window (a new one if it had none or its time is up)."""
+    def _open(self, alert: Alert, now: float) -> _Kind:
+        """A new window for the alert's reason (its old one closed if its time is up)."""
         key = (alert.probe, alert.reason)
-        kind = self.kinds.get(key)
-        if kind is not None and now >= kind.until:
+        if key in self.kinds:
             self._close(key)
-            kind = None
-        if kind is None:
-            if len(self.kinds) >= MAX_KINDS:
-                self._close(next(iter(self.kinds)))
-            kind = self.kinds[key] = _Kind(now + self.window)
+        elif len(self.kinds) >= MAX_KINDS:
+            self._close(next(iter(self.kinds)))
+        kind = self.kinds[key] = _Kind(now + self.window)
         return kind
 
-    def _seen(self, kind: _Kind, alert: Alert, source: Source) -> bool:
-        """Count the alert on its source if the window knows it already."""
-        entry = kind.sources.get(source)
-        if entry is None:
-            return False
-        entry.count += 1
-        self.sources.move_to_end((alert.probe, alert.reason, source))
-        return True
-
-    def _remember(self, kind: _Kind, alert: Alert, source: Source,
-                  first: Alert | None) -> None:
-        if len(self.sources) >= MAX_SOURCES:
-            (probe, reason, old), entry = self.sources.popitem(last=False)
-            del entry.kind.sources[old]
-            entry.kind.dropped += 1
-        entry = kind.sources[source] = _Source(kind, first)
-        self.sources[(alert.probe, alert.reason, source)] = entry
+    def _drop_oldest(self) -> None:
+        """The source table is full: the least recently seen source leaves it (its
+        alerts stay counted as "more sources")."""
+        (kind, old), _ = self.sources.popitem(last=False)
+        del kind.sources[old]
+        if kind.firsts:
+            kind.firsts.pop(old, None)
+        kind.dropped += 1
 
     def configure(self, window: float, burst: int) -> None:
         """New settings (SIGHUP); a new window length closes every open window."""
@@ -218,7 +229,8 @@ class Budget:
 
     def _close(self, key: tuple[str, str]) -> None:
         kind = self.kinds.pop(key)
+        table = self.sources
         for source in kind.sources:
-            del self.sources[(*key, source)]
+            del table[(kind, source)]
         if kind.held:
             self.emit(kind.summary(self.window, self.top))

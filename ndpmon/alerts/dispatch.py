@@ -102,6 +102,9 @@ class Dispatcher(Action):
         self._settings = settings
         self._routes = self._factory(settings)
         self._next_routes: Routes | None = None
+        #: the priorities ``notify`` files (those with an action), read without the
+        #: lock: a run without mail, syslog or pipe pays no lock per alert
+        self._routed = _routed(self._routes)
         self._queue: queue.Queue[tuple[int, Alert] | None] = queue.Queue(
             settings.delivery.queue_size)
         self._seq = 0  # number of the last alert queued
@@ -129,6 +132,8 @@ class Dispatcher(Action):
 
     def notify(self, alert: Alert) -> None:
         """File ``alert`` for delivery; never blocks, never raises."""
+        if alert.priority not in self._routed:
+            return  # nothing configured for this priority
         with self._lock:
             if not (self._next_routes or self._routes).of(alert.priority):
                 return  # nothing configured for this priority
@@ -142,6 +147,11 @@ class Dispatcher(Action):
                 self._dropped += 1
                 self._dropped_last = alert
                 self._dedupe.forget(alert)  # a repeat once there is room is news
+
+    @property
+    def idle(self) -> bool:
+        """No priority has an action (no mail, syslog or pipe): ``notify`` files nothing."""
+        return not self._routed
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -193,6 +203,7 @@ class Dispatcher(Action):
                 old, self._routes = self._routes, routes
             else:
                 old, self._next_routes = self._next_routes, routes
+            self._routed = _routed(routes)
         if old is not None:
             self._retire(old)
         self._wake()
@@ -289,6 +300,7 @@ class Dispatcher(Action):
             if routes is None:
                 return
             old, self._routes = self._routes, routes
+            self._routed = _routed(routes)
         self._retire(old)
 
     def _close_expired(self) -> None:
@@ -350,6 +362,11 @@ class Dispatcher(Action):
                       method, type(exc).__name__, exc)
             return False
         return True
+
+
+def _routed(routes: Routes) -> frozenset[Priority]:
+    """The priorities with at least one action in ``routes``."""
+    return frozenset(priority for priority in Priority if routes.of(priority))
 
 
 def _label(action: Action) -> str:

@@ -17,6 +17,10 @@ from ndpmon.state.probe import ProbeState
 
 __all__ = ["Context", "unknown_pair"]
 
+#: Builds an Alert from its ten fields in order, without the NamedTuple's Python-level
+#: ``__new__`` (one alert per frame of a flood).
+_new_alert = tuple.__new__
+
 
 class Context:
     """One packet's run through the checks: the probe state, the time, the alerts.
@@ -49,8 +53,9 @@ class Context:
             extra["target"] = msg.target
         if msg.vlan is not None:
             extra["vlan"] = msg.vlan
-        alert = Alert(self.now, self.state.name, priority, reason, message, msg.eth_src,
-                      mac2, msg.src if ipv6 is None else ipv6, MappingProxyType(extra))
+        alert = _new_alert(Alert, (self.now, self.state.name, priority, reason, message,
+                                   msg.eth_src, mac2, msg.src if ipv6 is None else ipv6,
+                                   MappingProxyType(extra), None))
         if self.alerts is None:
             self.alerts = [alert]
         else:

@@ -69,34 +69,43 @@ def masked(addr: bytes, length: int) -> bytes:
 class PrefixTable:
     """A set of prefixes, asked "is this address inside one of them?" per packet.
 
-    Per prefix length, the prefixes as integers (``prefix_bits``): a lookup is one
-    shift and one set test per distinct length, whatever the number of prefixes.
+    Per prefix length, the prefixes' bits: a lookup is one set test per distinct length,
+    whatever the number of prefixes. A length that is a whole number of bytes (a /64)
+    keeps its prefixes as those bytes (``addr[:8]``: cheaper than the integer), the
+    others as integers shifted right (``prefix_bits``).
     """
 
-    __slots__ = ("by_shift",)
+    __slots__ = ("by_length",)
 
     def __init__(self, prefixes: Iterable[tuple[bytes, int]]) -> None:
-        table: dict[int, set[int]] = {}
+        #: (whole bytes of the length or 0, the shift of the integer form, the prefixes)
+        self.by_length: tuple[tuple[int, int, set], ...] = ()
         for address, length in prefixes:
-            shift = 128 - length
-            table.setdefault(shift, set()).add(int.from_bytes(address, "big") >> shift)
-        self.by_shift = tuple(sorted(table.items()))
+            self.add(address, length)
 
     def add(self, address: bytes, length: int) -> None:
         """One more prefix (learning adds them one by one; no rebuild)."""
         shift = 128 - length
-        value = int.from_bytes(address, "big") >> shift
-        for known, values in self.by_shift:
-            if known == shift:
+        nbytes = length // 8 if length % 8 == 0 else 0
+        value = address[:nbytes] if nbytes else int.from_bytes(address, "big") >> shift
+        for _bytes, known_shift, values in self.by_length:
+            if known_shift == shift:
                 values.add(value)
                 return
-        self.by_shift = tuple(sorted(self.by_shift + ((shift, {value}),)))
+        self.by_length = tuple(sorted(self.by_length + ((nbytes, shift, {value}),),
+                                      key=lambda entry: entry[1]))
 
     def __contains__(self, addr: bytes) -> bool:
-        value = int.from_bytes(addr, "big")
-        for shift, values in self.by_shift:
-            if value >> shift in values:
-                return True
+        value = None
+        for nbytes, shift, values in self.by_length:
+            if nbytes:
+                if addr[:nbytes] in values:
+                    return True
+            else:
+                if value is None:
+                    value = int.from_bytes(addr, "big")
+                if value >> shift in values:
+                    return True
         return False
 
 

@@ -136,8 +136,9 @@ class Engine:
             return self._learn(msg, state, now)
         alerts = run_checks(msg, state, now, self.plans)
         ev = state.neighbors.evictions
-        if (ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses) \
-                and (ev.last_report is None or now - ev.last_report >= LIMIT_REPORT_EVERY):
+        last = ev.last_report  # the time first: a flood evicts at every frame
+        if (last is None or now - last >= LIMIT_REPORT_EVERY) and (
+                ev.neighbors != ev.reported_neighbors or ev.addresses != ev.reported_addresses):
             alerts = alerts + self._limit_alert(state, now)
         if alerts:  # _raised, inline: most frames raise none
             if state.label is not None:

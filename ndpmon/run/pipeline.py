@@ -41,8 +41,20 @@ def _no_new_thread(plugin: Plugin, before: set[threading.Thread]) -> None:
 
 
 def _stamp_late(alerts: list[Alert], when: float) -> list[Alert]:
-    """The alerts, those raised more than LATE s after their time stamped ``when``."""
-    return [a._replace(raised=when) if when - a.time > LATE else a for a in alerts]
+    """The alerts, those raised more than LATE s after their time stamped ``when``
+    (``raised`` is the last field: a backlog stamps every alert, so no ``_replace``)."""
+    new = tuple.__new__
+    return [new(Alert, a[:-1] + (when,)) if when - a.time > LATE else a for a in alerts]
+
+
+def _late_before(wallclock: Callable[[], float] | None) -> tuple[float, float]:
+    """(``when``, the capture time before which a frame's alerts are LATE at ``when``):
+    the wall clock is read once per batch (the frames of one batch are handled within
+    milliseconds); without one (a replay) nothing is late."""
+    if wallclock is None:
+        return 0.0, float("-inf")
+    when = wallclock()
+    return when, when - LATE
 
 
 class Pipeline:
@@ -95,18 +107,17 @@ class Pipeline:
     def feed(self, probe: str, frames: Iterable[tuple[float, bytes]]) -> list[Alert]:
         """Run a batch of ``(time, frame)`` seen on ``probe``; return all their alerts."""
         engine, raised = self.engine, []
-        handle, after, wallclock = engine.handle, self._after, self.wallclock
+        handle, after = engine.handle, self._after
         now = None
         if after or self._enrich or self._act:
+            when, late = _late_before(self.wallclock)
             for now, frame in frames:
                 alerts = handle(probe, now, frame)
                 if after and type(engine.last) is NdMessage:
                     self._after_engine(probe, now, engine.last)
                 if alerts:
-                    if wallclock is not None:
-                        when = wallclock()
-                        if when - now > LATE:
-                            alerts = _stamp_late(alerts, when)
+                    if now < late:
+                        alerts = _stamp_late(alerts, when)
                     raised.extend(self.raise_alerts(alerts))
         else:
             now = self._feed_plain(probe, frames, raised)
@@ -116,15 +127,15 @@ class Pipeline:
                     raised: list[Alert]) -> float | None:
         """``feed`` without plugin hooks (the usual run): ``raise_alerts`` inline, the
         same calls in the same order; the last frame's time."""
-        handle, wallclock, now = self.engine.handle, self.wallclock, None
-        notifies = [action.notify for action in self.actions]
+        handle, now = self.engine.handle, None
+        notifies = [action.notify for action in self.actions
+                    if not getattr(action, "idle", False)]  # idle: it would ignore them
+        when, late = _late_before(self.wallclock)
         for now, frame in frames:
             alerts = handle(probe, now, frame)
             if alerts:
-                if wallclock is not None:
-                    when = wallclock()
-                    if when - now > LATE:
-                        alerts = _stamp_late(alerts, when)
+                if now < late:
+                    alerts = _stamp_late(alerts, when)
                 for alert in alerts:
                     for notify in notifies:
                         notify(alert)
