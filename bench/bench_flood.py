@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from basetree import worktree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODES = ("engine", "full")
@@ -135,19 +137,6 @@ class _NoCapture:
         pass
 
 
-@contextlib.contextmanager
-def worktree(commit: str):
-    """A detached git worktree of ``commit``, removed afterwards."""
-    folder = tempfile.mkdtemp(prefix="bench_flood.")
-    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", folder, commit],
-                   check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", folder],
-                       check=False)
-
-
 def measure(tree: str, mode: str, args: argparse.Namespace) -> float:
     """One figure, in a fresh interpreter importing ``tree`` (tests/floodgen.py from this
     tree, so that both get the same frames)."""
@@ -206,7 +195,7 @@ def main() -> None:
     if args.baseline is None:
         compare({"tree": ROOT}, args)
         return
-    with worktree(args.baseline) as base:
+    with worktree(args.baseline, "bench_flood.") as base:
         compare({"base": base, "tree": ROOT}, args)
 
 

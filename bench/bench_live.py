@@ -47,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
+from basetree import worktree  # noqa: E402
 from netns import MONITOR, PEER, VethPair  # noqa: E402
 
 ROGUE_RAS = 20
@@ -287,20 +288,6 @@ def run_one(tree: str, rate: int, seconds: float, kind: str,
     return result
 
 
-@contextlib.contextmanager
-def baseline_tree(commit: str):
-    """A detached git worktree of ``commit``, removed afterwards."""
-    folder = tempfile.mkdtemp(prefix="bench_live_base.")
-    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", folder, commit],
-                   check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", folder],
-                       check=False)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="10000,25000,50000,100000")
@@ -322,8 +309,8 @@ def main() -> None:
         sender = build_sender(build)
         trees = {"this tree": ROOT}
         if args.baseline:
-            trees = {args.baseline: stack.enter_context(baseline_tree(args.baseline)),
-                     **trees}
+            base = stack.enter_context(worktree(args.baseline, "bench_live_base."))
+            trees = {args.baseline: base, **trees}
         print(f"{args.kind.upper()} flood for {args.seconds:g} s with {ROGUE_RAS} rogue RAs, "
               f"sender: {'C, sendmmsg' if sender else 'Python, sendmmsg'}", flush=True)
         results: dict[str, list[Result]] = {name: [] for name in trees}
