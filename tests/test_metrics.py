@@ -168,6 +168,7 @@ def test_the_loop_publishes_what_it_counted_on_its_tick():
     assert after[("ndpmon_capture_drops_total", "lan0", "neighbor")] == 4
     assert after[("ndpmon_neighbors", "lan0")] == len(monitor.pipeline.engine.probes["lan0"]
                                                       .neighbors) == 1
+    assert after[("ndpmon_probe_messages_total", "lan0")] == 2  # the RA and the NA
     assert after[("ndpmon_interface_up", "lan0")] == 1
     assert ("ndpmon_build_info", metrics.__version__) in after
 

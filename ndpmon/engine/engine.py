@@ -132,6 +132,7 @@ class Engine:
             state = self._new_probe(probe, frame)
             if state is None:
                 return []
+        state.messages += 1
         if self.learning:
             return self._learn(msg, state, now)
         alerts = run_checks(msg, state, now, self.plans)

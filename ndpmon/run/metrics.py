@@ -56,6 +56,8 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "capture_drops": ("counter", "Frames the kernel dropped: the lane's buffer was full",
                       ("interface", "lane")),
     "frames": ("counter", "Frames handled (decoded and checked), every probe", ()),
+    "probe_messages": ("counter", "ND messages handled on a probe (a VLAN probe's own)",
+                       ("probe",)),
     "frames_not_nd": ("counter", "Frames handled that were not an ND message, by reason",
                       ("reason",)),
     "frames_ignored": ("counter", "Frames a plugin asked to ignore", ()),
@@ -151,6 +153,7 @@ class Source:
             unmonitored[iface] = unmonitored.get(iface, 0) + count
         yield "frames_unmonitored", _by(sorted(unmonitored.items()))
         states = list(engine.probes.values())
+        yield "probe_messages", tuple(((s.name,), s.messages) for s in states)
         yield "neighbors", tuple(((s.name,), len(s.neighbors)) for s in states)
         yield "addresses", tuple(((s.name,), len(s.neighbors.by_ip)) for s in states)
         yield "neighbor_evictions", tuple(

@@ -45,6 +45,8 @@ class ProbeState:
         self.fragments = FragmentTable()
         self.rates = RateWatch(settings.limits)
         self.proxy_watch = ProxyWatch()  # checks/proxy.py
+        #: ND messages handled on this probe (the metrics' frames per probe)
+        self.messages = 0
         #: the checks' per-packet context (ndpmon.checks.context.Context), made by the
         #: first run of the checks and reused for every packet of this probe
         self.context: Any = None
